@@ -1,0 +1,3 @@
+from codev_git.cli import main
+
+raise SystemExit(main())

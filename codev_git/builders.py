@@ -1,0 +1,213 @@
+"""Spawning, adopting and reassigning builders: branches with ownership records."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.errors import OperationalError, UsageError
+from codev_git.identity import Identity
+from codev_git.names import (
+    BRANCH_PREFIX,
+    ArchitectName,
+    BranchRef,
+    BuilderId,
+    Protocol,
+    ThreadName,
+    builder_branch_for_dir,
+    builder_id_for_branch,
+    short_branch,
+    shown,
+)
+from codev_git.ownership import OwnerBook, OwnerRecord, now_iso
+from codev_git.store import Ident, Store
+
+TASK_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class Spawned:
+    record: OwnerRecord
+    worktree: Path | None
+    base: str
+
+
+def actor_ident(store: Store, who: Identity) -> Ident:
+    return store.identity() or Ident(who.name, f"{who.name}@codev.invalid")
+
+
+def builders_dir(store: Store) -> Path:
+    root = store.main_workdir
+    if root is None:
+        raise UsageError(
+            "this repository has no working tree for builder worktrees",
+            "run from a non-bare clone, or pass --no-worktree",
+        )
+    return root / ".builders"
+
+
+def _task_dir(store: Store) -> str:
+    for _ in range(100):
+        candidate = "task-" + "".join(secrets.choice(TASK_ALPHABET) for _ in range(4))
+        if store.ref_target(BRANCH_PREFIX + "builder/" + candidate) is None:
+            return candidate
+    raise OperationalError("could not find a free task name", "try again")
+
+
+def spawn(
+    store: Store,
+    who: Identity,
+    *,
+    issue: int | None,
+    protocol: Protocol | None,
+    task: str | None,
+    architect: ArchitectName | None,
+    thread: ThreadName | None,
+    base: str | None,
+    worktree: bool,
+) -> Spawned:
+    if who.is_builder:
+        raise UsageError(
+            f"builder {who.name} cannot spawn builders", "spawn from an architect's worktree"
+        )
+    owner = architect or who.architect
+    if task is not None:
+        if not task.strip():
+            raise UsageError("the task text is empty", "describe the task after --task")
+        directory = _task_dir(store)
+    else:
+        assert issue is not None and protocol is not None
+        directory = f"{protocol}-{issue}"
+    branch = builder_branch_for_dir(directory)
+    if store.ref_target(branch) is not None:
+        raise OperationalError(
+            f"branch {short_branch(branch)} already exists",
+            f"record it with 'git codev adopt {short_branch(branch)}', or delete it first",
+        )
+    path = builders_dir(store) / directory if worktree else None
+    if path is not None and path.exists():
+        raise OperationalError(
+            f"{path} already exists", "remove it ('git worktree remove') or use --no-worktree"
+        )
+    base_commit = store.resolve_commit(base or "HEAD")
+    record = OwnerRecord(
+        time=now_iso(),
+        event="spawn",
+        builder=builder_id_for_branch(branch),
+        branch=branch,
+        architect=owner,
+        thread=thread,
+        protocol=protocol,
+        issue=issue,
+        task=task,
+        by=who.name,
+        base=base_commit,
+    )
+    book = OwnerBook(store)
+    _, created = store.cas_update(
+        branch, lambda old: base_commit if old is None else None, "codev: spawn"
+    )
+    if created is None:
+        raise OperationalError(f"branch {short_branch(branch)} was created by someone else")
+    book.record([record], actor_ident(store, who), f"spawn {record.builder} for {owner}")
+    if path is not None:
+        from codev_git.porcelain import worktree_add
+
+        root = store.main_workdir
+        assert root is not None
+        try:
+            worktree_add(root, path, short_branch(branch))
+        except OperationalError:
+            book.forget(branch, actor_ident(store, who), f"undo spawn of {record.builder}")
+            store.delete_ref(branch, base_commit)
+            raise
+    return Spawned(record, path, base_commit)
+
+
+def _branch_ref(store: Store, name: str) -> BranchRef:
+    ref = name if name.startswith("refs/") else BRANCH_PREFIX + name
+    if not ref.startswith(BRANCH_PREFIX) or ".." in ref or any(ord(c) < 33 for c in ref):
+        raise UsageError(f"invalid branch {shown(name)}", "give a local branch name")
+    if store.ref_target(ref) is None:
+        raise UsageError(f"no branch {shown(name)} in this repository", "create the branch first")
+    return BranchRef(ref)
+
+
+def adopt(
+    store: Store,
+    who: Identity,
+    branch_name: str,
+    *,
+    architect: ArchitectName | None,
+    thread: ThreadName | None,
+) -> tuple[OwnerRecord, bool]:
+    """Record ownership of an existing branch. Returns (record, written)."""
+    if who.is_builder:
+        raise UsageError(f"builder {who.name} cannot adopt", "adopt from an architect's worktree")
+    branch = _branch_ref(store, branch_name)
+    owner = architect or who.architect
+    book = OwnerBook(store)
+    existing = book.lookup(branch)
+    builder = builder_id_for_branch(branch)
+    if existing is not None:
+        current = existing.current
+        if current.architect == owner and (thread is None or current.thread == thread):
+            return current, False
+        raise OperationalError(
+            f"{current.builder} is already owned by {current.architect}",
+            f"hand it over with 'git codev reassign {current.builder} --to {owner}'",
+        )
+    clash = book.by_builder(builder)
+    if clash is not None and clash.current.branch != branch:
+        raise OperationalError(
+            f"builder id {builder} is already used by branch {clash.current.branch_name}",
+            "rename the branch",
+        )
+    protocol, issue = _parse_dir(builder)
+    record = OwnerRecord(
+        time=now_iso(),
+        event="adopt",
+        builder=builder,
+        branch=branch,
+        architect=owner,
+        thread=thread,
+        protocol=protocol,
+        issue=issue,
+        by=who.name,
+        base=store.ref_target(branch),
+    )
+    book.record([record], actor_ident(store, who), f"adopt {builder} for {owner}")
+    return record, True
+
+
+def _parse_dir(builder: BuilderId) -> tuple[str | None, int | None]:
+    tail = builder.removeprefix("builder-")
+    proto, _, number = tail.rpartition("-")
+    if proto and number.isdigit() and not tail.startswith("task-"):
+        return proto, int(number)
+    return None, None
+
+
+def reassign(
+    store: Store, who: Identity, address: str, to: ArchitectName
+) -> tuple[OwnerRecord, bool]:
+    if who.is_builder:
+        raise UsageError(f"builder {who.name} cannot reassign", "reassign from an architect")
+    book = OwnerBook(store)
+    current = book.find(address).current
+    if current.architect == to:
+        return current, False
+    record = OwnerRecord(
+        **{
+            **current.__dict__,
+            "time": now_iso(),
+            "event": "reassign",
+            "architect": to,
+            "by": who.name,
+        }
+    )
+    book.record(
+        [record], actor_ident(store, who), f"reassign {record.builder} {current.architect}->{to}"
+    )
+    return record, True

@@ -1,0 +1,126 @@
+"""The ``git codev`` command line: parse, call one domain function, print.
+
+Commands are loaded lazily so that ``send`` and ``inbox`` import only what they use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from codev_git import __version__
+from codev_git.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CodevError
+
+COMMANDS: dict[str, str] = {
+    "init": "codev_git.commands.core:init_cmd",
+    "whoami": "codev_git.commands.core:whoami_cmd",
+    "spawn": "codev_git.commands.core:spawn_cmd",
+    "adopt": "codev_git.commands.core:adopt_cmd",
+    "reassign": "codev_git.commands.core:reassign_cmd",
+    "status": "codev_git.commands.core:status_cmd",
+    "send": "codev_git.commands.messaging:send_cmd",
+    "inbox": "codev_git.commands.messaging:inbox_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="git-codev")
+def cli() -> None:
+    """Several architect agents sharing one repository, coordinated through git itself.
+
+    Builders' messages reach only the architect that spawned them; ownership, messages and
+    read state live in refs of the repository and travel with push and fetch.
+
+    \b
+    Identity: --as NAME, else $CODEV_ARCHITECT_NAME, else `git config codev.architect`;
+    inside a builder's worktree you are that builder.
+
+    \b
+    Examples:
+      git codev init
+      CODEV_ARCHITECT_NAME=main git codev spawn 1487 --protocol spir
+      cd .builders/spir-1487 && git codev send architect "spec ready for review"
+      CODEV_ARCHITECT_NAME=main git codev inbox
+      git codev status --architect main --json
+
+    Exit codes: 0 ok, 1 operational failure, 2 bad input.
+    """
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cli.main(args=args, prog_name="git codev", standalone_mode=False)
+    except CodevError as exc:
+        _say(f"git-codev: {_one_line(str(exc))}")
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        _say("git-codev: aborted")
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+        hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        _say(f"git-codev: {_one_line(exc.format_message())}{hint}")
+        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        _say("git-codev: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_FAILURE
+    except Exception as exc:
+        if os.environ.get("CODEV_DEBUG"):
+            raise
+        _say(
+            f"git-codev: internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]}); "
+            "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it"
+        )
+        return EXIT_FAILURE
+    return 0
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def run(*args: Any) -> int:  # convenient for tests: run("send", "architect", "hi")
+    return main([str(a) for a in args])

@@ -1,0 +1,266 @@
+"""init, whoami, spawn, adopt, reassign, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from codev_git.commands.common import as_option, echo, json_option, note
+from codev_git.errors import UsageError
+from codev_git.identity import resolve, resolve_architect
+from codev_git.names import (
+    parse_architect,
+    parse_issue_number,
+    parse_protocol,
+    parse_thread,
+)
+from codev_git.store import Store
+
+
+@click.command("init")
+def init_cmd() -> None:
+    """Configure this repository for git codev (safe to run again; needs no identity).
+
+    Adds .builders/ and .thread to info/exclude, keeps a reflog for every codev ref
+    (core.logAllRefUpdates=always) and enables per-worktree config so that each architect's
+    worktree can say `git config --worktree codev.architect NAME`.
+    """
+    from codev_git.repo_init import init_repository
+
+    store = Store.discover()
+    changes = init_repository(store)
+    if not changes:
+        echo("already initialised; nothing changed")
+    for change in changes:
+        echo(change)
+
+
+@click.command("whoami")
+@as_option
+@json_option
+def whoami_cmd(as_name: str | None, as_json: bool) -> None:
+    """Print who you are here, and how that was decided. Never guesses.
+
+    \b
+    Examples:
+      CODEV_ARCHITECT_NAME=main git codev whoami
+      cd .builders/spir-1487 && git codev whoami --json
+    """
+    store = Store.discover()
+    who = resolve(store, as_name)
+    workspace = str(store.main_workdir or store.common_dir)
+    if as_json:
+        from codev_git.render import dump_json
+
+        data: dict[str, Any] = {
+            "workspace": workspace,
+            "type": who.kind,
+            "name": who.name,
+            "architect": who.architect,
+            "source": who.source,
+        }
+        if who.record is not None:
+            data.update(
+                spawnedByArchitect=who.architect,
+                branch=who.record.branch_name,
+                thread=who.record.thread,
+                protocolName=who.record.protocol,
+                issueNumber=who.record.issue,
+            )
+        dump_json(data)
+        return
+    if who.is_builder:
+        echo(f"builder {who.name} (architect: {who.architect})")
+    else:
+        echo(f"architect {who.name}")
+    echo(f"  decided by: {who.source}")
+    echo(f"  workspace:  {workspace}")
+
+
+@click.command("spawn")
+@click.argument("number", required=False)
+@click.option("--protocol", "-p", metavar="P", help="Protocol name, e.g. spir, bugfix.")
+@click.option("--task", metavar="TEXT", help="A free task instead of a numbered project.")
+@click.option("--architect", metavar="A", help="Owner of the builder (default: you).")
+@click.option("--thread", metavar="T", help="Thread (initiative) the builder belongs to.")
+@click.option("--base", metavar="REF", help="Start the branch here (default: HEAD).")
+@click.option("--no-worktree", is_flag=True, help="Create the branch and record only.")
+@as_option
+@json_option
+def spawn_cmd(
+    number: str | None,
+    protocol: str | None,
+    task: str | None,
+    architect: str | None,
+    thread: str | None,
+    base: str | None,
+    no_worktree: bool,
+    as_name: str | None,
+    as_json: bool,
+) -> None:
+    """Create builder branch builder/P-N, its worktree .builders/P-N, and its ownership record.
+
+    \b
+    Examples:
+      CODEV_ARCHITECT_NAME=main git codev spawn 1487 --protocol spir
+      git codev spawn 1481 --protocol spir --architect payments --thread checkout-v2
+      git codev spawn --task "tidy the CI config" --no-worktree
+    """
+    if task is not None and number is not None:
+        raise UsageError("give either a project number or --task, not both")
+    if task is None and number is None:
+        raise UsageError("give a project number (with --protocol) or --task TEXT")
+    issue = parse_issue_number(number) if number is not None else None
+    if issue is not None and protocol is None:
+        raise UsageError("a numbered builder needs --protocol", "e.g. --protocol spir")
+    proto = parse_protocol(protocol) if protocol is not None else None
+    owner = parse_architect(architect) if architect is not None else None
+    thread_name = parse_thread(thread) if thread is not None else None
+    from codev_git.builders import spawn
+    from codev_git.threads_link import choose_thread
+
+    store = Store.discover()
+    who = resolve_architect(store, as_name, what="spawn")
+    thread_name = choose_thread(store, owner or who.architect, thread_name)
+    result = spawn(
+        store,
+        who,
+        issue=issue,
+        protocol=proto,
+        task=task,
+        architect=owner,
+        thread=thread_name,
+        base=base,
+        worktree=not no_worktree,
+    )
+    rec = result.record
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json(
+            {
+                "id": rec.builder,
+                "branch": rec.branch_name,
+                "worktree": str(result.worktree) if result.worktree else None,
+                "spawnedByArchitect": rec.architect,
+                "thread": rec.thread,
+                "protocolName": rec.protocol,
+                "issueNumber": rec.issue,
+                "base": result.base,
+            }
+        )
+        return
+    echo(f"spawned {rec.builder} for architect {rec.architect}")
+    echo(f"  branch:   {rec.branch_name} (from {result.base[:12]})")
+    if result.worktree:
+        echo(f"  worktree: {result.worktree}")
+    if rec.thread:
+        echo(f"  thread:   {rec.thread}")
+
+
+@click.command("adopt")
+@click.argument("branch")
+@click.option("--architect", metavar="A", help="Owner to record (default: you).")
+@click.option("--thread", metavar="T", help="Thread the builder belongs to.")
+@as_option
+def adopt_cmd(branch: str, architect: str | None, thread: str | None, as_name: str | None) -> None:
+    """Record ownership of an existing branch, so its builder's messages are routed.
+
+    \b
+    Example:
+      git codev adopt builder/spir-1487 --architect main
+    """
+    owner = parse_architect(architect) if architect is not None else None
+    thread_name = parse_thread(thread) if thread is not None else None
+    from codev_git.builders import adopt
+    from codev_git.threads_link import choose_thread
+
+    store = Store.discover()
+    who = resolve_architect(store, as_name, what="adopt")
+    thread_name = choose_thread(store, owner or who.architect, thread_name)
+    record, written = adopt(store, who, branch, architect=owner, thread=thread_name)
+    if written:
+        echo(f"adopted {record.builder} (branch {record.branch_name}) for {record.architect}")
+    else:
+        echo(f"{record.builder} is already owned by {record.architect}; nothing changed")
+
+
+@click.command("reassign")
+@click.argument("builder")
+@click.option("--to", "to", required=True, metavar="A", help="The architect taking it over.")
+@as_option
+def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
+    """Hand a builder to another architect (both owners stay in the record's history).
+
+    \b
+    Example:
+      git codev reassign 1487 --to payments
+    """
+    target = parse_architect(to)
+    from codev_git.builders import reassign
+
+    store = Store.discover()
+    who = resolve_architect(store, as_name, what="reassign")
+    record, written = reassign(store, who, builder, target)
+    if written:
+        echo(f"{record.builder} now belongs to {record.architect}")
+    else:
+        echo(f"{record.builder} already belongs to {record.architect}; nothing changed")
+
+
+@click.command("status")
+@click.option("--architect", metavar="A", help="Only this architect's builders.")
+@click.option("--mine", is_flag=True, help="Only your own builders.")
+@click.option("--thread", metavar="T", help="Only builders in this thread.")
+@as_option
+@json_option
+def status_cmd(
+    architect: str | None, mine: bool, thread: str | None, as_name: str | None, as_json: bool
+) -> None:
+    """List owned builders: owner, thread, branch state, worktree, unread messages.
+
+    \b
+    Examples:
+      git codev status
+      git codev status --architect payments --json
+      CODEV_ARCHITECT_NAME=main git codev status --mine
+    """
+    if mine and architect:
+        raise UsageError("give --architect or --mine, not both")
+    owner = parse_architect(architect) if architect is not None else None
+    thread_name = parse_thread(thread) if thread is not None else None
+    from codev_git.status import status_report
+
+    store = Store.discover()
+    if mine:
+        owner = resolve(store, as_name).architect
+    report = status_report(store, architect=owner, thread=thread_name)
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json(report)
+        return
+    _print_status(report)
+    if not report["builders"]:
+        note("no builders match" if (owner or thread_name) else "no owned builders yet")
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    from codev_git.render import style
+
+    builders = report["builders"]
+    if builders:
+        header = f"{'BUILDER':<26} {'ARCHITECT':<14} {'THREAD':<14} {'STATE':<8} {'+/-':<9} UNREAD"
+        echo(style(header, "bold"))
+        for b in builders:
+            state = b["status"]
+            ahead_behind = f"+{b['ahead']}/-{b['behind']}" if state != "gone" else "-"
+            colour = {"active": "green", "new": "cyan", "merged": "dim", "gone": "red"}[state]
+            echo(
+                f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b['thread'] or '-':<14} "
+                f"{style(f'{state:<8}', colour)} {ahead_behind:<9} {b['unread']}"
+            )
+    arch = ", ".join(f"{a['name']} ({a['unread']} unread)" for a in report["architects"])
+    if arch:
+        echo(f"architects: {arch}")

@@ -1,0 +1,126 @@
+"""send and inbox: the hot paths. Keep imports here to what they need."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from codev_git.commands.common import as_option, echo, json_option
+from codev_git.errors import UsageError
+from codev_git.identity import resolve
+from codev_git.ownership import OwnerBook
+from codev_git.store import Store
+
+
+def _read_body(message: str | None, file: str | None) -> bytes:
+    if message is not None and file is not None:
+        raise UsageError("give the message either as an argument or with --file, not both")
+    if file is not None:
+        if file == "-":
+            return sys.stdin.buffer.read()
+        try:
+            with open(file, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {file}: {exc.strerror}", "check the path") from exc
+    if message is None:
+        raise UsageError(
+            "no message given", "pass it as an argument, with --file F, or '-' for stdin"
+        )
+    if message == "-":
+        return sys.stdin.buffer.read()
+    return message.encode("utf-8", "surrogateescape")
+
+
+@click.command("send")
+@click.argument("target")
+@click.argument("message", required=False)
+@click.option(
+    "--file", "-f", "file", metavar="F", help="Read the message from file F ('-': stdin)."
+)
+@as_option
+@json_option
+def send_cmd(
+    target: str, message: str | None, file: str | None, as_name: str | None, as_json: bool
+) -> None:
+    """Send MESSAGE to TARGET; the sender is detected from where you run it.
+
+    \b
+    TARGET is one of:
+      architect          from a builder: the architect that spawned it
+      architect:NAME     from an architect: another architect
+      broadcast          everyone
+      BUILDER            a builder id or a unique tail: builder-spir-1487, spir-1487, 1487
+
+    \b
+    Examples:
+      git codev send architect "spec ready for review"
+      git codev send 1487 "please rebase on main"
+      echo "long text" | git codev send architect:payments -
+    """
+    body = _read_body(message, file)
+    store = Store.discover()
+    book = OwnerBook(store)
+    sender = resolve(store, as_name, book)
+    from codev_git.messages import send
+
+    message_id, where = send(store, sender, target, body, book=book)
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json(
+            {
+                "id": message_id,
+                "from": sender.address,
+                "to": where.to,
+                "ref": where.ref,
+                "thread": where.thread,
+            }
+        )
+    else:
+        echo(f"sent {message_id[:12]} to {where.to} (from {sender.address})")
+
+
+@click.command("inbox")
+@click.option("--peek", is_flag=True, help="Show without marking as read.")
+@click.option("--all", "include_read", is_flag=True, help="Show read messages too.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N messages.")
+@as_option
+@json_option
+def inbox_cmd(
+    peek: bool, include_read: bool, limit: int | None, as_name: str | None, as_json: bool
+) -> None:
+    """Show your unread messages (your inbox and broadcast), oldest first, and mark them read.
+
+    \b
+    Examples:
+      CODEV_ARCHITECT_NAME=main git codev inbox
+      git codev inbox --peek --json
+      git codev inbox --all --limit 20
+    """
+    from codev_git.inbox import read_inbox
+    from codev_git.render import dump_json, message_json, message_text
+
+    store = Store.discover()
+    book = OwnerBook(store)
+    reader = resolve(store, as_name, book)
+    entries = read_inbox(
+        store, reader, peek=peek, include_read=include_read, limit=limit, book=book
+    )
+    if as_json:
+        dump_json(
+            {
+                "reader": {"type": reader.kind, "name": reader.name, "architect": reader.architect},
+                "messages": [message_json(e.message, unread=e.unread) for e in entries],
+                "markedRead": 0 if peek else sum(1 for e in entries if e.unread),
+            }
+        )
+        return
+    if not entries:
+        what = "messages" if include_read else "unread messages"
+        echo(f"no {what} for {reader.address}")
+        return
+    for entry in entries:
+        echo(message_text(entry.message))
+        echo()

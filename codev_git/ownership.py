@@ -1,0 +1,298 @@
+"""Ownership records: which architect owns which builder branch.
+
+A record is a git note in ``refs/notes/codev/owners``. A branch is not an object, so the note
+annotates a stable stand-in: the blob whose content is the branch's full refname. That blob is
+kept reachable under ``anchors/`` in the same notes tree (git ignores non-note entries), so
+``git gc`` and ``git notes prune`` never drop a record. Anyone can read a record with::
+
+    branch=refs/heads/builder/spir-1487
+    git notes --ref codev/owners show $(printf %s "$branch" | git hash-object --stdin)
+
+The note holds one JSON object per line, each a full record; lines from two clones merge by
+union, and the newest line (by its leading ``time`` field, then by text) wins.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+
+from codev_git.errors import OperationalError, UsageError
+from codev_git.names import (
+    ArchitectName,
+    BranchRef,
+    BuilderId,
+    ThreadName,
+    builder_branch_for_dir,
+    dir_of_builder,
+    looks_like_builder_id,
+    short_branch,
+)
+from codev_git.store import Ident, Store
+
+OWNERS_REF = "refs/notes/codev/owners"
+ANCHORS_DIR = "anchors"
+RECORD_VERSION = 1
+EVENTS = ("spawn", "adopt", "reassign")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class OwnerRecord:
+    """One line of an ownership note: the full state of a builder after an event."""
+
+    time: str
+    event: str
+    builder: BuilderId
+    branch: BranchRef
+    architect: ArchitectName
+    thread: ThreadName | None = None
+    protocol: str | None = None
+    issue: int | None = None
+    task: str | None = None
+    by: str | None = None
+    base: str | None = None  # the commit the branch started from (spawn) or had (adopt)
+    v: int = RECORD_VERSION
+
+    def line(self) -> str:
+        data = asdict(self)
+        ordered = {"time": data.pop("time"), **data}
+        return json.dumps(ordered, separators=(",", ":"), ensure_ascii=True)
+
+    @property
+    def branch_name(self) -> str:
+        return short_branch(self.branch)
+
+    @classmethod
+    def from_line(cls, line: str) -> OwnerRecord:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return cls(
+            time=str(data["time"]),
+            event=str(data["event"]),
+            builder=BuilderId(str(data["builder"])),
+            branch=BranchRef(str(data["branch"])),
+            architect=ArchitectName(str(data["architect"])),
+            thread=ThreadName(str(data["thread"])) if data.get("thread") else None,
+            protocol=str(data["protocol"]) if data.get("protocol") else None,
+            issue=int(data["issue"]) if data.get("issue") is not None else None,
+            task=str(data["task"]) if data.get("task") else None,
+            by=str(data["by"]) if data.get("by") else None,
+            base=str(data["base"]) if data.get("base") else None,
+            v=int(data.get("v", RECORD_VERSION)),
+        )
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """All the records of one branch, oldest first; ``current`` is the one in force."""
+
+    history: tuple[OwnerRecord, ...]
+
+    @property
+    def current(self) -> OwnerRecord:
+        return self.history[-1]
+
+    def owner_at(self, when: str) -> ArchitectName | None:
+        """The architect that owned the builder at ISO time ``when`` (None before spawn)."""
+        owner: ArchitectName | None = None
+        for record in self.history:
+            if record.time <= when:
+                owner = record.architect
+        return owner
+
+
+def anchor_id(branch: BranchRef) -> str:
+    return Store.hash_blob(branch.encode())
+
+
+def parse_note(data: bytes, label: str, *, warn: bool = True) -> list[OwnerRecord]:
+    """The valid records of one note, in order; bad lines are skipped with a warning."""
+    records: list[OwnerRecord] = []
+    for number, raw in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            records.append(OwnerRecord.from_line(raw))
+        except (ValueError, KeyError, TypeError):
+            if warn:
+                print(
+                    f"git-codev: warning: skipping unreadable line {number} of {label}",
+                    file=sys.stderr,
+                )
+    records.sort(key=lambda r: (r.time, r.line()))
+    return records
+
+
+def merge_note_lines(*notes: bytes) -> bytes:
+    """Union of the lines of several notes, sorted (what ``cat_sort_uniq`` does)."""
+    lines: set[str] = set()
+    for data in notes:
+        lines.update(ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip())
+    return ("\n".join(sorted(lines)) + "\n").encode() if lines else b""
+
+
+class OwnerBook:
+    """Reads and writes ownership records in one repository."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _tree(self) -> str | None:
+        tip = self.store.ref_target(OWNERS_REF)
+        if tip is None:
+            return None
+        if self.store.object_type(tip) != "commit":
+            print(
+                f"git-codev: warning: {OWNERS_REF} points at a {self.store.object_type(tip)}, "
+                "not a commit; ignoring ownership records",
+                file=sys.stderr,
+            )
+            return None
+        return self.store.tree_of(tip)
+
+    def lookup(self, branch: BranchRef) -> Ownership | None:
+        tree = self._tree()
+        if tree is None:
+            return None
+        anchor = anchor_id(branch)
+        blob = self.store.note_blob(tree, anchor)
+        if blob is None:
+            return None
+        records = [
+            r
+            for r in parse_note(self.store.read_blob(blob), f"the ownership note of {branch}")
+            if r.branch == branch
+        ]
+        return Ownership(tuple(records)) if records else None
+
+    def all(self) -> list[Ownership]:
+        tree = self._tree()
+        if tree is None:
+            return []
+        out: list[Ownership] = []
+        for annotated, blob in self.store.note_entries(tree):
+            try:
+                data = self.store.read_blob(blob)
+            except OperationalError:
+                continue
+            records = parse_note(data, f"ownership note {annotated[:12]}")
+            if records:
+                out.append(Ownership(tuple(records)))
+        out.sort(key=lambda o: o.current.builder)
+        return out
+
+    def by_builder(self, builder: str) -> Ownership | None:
+        """A builder's records by id: O(1) for ``builder/<dir>`` branches, else a scan."""
+        if looks_like_builder_id(builder):
+            direct = self.lookup(builder_branch_for_dir(dir_of_builder(BuilderId(builder))))
+            if direct is not None and direct.current.builder == builder:
+                return direct
+        for owned in self.all():
+            if owned.current.builder == builder:
+                return owned
+        return None
+
+    def find(self, address: str) -> Ownership:
+        """A builder by id, directory or unique tail (``builder-spir-1487``, ``1487``)."""
+        owned = self.all()
+        exact = [o for o in owned if address in (o.current.builder, o.current.branch_name)]
+        if not exact:
+            exact = [
+                o
+                for o in owned
+                if o.current.builder.endswith("-" + address)
+                or o.current.builder == "builder-" + address
+            ]
+        if len(exact) == 1:
+            return exact[0]
+        if not exact:
+            raise UsageError(
+                f"no builder matches {address!r}",
+                "run 'git codev status' to list builders, or adopt the branch first",
+            )
+        names = ", ".join(o.current.builder for o in exact[:8])
+        raise UsageError(f"{address!r} matches several builders ({names})", "give the full id")
+
+    def record(self, records: Iterable[OwnerRecord], actor: Ident, summary: str) -> None:
+        """Append records (one per branch) to the notes ref with compare-and-swap."""
+        batch = list(records)
+        store = self.store
+
+        def compute(old: str | None) -> str:
+            base_tree = store.tree_of(old) if old is not None else None
+            changes: dict[str, tuple[str, str]] = {}
+            anchors_base = None
+            if base_tree is not None:
+                found = store.tree_entry(base_tree, ANCHORS_DIR)
+                anchors_base = found[0] if found and found[1] == "tree" else None
+            anchor_changes: dict[str, tuple[str, str]] = {}
+            for rec in batch:
+                anchor = store.write_blob(rec.branch.encode())
+                anchor_changes[anchor] = (anchor, "blob")
+                existing = b""
+                if base_tree is not None:
+                    blob = store.note_blob(base_tree, anchor)
+                    if blob is not None:
+                        existing = store.read_blob(blob)
+                        # a fanned-out entry is folded back into the flat layout
+                        if store.tree_entry(base_tree, anchor) is None:
+                            changes.update(_unfan(store, base_tree, anchor))
+                merged = merge_note_lines(existing, (rec.line() + "\n").encode())
+                changes[anchor] = (store.write_blob(merged), "blob")
+            changes[ANCHORS_DIR] = (store.write_tree(anchor_changes, anchors_base), "tree")
+            tree = store.write_tree(changes, base_tree)
+            return store.write_commit(
+                tree=tree,
+                parents=[old] if old else [],
+                author=actor,
+                message=f"codev: {summary}\n".encode(),
+            )
+
+        store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+
+    def forget(self, branch: BranchRef, actor: Ident, summary: str) -> None:
+        """Remove a branch's note (used only to undo a spawn that failed half-way)."""
+        compute = _forget_compute(self.store, branch, actor, summary)
+        self.store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+
+
+def _forget_compute(store: Store, branch: BranchRef, actor: Ident, summary: str):  # type: ignore[no-untyped-def]
+    anchor = anchor_id(branch)
+
+    def compute(old: str | None) -> str | None:
+        if old is None:
+            return None
+        base_tree = store.tree_of(old)
+        if store.note_blob(base_tree, anchor) is None:
+            return None
+        changes = {anchor: ("", "delete")}
+        changes.update(_unfan(store, base_tree, anchor))
+        found = store.tree_entry(base_tree, ANCHORS_DIR)
+        if found is not None and found[1] == "tree":
+            changes[ANCHORS_DIR] = (store.write_tree({anchor: ("", "delete")}, found[0]), "tree")
+        tree = store.write_tree(changes, base_tree)
+        return store.write_commit(
+            tree=tree, parents=[old], author=actor, message=f"codev: {summary}\n".encode()
+        )
+
+    return compute
+
+
+def _unfan(store: Store, base_tree: str, anchor: str) -> dict[str, tuple[str, str]]:
+    sub = store.tree_entry(base_tree, anchor[:2])
+    if sub is None:
+        return {}
+    new_sub = store.write_tree({anchor[2:]: ("", "delete")}, sub[0])
+    return {anchor[:2]: (new_sub, "tree")}
+
+
+def with_change(record: OwnerRecord, **fields: object) -> OwnerRecord:
+    return replace(record, **fields)  # type: ignore[arg-type]

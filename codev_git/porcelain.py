@@ -1,0 +1,49 @@
+"""The one adapter for git porcelain that must behave exactly like git.
+
+Only three things go through here, because only git's own CLI does them right: creating a
+worktree (so hooks fire), ``git mv`` and committing chosen paths (so the index and the user's
+hooks are respected), and fetch/push with the user's credentials. Everything else is pygit2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from codev_git.errors import OperationalError
+
+_GIT_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment minus variables that would point git at another repository."""
+    return {k: v for k, v in os.environ.items() if k not in _GIT_ENV}
+
+
+def run_git(cwd: Path, *args: str, what: str) -> str:
+    """Run ``git args`` in ``cwd`` through GitPython; a failure becomes one line."""
+    import git  # GitPython: imported only where porcelain is needed
+
+    try:
+        out = git.Git(str(cwd)).execute(
+            ["git", *args], env=clean_env(), with_extended_output=False, stdout_as_string=True
+        )
+    except git.GitCommandError as exc:
+        detail = str(exc.stderr or exc.stdout or "").strip().splitlines()
+        last = detail[-1].strip() if detail else f"exit {exc.status}"
+        last = last.removeprefix("stderr: ").strip("'").strip()
+        raise OperationalError(f"{what} failed: {last}") from exc
+    except OSError as exc:
+        raise OperationalError(f"{what} failed: cannot run git ({exc})") from exc
+    return str(out)
+
+
+def worktree_add(repo_root: Path, path: Path, branch: str) -> None:
+    run_git(repo_root, "worktree", "add", "--quiet", str(path), branch, what="git worktree add")

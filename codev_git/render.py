@@ -1,0 +1,109 @@
+"""Turning domain values into what a person or an agent reads.
+
+Text output makes control characters visible so a message cannot rewrite the reader's
+terminal; JSON output carries the exact content and never mixes in prose or colour.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from typing import Any
+
+from codev_git.messages import Message
+
+_VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
+
+
+def visible(text: str) -> str:
+    """Control characters (other than newline and tab) shown as escapes."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\t":
+            out.append(ch)
+        elif ch in _VISIBLE:
+            out.append(_VISIBLE[ch])
+        elif code < 32 or 0x80 <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        elif 0xDC80 <= code <= 0xDCFF:  # undecodable byte (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def body_text(body: bytes) -> str:
+    return visible(body.decode("utf-8", "surrogateescape"))
+
+
+def iso_seconds(stamp: str) -> str:
+    """``2026-11-24T17:00:00.123456Z`` -> ``2026-11-24T17:00:00Z``."""
+    return stamp.split(".")[0] + "Z" if "." in stamp else stamp
+
+
+def frame(msg: Message) -> str:
+    """The header Codev shows an agent for a message."""
+    when = iso_seconds(msg.time)
+    if msg.to == "broadcast":
+        head = f"### [BROADCAST FROM {visible(msg.sender)} | {when}] ###"
+    elif msg.sender.startswith("builder-"):
+        head = f"### [BUILDER {visible(msg.sender)} MESSAGE | {when}] ###"
+    elif msg.to.startswith("builder-"):
+        head = f"### [ARCHITECT INSTRUCTION | {when}] ###"
+    else:
+        name = msg.sender.removeprefix("architect:")
+        head = f"### [ARCHITECT {visible(name)} MESSAGE | {when}] ###"
+    extra = [f"id {msg.short_id}"]
+    if msg.thread:
+        extra.append(f"thread {visible(msg.thread)}")
+    if msg.reply_to:
+        extra.append(f"reply to {msg.reply_to[:12]}")
+    text = f"{head} {', '.join(extra)}"
+    if not msg.verified:
+        text += f"\n!!! UNVERIFIED: {visible(msg.why_unverified or 'sender not confirmed')}"
+    return text
+
+
+def message_text(msg: Message) -> str:
+    return f"{frame(msg)}\n{body_text(msg.body)}"
+
+
+def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": msg.id,
+        "from": msg.sender,
+        "to": msg.to,
+        "thread": msg.thread,
+        "time": msg.time,
+        "channel": msg.channel,
+        "author": msg.author,
+        "replyTo": msg.reply_to,
+        "verified": msg.verified,
+    }
+    if not msg.verified:
+        data["unverifiedReason"] = msg.why_unverified
+    try:
+        data["message"] = msg.body.decode("utf-8")
+    except UnicodeDecodeError:
+        data["message"] = msg.body.decode("utf-8", "replace")
+        data["messageBase64"] = base64.b64encode(msg.body).decode()
+    data.update(extra)
+    return data
+
+
+def dump_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def use_colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def style(text: str, colour: str) -> str:
+    if not use_colour():
+        return text
+    codes = {"bold": "1", "dim": "2", "green": "32", "yellow": "33", "red": "31", "cyan": "36"}
+    return f"\x1b[{codes[colour]}m{text}\x1b[0m"

@@ -1,0 +1,534 @@
+"""The storage façade: the one module that touches pygit2 objects and references.
+
+Every reference move goes through :meth:`Store.cas_update`, a compare-and-swap with a bounded,
+jittered retry. Objects are written raw into the object database so that message bytes are
+stored exactly as given.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode, ObjectType, SortMode
+
+from codev_git.errors import OperationalError, UsageError
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+CAS_ATTEMPTS = 200
+CAS_MAX_SLEEP = 0.05
+STALE_LOCK_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A git identity as written in an ``author``/``committer`` line."""
+
+    name: str
+    email: str
+
+    def line(self, when: float) -> bytes:
+        name = _clean_ident(self.name) or "unknown"
+        email = _clean_ident(self.email)
+        return f"{name} <{email}> {int(when)} +0000".encode()
+
+
+def _clean_ident(text: str) -> str:
+    return "".join(ch for ch in text if ch not in "<>\n\r\0").strip()
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    id: str
+    parents: tuple[str, ...]
+    raw_message: bytes
+    author_name: str
+    author_email: str
+    time: int
+
+
+class CasConflict(Exception):
+    """The reference moved between our read and our write."""
+
+
+class Store:
+    """A repository opened through pygit2, with the few operations the domain needs."""
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+        self._empty_tree_written = False
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def discover(cls, start: str | os.PathLike[str] | None = None) -> Store:
+        here = os.fspath(start) if start is not None else os.getcwd()
+        try:
+            path = pygit2.discover_repository(here)
+        except (pygit2.GitError, OSError) as exc:
+            raise OperationalError(f"cannot read the repository at {here}: {exc}") from exc
+        if path is None:
+            raise UsageError(
+                f"not inside a git repository ({here})", "cd into one, or run 'git init' first"
+            )
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str) -> Store:
+        try:
+            repo = pygit2.Repository(path)
+        except (pygit2.GitError, OSError) as exc:
+            text = str(exc)
+            if "reftable" in text or "refstorage" in text.lower() or _uses_reftable(path):
+                raise OperationalError(
+                    f"the repository at {path} stores refs as reftable, which libgit2 cannot read",
+                    "use a repository with the files ref backend",
+                ) from exc
+            raise OperationalError(f"cannot open the repository at {path}: {text}") from exc
+        return cls(repo)
+
+    # -- places ------------------------------------------------------------------------------
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.path)
+
+    @property
+    def common_dir(self) -> Path:
+        commondir = self.git_dir / "commondir"
+        if commondir.is_file():
+            target = commondir.read_text().strip()
+            return (self.git_dir / target).resolve()
+        return self.git_dir.resolve()
+
+    @property
+    def workdir(self) -> Path | None:
+        wd = self.repo.workdir
+        return Path(wd) if wd else None
+
+    @property
+    def is_bare(self) -> bool:
+        return bool(self.repo.is_bare)
+
+    @property
+    def main_workdir(self) -> Path | None:
+        """The main worktree's root, wherever in the repository we were started."""
+        common = self.common_dir
+        if self.is_bare and not (self.git_dir / "commondir").is_file():
+            return None
+        if common.name == ".git":
+            return common.parent
+        wd = self.workdir
+        return wd
+
+    def head_branch(self) -> str | None:
+        """The full refname checked out in this worktree, or None (detached/unborn/bare)."""
+        try:
+            if self.repo.head_is_detached:
+                return None
+            ref = self.repo.lookup_reference("HEAD")
+            target = ref.target
+        except (pygit2.GitError, KeyError):
+            return None
+        return target if isinstance(target, str) else None
+
+    def worktree_heads(self) -> dict[str, Path]:
+        """Map each checked-out branch refname to the worktree holding it (read from files)."""
+        heads: dict[str, Path] = {}
+        common = self.common_dir
+        main = self.main_workdir
+        if main is not None:
+            branch = _read_symref(common / "HEAD")
+            if branch:
+                heads[branch] = main
+        wt_root = common / "worktrees"
+        try:
+            entries = list(os.scandir(wt_root))
+        except OSError:
+            return heads
+        for entry in entries:
+            admin = Path(entry.path)
+            branch = _read_symref(admin / "HEAD")
+            try:
+                gitfile = (admin / "gitdir").read_text().strip()
+            except OSError:
+                continue
+            if branch:
+                heads[branch] = Path(gitfile).parent
+        return heads
+
+    # -- config ------------------------------------------------------------------------------
+    def config_get(self, key: str) -> str | None:
+        try:
+            cfg = self.repo.config
+            if key in cfg:
+                value = cfg[key]
+                return value if isinstance(value, str) else None
+        except (pygit2.GitError, OSError, ValueError):
+            return None
+        return None
+
+    def config_bool(self, key: str, default: bool = False) -> bool:
+        value = self.config_get(key)
+        if value is None:
+            return default
+        return value.strip().lower() in {"true", "yes", "on", "1"}
+
+    def config_int(self, key: str, default: int) -> int:
+        value = self.config_get(key)
+        if value is None:
+            return default
+        try:
+            return _parse_git_int(value)
+        except ValueError as exc:
+            raise UsageError(
+                f"config {key}={value!r} is not a number", f"fix it with 'git config {key} N'"
+            ) from exc
+
+    def config_set(self, key: str, value: str) -> None:
+        self.repo.config[key] = value
+
+    def identity(self) -> Ident | None:
+        name = self.config_get("user.name") or os.environ.get("GIT_AUTHOR_NAME")
+        email = self.config_get("user.email") or os.environ.get("GIT_AUTHOR_EMAIL")
+        if not name:
+            return None
+        return Ident(name, email or "")
+
+    # -- reading refs and objects ------------------------------------------------------------
+    def ref_target(self, name: str) -> str | None:
+        try:
+            ref = self.repo.references.get(name)
+        except (pygit2.GitError, ValueError, OSError) as exc:
+            raise OperationalError(f"cannot read ref {name}: {exc}") from exc
+        if ref is None:
+            return None
+        target = ref.target
+        return str(target) if not isinstance(target, str) else None
+
+    def refs_under(self, prefix: str) -> dict[str, str]:
+        """All direct references whose name starts with ``prefix``, mapped to their target."""
+        out: dict[str, str] = {}
+        for name in self.repo.references:
+            if name.startswith(prefix):
+                target = self.ref_target(name)
+                if target is not None:
+                    out[name] = target
+        return out
+
+    def resolve_commit(self, rev: str) -> str:
+        try:
+            obj = self.repo.revparse_single(rev)
+            commit = obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as exc:
+            raise UsageError(
+                f"unknown revision {rev!r}", "give a branch, tag or commit id that exists"
+            ) from exc
+        return str(commit.id)
+
+    def object_type(self, oid: str) -> str | None:
+        try:
+            obj = self.repo.get(oid)
+        except (ValueError, pygit2.GitError):
+            return None
+        if obj is None:
+            return None
+        return {
+            ObjectType.COMMIT: "commit",
+            ObjectType.TREE: "tree",
+            ObjectType.BLOB: "blob",
+            ObjectType.TAG: "tag",
+        }.get(obj.type, "unknown")
+
+    def commit(self, oid: str) -> CommitInfo:
+        obj = self.repo.get(oid)
+        if not isinstance(obj, pygit2.Commit):
+            raise OperationalError(f"object {oid[:12]} is not a commit")
+        return _info(obj)
+
+    def walk(self, tip: str, hide: list[str] | None = None) -> Iterator[CommitInfo]:
+        """Commits reachable from ``tip`` and not from any of ``hide``, newest first."""
+        walker = self.repo.walk(tip, SortMode.NONE)
+        for hidden in hide or ():
+            walker.hide(hidden)
+        for obj in walker:
+            yield _info(obj)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        return bool(self.repo.descendant_of(descendant, ancestor))
+
+    def ahead_behind(self, local: str, upstream: str) -> tuple[int, int]:
+        ahead, behind = self.repo.ahead_behind(local, upstream)
+        return int(ahead), int(behind)
+
+    def read_blob(self, oid: str) -> bytes:
+        obj = self.repo.get(oid)
+        if not isinstance(obj, pygit2.Blob):
+            raise OperationalError(f"object {oid[:12]} is not a blob")
+        return bytes(obj.data)
+
+    def tree_of(self, commit_id: str) -> str:
+        obj = self.repo.get(commit_id)
+        if not isinstance(obj, pygit2.Commit):
+            raise OperationalError(f"object {commit_id[:12]} is not a commit")
+        return str(obj.tree_id)
+
+    def read_path(self, commit_id: str, path: str) -> bytes | None:
+        """The blob at ``path`` in a commit's tree, or None when there is none."""
+        obj = self.repo.get(commit_id)
+        if not isinstance(obj, pygit2.Commit):
+            return None
+        try:
+            entry = obj.tree[path]
+        except KeyError:
+            return None
+        blob = self.repo.get(entry.id)
+        return bytes(blob.data) if isinstance(blob, pygit2.Blob) else None
+
+    def list_dir(self, commit_id: str, path: str) -> list[str]:
+        obj = self.repo.get(commit_id)
+        if not isinstance(obj, pygit2.Commit):
+            return []
+        try:
+            entry = obj.tree[path]
+        except KeyError:
+            return []
+        tree = self.repo.get(entry.id)
+        if not isinstance(tree, pygit2.Tree):
+            return []
+        return [item.name for item in tree if item.name is not None]
+
+    def last_commit_touching(self, tip: str, path: str, limit: int = 2000) -> CommitInfo | None:
+        """The newest commit (first-parent walk) whose tree changed ``path``."""
+        walker = self.repo.walk(tip, SortMode.TOPOLOGICAL)
+        walker.simplify_first_parent()
+        previous: pygit2.Commit | None = None
+        prev_id: object = None
+        for count, obj in enumerate(walker):
+            try:
+                current_id: object = obj.tree[path].id
+            except KeyError:
+                current_id = None
+            if previous is not None and current_id != prev_id:
+                return _info(previous)
+            previous, prev_id = obj, current_id
+            if count >= limit:
+                break
+        if previous is not None and prev_id is not None:
+            return _info(previous)
+        return None
+
+    # -- writing objects ---------------------------------------------------------------------
+    @staticmethod
+    def hash_blob(data: bytes) -> str:
+        return str(pygit2.hash(data))
+
+    def write_blob(self, data: bytes) -> str:
+        return str(self.repo.odb.write(ObjectType.BLOB, data))
+
+    def empty_tree(self) -> str:
+        if not self._empty_tree_written:
+            self.repo.odb.write(ObjectType.TREE, b"")
+            self._empty_tree_written = True
+        return EMPTY_TREE
+
+    def write_commit(
+        self,
+        *,
+        tree: str,
+        parents: list[str],
+        author: Ident,
+        message: bytes,
+        when: float | None = None,
+    ) -> str:
+        """Write a commit object exactly as given; returns its id."""
+        stamp = time.time() if when is None else when
+        ident = author.line(stamp)
+        head = [b"tree " + tree.encode()]
+        head += [b"parent " + p.encode() for p in parents]
+        head += [b"author " + ident, b"committer " + ident]
+        data = b"\n".join(head) + b"\n\n" + message
+        return str(self.repo.odb.write(ObjectType.COMMIT, data))
+
+    def write_tree(self, entries: Mapping[str, tuple[str, str]], base: str | None = None) -> str:
+        """A tree from ``base`` with ``entries`` (name -> (oid, "blob"|"tree"|"delete")) applied."""
+        builder = self.repo.TreeBuilder(base) if base else self.repo.TreeBuilder()
+        for name, (oid, kind) in entries.items():
+            if kind == "delete":
+                if builder.get(name) is not None:
+                    builder.remove(name)
+                continue
+            mode = FileMode.TREE if kind == "tree" else FileMode.BLOB
+            builder.insert(name, pygit2.Oid(hex=oid), mode)
+        return str(builder.write())
+
+    def tree_entries(self, tree: str) -> Iterator[tuple[str, str, str]]:
+        """(name, oid, kind) for each entry of a tree; kind is "blob" or "tree"."""
+        obj = self.repo.get(tree)
+        if not isinstance(obj, pygit2.Tree):
+            return
+        for entry in obj:
+            kind = "tree" if entry.filemode == FileMode.TREE else "blob"
+            yield str(entry.name), str(entry.id), kind
+
+    def tree_entry(self, tree: str, name: str) -> tuple[str, str] | None:
+        obj = self.repo.get(tree)
+        if not isinstance(obj, pygit2.Tree):
+            return None
+        try:
+            entry = obj[name]
+        except KeyError:
+            return None
+        kind = "tree" if entry.filemode == FileMode.TREE else "blob"
+        return str(entry.id), kind
+
+    # -- moving refs ---------------------------------------------------------------------------
+    def cas_update(
+        self,
+        name: str,
+        compute: Callable[[str | None], str | None],
+        reflog: str,
+        *,
+        attempts: int = CAS_ATTEMPTS,
+    ) -> tuple[str | None, str | None]:
+        """Move ``name`` from its current value to ``compute(current)`` with compare-and-swap.
+
+        ``compute`` is called again after every lost race, with the new current value; it
+        returns the new target, or None to leave the ref as it is. Returns (old, new).
+        """
+        last_error = ""
+        for attempt in range(attempts):
+            try:
+                ref = self.repo.references.get(name)
+            except (pygit2.GitError, ValueError, OSError) as exc:
+                raise OperationalError(f"cannot read ref {name}: {exc}") from exc
+            old: str | None = None
+            if ref is not None:
+                target = ref.target
+                if isinstance(target, str):
+                    raise OperationalError(f"ref {name} is symbolic; codev refs must be direct")
+                old = str(target)
+            new = compute(old)
+            if new is None or new == old:
+                return old, old
+            try:
+                if ref is None:
+                    self.repo.create_reference_direct(name, new, False, message=reflog)
+                else:
+                    ref.set_target(new, reflog)
+                return old, new
+            except pygit2.AlreadyExistsError:
+                last_error = "created concurrently"
+            except (pygit2.GitError, OSError) as exc:
+                text = str(exc)
+                if "lock" in text:
+                    self._raise_if_stale_lock(name)
+                    last_error = text
+                elif "does not match" in text or "already exists" in text:
+                    last_error = text
+                else:
+                    raise OperationalError(f"cannot update ref {name}: {text}") from exc
+            _backoff(attempt)
+        raise OperationalError(
+            f"gave up updating {name} after {attempts} attempts ({last_error})",
+            "another process keeps moving it; try again",
+        )
+
+    def delete_ref(self, name: str, expected: str) -> bool:
+        """Delete ``name`` only if it still points at ``expected``."""
+        try:
+            ref = self.repo.references.get(name)
+            if ref is None or str(ref.target) != expected:
+                return False
+            ref.delete()
+            return True
+        except (pygit2.GitError, OSError):
+            return False
+
+    def _raise_if_stale_lock(self, name: str) -> None:
+        for lock in (self.common_dir / f"{name}.lock", self.common_dir / "packed-refs.lock"):
+            try:
+                age = time.time() - lock.stat().st_mtime
+            except OSError:
+                continue
+            if age > STALE_LOCK_SECONDS:
+                raise OperationalError(
+                    f"ref {name} is locked by {lock} ({int(age)}s old, left by a killed writer?)",
+                    f"if no git process is running, remove it: rm '{lock}'",
+                )
+
+    # -- notes -------------------------------------------------------------------------------
+    def note_blob(self, notes_tree: str, annotated: str) -> str | None:
+        """The note blob for ``annotated`` in a notes tree (flat or 2-character fan-out)."""
+        hit = self.tree_entry(notes_tree, annotated)
+        if hit is not None and hit[1] == "blob":
+            return hit[0]
+        sub = self.tree_entry(notes_tree, annotated[:2])
+        if sub is not None and sub[1] == "tree":
+            inner = self.tree_entry(sub[0], annotated[2:])
+            if inner is not None and inner[1] == "blob":
+                return inner[0]
+        return None
+
+    def note_entries(self, notes_tree: str) -> Iterator[tuple[str, str]]:
+        """(annotated id, note blob id) for every note in a notes tree; other entries skipped."""
+        for name, oid, kind in self.tree_entries(notes_tree):
+            if kind == "blob" and _is_hex(name, 40):
+                yield name, oid
+            elif kind == "tree" and _is_hex(name, 2):
+                for sub_name, sub_oid, sub_kind in self.tree_entries(oid):
+                    if sub_kind == "blob" and _is_hex(sub_name, 38):
+                        yield name + sub_name, sub_oid
+
+
+def _is_hex(text: str, length: int) -> bool:
+    return len(text) == length and all(ch in "0123456789abcdef" for ch in text)
+
+
+def _info(obj: pygit2.Commit) -> CommitInfo:
+    author = obj.author
+    return CommitInfo(
+        id=str(obj.id),
+        parents=tuple(str(p) for p in obj.parent_ids),
+        raw_message=bytes(obj.raw_message),
+        author_name=str(author.name),
+        author_email=str(author.email),
+        time=int(obj.commit_time),
+    )
+
+
+def _read_symref(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return text[5:].strip() if text.startswith("ref: ") else None
+
+
+def _uses_reftable(path: str) -> bool:
+    for candidate in (Path(path) / "config", Path(path) / ".git" / "config"):
+        try:
+            text = candidate.read_text().lower()
+        except OSError:
+            continue
+        if "refstorage" in text and "reftable" in text:
+            return True
+    return False
+
+
+def _parse_git_int(value: str) -> int:
+    text = value.strip().lower()
+    scale = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    if text and text[-1] in scale:
+        return int(text[:-1]) * scale[text[-1]]
+    return int(text)
+
+
+def _backoff(attempt: int) -> None:
+    cap = min(CAS_MAX_SLEEP, 0.001 * (2 ** min(attempt, 8)))
+    time.sleep(random.uniform(0, cap))

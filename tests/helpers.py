@@ -1,0 +1,125 @@
+"""Test helpers: run `git codev` in-process or as a real subprocess, and run git."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.cli import main
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+def run_inprocess(
+    cwd: Path, args: list[str], env: dict[str, str | None] | None = None, stdin: bytes = b""
+) -> Result:
+    """Run `git codev ARGS` in this process, as if from ``cwd`` with ``env`` added."""
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved = sys.stdin, sys.stdout, sys.stderr
+    out, err = io.BytesIO(), io.BytesIO()
+    fake_out = io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape")
+    fake_err = io.TextIOWrapper(err, encoding="utf-8", errors="surrogateescape")
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+    sys.stdout, sys.stderr = fake_out, fake_err
+    code = 1
+    try:
+        for key, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        os.chdir(cwd)
+        code = main(args)
+    finally:
+        fake_out.flush()
+        fake_err.flush()
+        fake_out.detach()
+        fake_err.detach()
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.stdin, sys.stdout, sys.stderr = saved
+    return Result(code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode())
+
+
+def run_subprocess(
+    cwd: Path, args: list[str], env: dict[str, str] | None = None, stdin: bytes = b""
+) -> Result:
+    """Run the installed entry point exactly as a user does: `git codev ARGS`."""
+    assert shutil.which("git-codev"), "git-codev must be on PATH (make test puts .venv/bin there)"
+    proc = subprocess.run(
+        ["git", "codev", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode())
+
+
+class Sandbox:
+    """A repository under test, with shortcuts for running commands as someone."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def builder_dir(self, name: str) -> Path:
+        return self.root / ".builders" / name
+
+    def run(
+        self,
+        *args: str,
+        as_: str | None = None,
+        cwd: Path | None = None,
+        stdin: bytes = b"",
+        env: dict[str, str | None] | None = None,
+    ) -> Result:
+        full_env: dict[str, str | None] = {"CODEV_ARCHITECT_NAME": as_}
+        full_env.update(env or {})
+        return run_inprocess(cwd or self.root, list(args), full_env, stdin)
+
+    def ok(self, *args: str, **kwargs: object) -> Result:
+        result = self.run(*args, **kwargs)  # type: ignore[arg-type]
+        assert result.code == 0, f"git codev {' '.join(args)} -> {result.code}: {result.err}"
+        return result
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        return git(cwd or self.root, *args)
+
+    def refs(self, prefix: str = "refs/") -> dict[str, str]:
+        out = self.git("for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        return dict(line.split(" ", 1) for line in out.splitlines())
+
+    def snapshot(self) -> tuple[dict[str, str], str]:
+        """Every ref and the worktree status: compare before/after to prove nothing changed."""
+        return self.refs(), self.git("status", "--porcelain", "--ignored")

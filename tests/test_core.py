@@ -1,0 +1,319 @@
+"""Identity, spawn/adopt/reassign, send/inbox routing and status on real repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Sandbox, git, run_inprocess, run_subprocess
+
+
+def two_architects(box: Sandbox) -> None:
+    box.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    box.ok("spawn", "1481", "--protocol", "spir", "--architect", "payments", as_="payments")
+
+
+def note_of(box: Sandbox, branch: str) -> list[dict[str, object]]:
+    blob = box.git("rev-parse", f"refs/notes/codev/owners:{_anchor(box, branch)}").strip()
+    text = box.git("cat-file", "-p", blob)
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _anchor(box: Sandbox, branch: str) -> str:
+    import subprocess
+
+    out = subprocess.run(
+        ["git", "hash-object", "--stdin"],
+        input=branch.encode(),
+        capture_output=True,
+        cwd=box.root,
+        check=True,
+    )
+    return out.stdout.decode().strip()
+
+
+# -- init ----------------------------------------------------------------------------------------
+def test_init_is_idempotent_and_says_what_changed(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main", "r")
+    root = tmp_path / "r"
+    first = run_inprocess(root, ["init"])
+    assert first.code == 0 and "core.logAllRefUpdates=always" in first.out
+    second = run_inprocess(root, ["init"])
+    assert second.code == 0 and "nothing changed" in second.out
+    exclude = (root / ".git" / "info" / "exclude").read_text().splitlines()
+    assert exclude.count(".builders/") == 1 and exclude.count(".thread") == 1
+    assert git(root, "config", "core.logAllRefUpdates").strip() == "always"
+
+
+# -- identity ------------------------------------------------------------------------------------
+def test_whoami_reports_source_of_identity(sandbox: Sandbox) -> None:
+    env = sandbox.ok("whoami", "--json", as_="main")
+    data = json.loads(env.out)
+    assert data["type"] == "architect" and data["name"] == "main"
+    assert "CODEV_ARCHITECT_NAME" in data["source"]
+    flag = json.loads(sandbox.ok("whoami", "--json", "--as", "payments", as_="main").out)
+    assert flag["name"] == "payments" and "--as" in flag["source"]
+
+
+def test_whoami_without_identity_never_defaults(sandbox: Sandbox) -> None:
+    result = sandbox.run("whoami")
+    assert result.code == 2
+    assert "CODEV_ARCHITECT_NAME" in result.err and len(result.err.strip().splitlines()) == 1
+    assert "main" not in result.out
+
+
+def test_worktree_config_names_the_architect(sandbox: Sandbox) -> None:
+    other = sandbox.root.parent / "payments-wt"
+    sandbox.git("worktree", "add", "-q", "-b", "payments-work", str(other))
+    sandbox.git("config", "--worktree", "codev.architect", "payments", cwd=other)
+    data = json.loads(sandbox.ok("whoami", "--json", cwd=other).out)
+    assert data["name"] == "payments" and "git config" in data["source"]
+    # the main worktree is not affected
+    assert sandbox.run("whoami").code == 2
+
+
+def test_builder_worktree_is_the_builder_even_with_env_set(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    data = json.loads(
+        sandbox.ok("whoami", "--json", as_="payments", cwd=sandbox.builder_dir("spir-1487")).out
+    )
+    assert data["type"] == "builder" and data["name"] == "builder-spir-1487"
+    assert data["spawnedByArchitect"] == "main"
+    refused = sandbox.run("whoami", "--as", "payments", cwd=sandbox.builder_dir("spir-1487"))
+    assert refused.code == 2 and "builder-spir-1487" in refused.err
+
+
+@pytest.mark.parametrize("bad", ["Main", "../x", "a b", "", "x" * 65, "-x", "ma\x1bin"])
+def test_invalid_architect_names_are_refused(sandbox: Sandbox, bad: str) -> None:
+    before = sandbox.snapshot()
+    result = sandbox.run("spawn", "1", "--protocol", "spir", "--architect", bad, as_="main")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    assert sandbox.snapshot() == before
+
+
+# -- spawn / adopt / reassign --------------------------------------------------------------------
+def test_spawn_creates_branch_worktree_and_readable_note(sandbox: Sandbox) -> None:
+    out = sandbox.ok("spawn", "01487", "--protocol", "spir", as_="main").out
+    assert "builder-spir-1487" in out
+    wt = sandbox.builder_dir("spir-1487")
+    assert wt.is_dir()
+    assert git(wt, "rev-parse", "--abbrev-ref", "HEAD").strip() == "builder/spir-1487"
+    shown = sandbox.git(
+        "notes", "--ref", "codev/owners", "show", _anchor(sandbox, "refs/heads/builder/spir-1487")
+    )
+    record = json.loads(shown.strip().splitlines()[-1])
+    assert record["architect"] == "main" and record["builder"] == "builder-spir-1487"
+    assert record["issue"] == 1487 and record["protocol"] == "spir" and record["event"] == "spawn"
+    # gc and notes prune keep the record: the anchor blob is reachable
+    sandbox.git("notes", "--ref", "codev/owners", "prune")
+    sandbox.git("gc", "-q", "--prune=now")
+    assert json.loads(sandbox.ok("whoami", "--json", cwd=wt).out)["type"] == "builder"
+    assert "builder/" not in sandbox.git("status", "--porcelain")
+
+
+def test_spawn_refuses_existing_branch_and_bad_input(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "7", "--protocol", "bugfix", as_="main")
+    again = sandbox.run("spawn", "7", "--protocol", "bugfix", as_="main")
+    assert again.code == 1 and "already exists" in again.err and "adopt" in again.err
+    before = sandbox.snapshot()
+    for args in (
+        ["spawn", "0", "--protocol", "spir"],
+        ["spawn", "-3", "--protocol", "spir"],
+        ["spawn", "12", "--protocol", "SPIR"],
+        ["spawn", "12"],
+        ["spawn", "12", "--protocol", "spir", "--thread", "../x"],
+        ["spawn"],
+    ):
+        result = sandbox.run(*args, as_="main")
+        assert result.code == 2, (args, result)
+        assert len(result.err.strip().splitlines()) == 1, result.err
+    assert sandbox.snapshot() == before
+
+
+def test_spawn_task_and_no_worktree(sandbox: Sandbox) -> None:
+    data = json.loads(
+        sandbox.ok("spawn", "--task", "tidy ci", "--no-worktree", "--json", as_="main").out
+    )
+    assert data["id"].startswith("builder-task-") and len(data["id"]) == len("builder-task-abcd")
+    assert data["worktree"] is None
+    assert sandbox.refs("refs/heads/builder/")
+
+
+def test_adopt_and_reassign_keep_history(sandbox: Sandbox) -> None:
+    sandbox.git("branch", "builder/air-9")
+    sandbox.ok("adopt", "builder/air-9", "--architect", "main", as_="main")
+    again = sandbox.ok("adopt", "builder/air-9", "--architect", "main", as_="main")
+    assert "nothing changed" in again.out
+    sandbox.ok("reassign", "9", "--to", "payments", as_="main")
+    records = note_of(sandbox, "refs/heads/builder/air-9")
+    assert [r["event"] for r in records] == ["adopt", "reassign"]
+    assert [r["architect"] for r in records] == ["main", "payments"]
+    taken = sandbox.run("adopt", "builder/air-9", "--architect", "main", as_="main")
+    assert taken.code == 1 and "reassign" in taken.err
+
+
+def test_unowned_builder_worktree_fails_loudly_or_uses_configured_default(
+    sandbox: Sandbox,
+) -> None:
+    wt = sandbox.root / ".builders" / "spir-5"
+    sandbox.git("worktree", "add", "-q", "-b", "builder/spir-5", str(wt))
+    result = sandbox.run("send", "architect", "hello", cwd=wt, as_="main")
+    assert result.code == 2 and "git codev adopt builder/spir-5" in result.err
+    assert not sandbox.refs("refs/codev/")
+    sandbox.git("config", "codev.defaultArchitect", "payments")
+    sent = sandbox.run("send", "architect", "hello", cwd=wt)
+    assert sent.code == 0 and "codev.defaultArchitect" in sent.err
+    assert "refs/codev/inbox/payments" in sandbox.refs("refs/codev/")
+
+
+# -- send / inbox --------------------------------------------------------------------------------
+def test_messages_reach_only_the_spawning_architect(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b1487 = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "spec ready for review", cwd=b1487)
+    main = sandbox.ok("inbox", as_="main").out
+    assert "### [BUILDER builder-spir-1487 MESSAGE |" in main
+    assert "spec ready for review" in main
+    payments = sandbox.ok("inbox", "--json", as_="payments").out
+    assert json.loads(payments)["messages"] == []
+    # read now: a second look shows nothing new, --all shows it again
+    assert "no unread" in sandbox.ok("inbox", as_="main").out
+    assert "spec ready" in sandbox.ok("inbox", "--all", as_="main").out
+
+
+def test_peek_limit_and_order(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1481")
+    for n in range(5):
+        sandbox.ok("send", "architect", f"m{n}", cwd=b)
+    peek = json.loads(sandbox.ok("inbox", "--peek", "--json", as_="payments").out)
+    assert [m["message"] for m in peek["messages"]] == [f"m{n}" for n in range(5)]
+    assert peek["markedRead"] == 0
+    first = json.loads(sandbox.ok("inbox", "--limit", "2", "--json", as_="payments").out)
+    assert [m["message"] for m in first["messages"]] == ["m0", "m1"]
+    rest = json.loads(sandbox.ok("inbox", "--json", as_="payments").out)
+    assert [m["message"] for m in rest["messages"]] == ["m2", "m3", "m4"]
+
+
+def test_architect_to_builder_and_broadcast(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    sandbox.ok("send", "1487", "please rebase", as_="main")
+    sandbox.ok("send", "broadcast", "freeze at 5pm", as_="payments")
+    b = sandbox.builder_dir("spir-1487")
+    text = sandbox.ok("inbox", cwd=b).out
+    assert "### [ARCHITECT INSTRUCTION |" in text and "please rebase" in text
+    assert "### [BROADCAST FROM architect:payments |" in text
+    main = sandbox.ok("inbox", as_="main").out
+    assert "freeze at 5pm" in main and "please rebase" not in main
+
+
+def test_routing_refusals_write_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    before = sandbox.snapshot()
+    cases = [
+        (b, ["send", "architect:payments", "psst"]),  # a builder naming another architect
+        (sandbox.root, ["send", "architect", "hi"]),  # an architect using the builder form
+        (sandbox.root, ["send", "9999", "hi"]),  # unknown builder
+        (sandbox.root, ["send", "architect:../x", "hi"]),
+        (b, ["send", "architect", ""]),
+        (b, ["send", "architect", "   \n"]),
+        (b, ["send", "architect"]),
+    ]
+    for cwd, args in cases:
+        result = sandbox.run(*args, cwd=cwd, as_="main")
+        assert result.code == 2, (args, result)
+        assert len(result.err.strip().splitlines()) == 1, result.err
+    big = sandbox.run("send", "architect", "x" * (64 * 1024 + 1), cwd=b)
+    assert big.code == 2 and "limit" in big.err
+    outside = run_inprocess(tmp_path, ["send", "architect", "hi"], {"CODEV_ARCHITECT_NAME": "main"})
+    assert outside.code == 2 and "not inside a git repository" in outside.err
+    assert sandbox.snapshot() == before
+
+
+def test_message_from_stdin_and_file_stored_exactly(sandbox: Sandbox, tmp_path: Path) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    payload = b"line one\r\n\x1b[2J\x00nul and \xff bad utf8\n\n"
+    sandbox.ok("send", "architect", "-", cwd=b, stdin=payload)
+    f = tmp_path / "msg.txt"
+    f.write_bytes(b"from a file\n")
+    sandbox.ok("send", "architect", "--file", str(f), cwd=b)
+    data = json.loads(sandbox.ok("inbox", "--peek", "--json", as_="main").out)
+    import base64
+
+    assert base64.b64decode(data["messages"][0]["messageBase64"]) == payload
+    assert data["messages"][1]["message"] == "from a file\n"
+    text = sandbox.ok("inbox", as_="main").out
+    assert "\x1b" not in text and "\\e[2J" in text and "\\r" in text and "\\x00" in text
+
+
+def test_rebased_builder_still_routes(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    (b / "work.txt").write_text("one\n")
+    git(b, "add", "work.txt")
+    git(b, "commit", "-q", "-m", "work")
+    (sandbox.root / "other.txt").write_text("main moved\n")
+    sandbox.git("add", "other.txt")
+    sandbox.git("commit", "-q", "-m", "main moves on")
+    git(b, "rebase", "-q", "main")
+    git(b, "commit", "-q", "--amend", "-m", "work, amended")
+    sandbox.ok("send", "architect", "rebased and still mine", cwd=b)
+    assert "rebased and still mine" in sandbox.ok("inbox", as_="main").out
+    assert "rebased" not in sandbox.ok("inbox", as_="payments").out
+
+
+def test_reassigned_builder_routes_to_new_owner_and_old_messages_verify(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "before", cwd=b)
+    sandbox.ok("reassign", "builder-spir-1487", "--to", "payments", as_="main")
+    sandbox.ok("send", "architect", "after", cwd=b)
+    main = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    pay = json.loads(sandbox.ok("inbox", "--json", as_="payments").out)["messages"]
+    assert [m["message"] for m in main] == ["before"] and main[0]["verified"] is True
+    assert [m["message"] for m in pay] == ["after"] and pay[0]["verified"] is True
+
+
+# -- status --------------------------------------------------------------------------------------
+def test_status_filters_and_json_fields(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1481")
+    (b / "f.txt").write_text("x\n")
+    git(b, "add", "f.txt")
+    git(b, "commit", "-q", "-m", "work")
+    sandbox.ok("send", "architect", "hello", cwd=b)
+    data = json.loads(sandbox.ok("status", "--architect", "payments", "--json").out)
+    assert [x["id"] for x in data["builders"]] == ["builder-spir-1481"]
+    row = data["builders"][0]
+    assert row["spawnedByArchitect"] == "payments" and row["protocolName"] == "spir"
+    assert row["issueNumber"] == 1481 and row["branch"] == "builder/spir-1481"
+    assert row["worktree"] == str(b) and row["ahead"] == 1 and row["status"] == "active"
+    archs = {a["name"]: a["unread"] for a in data["architects"]}
+    assert archs == {"main": 0, "payments": 1}
+    every = json.loads(sandbox.ok("status", "--json").out)
+    assert len(every["builders"]) == 2
+    mine = json.loads(sandbox.ok("status", "--mine", "--json", as_="main").out)
+    assert [x["id"] for x in mine["builders"]] == ["builder-spir-1487"]
+    sandbox.git("merge", "-q", "builder/spir-1481")
+    merged = json.loads(sandbox.ok("status", "--architect", "payments", "--json").out)
+    assert merged["builders"][0]["merged"] is True and merged["builders"][0]["status"] == "merged"
+
+
+# -- the installed entry point -------------------------------------------------------------------
+def test_git_codev_entry_point_end_to_end(sandbox: Sandbox) -> None:
+    env = {"CODEV_ARCHITECT_NAME": "main"}
+    assert run_subprocess(sandbox.root, ["spawn", "3", "--protocol", "air"], env).code == 0
+    b = sandbox.builder_dir("air-3")
+    sent = run_subprocess(b, ["send", "architect", "via git"], env)
+    assert sent.code == 0, sent.err
+    inbox = run_subprocess(sandbox.root, ["inbox"], env)
+    assert "via git" in inbox.out and "builder-air-3" in inbox.out
+    bad = run_subprocess(sandbox.root, ["send"], env)
+    assert bad.code == 2 and "Traceback" not in bad.err
+    assert len(bad.err.strip().splitlines()) == 1
+    module = run_subprocess(sandbox.root, ["--version"], env)
+    assert module.code == 0 and "git-codev" in module.out
