@@ -25,12 +25,23 @@ COMMANDS: dict[str, str] = {
     "status": "codev_git.commands.core:status_cmd",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",
+    "reply": "codev_git.commands.messaging:reply_cmd",
+    "log": "codev_git.commands.history:log_cmd",
+    "thread": "codev_git.commands.threads:thread_group",
+    "hooks": "codev_git.commands.hooks:hooks_group",
+    "context": "codev_git.commands.context:context_cmd",
+    "consult": "codev_git.commands.context:consult_cmd",
+    "sync": "codev_git.commands.sync:sync_cmd",
+    "completion": "codev_git.commands.docs:completion_cmd",
+    "help": "codev_git.commands.docs:help_cmd",
+    "demo": "codev_git.commands.demo:demo_cmd",
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(COMMANDS) | set(self.commands))
+        names = sorted(set(COMMANDS) | set(self.commands))
+        return [name for name in names if self.get_command(ctx, name) is not None]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
@@ -39,9 +50,14 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, _, attr = target.partition(":")
-        command = getattr(importlib.import_module(module_name), attr)
-        assert isinstance(command, click.Command)
-        return command
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return None
+        command = getattr(module, attr, None)
+        return command if isinstance(command, click.Command) else None
 
 
 @click.group(
