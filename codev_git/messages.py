@@ -32,6 +32,7 @@ from codev_git.errors import UsageError
 from codev_git.identity import Identity
 from codev_git.names import ArchitectName, BuilderId, parse_architect, shown
 from codev_git.ownership import OwnerBook, Ownership, now_iso
+from codev_git.packing import after_append
 from codev_git.store import CommitInfo, Ident, Store
 
 INBOX_PREFIX = "refs/codev/inbox/"
@@ -216,6 +217,7 @@ def append(
 
     _, new = store.cas_update(ref, compute, f"codev: message from {trailers['Codev-From']}")
     assert new is not None
+    after_append(store, new)
     return new
 
 

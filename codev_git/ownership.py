@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
 from codev_git.errors import OperationalError, UsageError
@@ -61,9 +61,9 @@ class OwnerRecord:
     v: int = RECORD_VERSION
 
     def line(self) -> str:
-        data = asdict(self)
-        ordered = {"time": data.pop("time"), **data}
-        return json.dumps(ordered, separators=(",", ":"), ensure_ascii=True)
+        # every field is a str, int or None, so no deep copy (asdict) is needed; time first
+        data = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
 
     @property
     def branch_name(self) -> str:
@@ -88,6 +88,9 @@ class OwnerRecord:
             base=str(data["base"]) if data.get("base") else None,
             v=int(data.get("v", RECORD_VERSION)),
         )
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord))
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,8 @@ def parse_note(data: bytes, label: str, *, warn: bool = True) -> list[OwnerRecor
                     f"git-codev: warning: skipping unreadable line {number} of {label}",
                     file=sys.stderr,
                 )
-    records.sort(key=lambda r: (r.time, r.line()))
+    if len(records) > 1:
+        records.sort(key=lambda r: (r.time, r.line()))
     return records
 
 

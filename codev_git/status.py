@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,21 +88,25 @@ def base_branch(store: Store) -> tuple[str, str] | None:
 
 
 def branch_state(
-    store: Store, branch: str, base_tip: str | None, started: str | None = None
+    store: Store,
+    branch: str,
+    base_tip: str | None,
+    started: str | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> BranchState:
     """Where a branch stands against the base branch. It counts as merged when all of its
-    commits are in the base and it has moved since ``started`` (its spawn point)."""
-    tip = store.ref_target(branch)
-    if tip is None or store.object_type(tip) != "commit":
+    commits are in the base and it has moved since ``started`` (its spawn point).
+    ``refs`` is a snapshot of ref tips (:meth:`Store.ref_snapshot`) to read instead of git."""
+    tip = refs.get(branch) if refs is not None else store.ref_target(branch)
+    summary = store.commit_summary(tip) if tip is not None else None
+    if tip is None or summary is None:
         return BranchState(exists=False)
-    info = store.commit(tip)
-    subject = info.raw_message.split(b"\n", 1)[0].decode("utf-8", "replace")
     ahead = behind = 0
     merged = False
     if base_tip is not None:
         ahead, behind = store.ahead_behind(tip, base_tip)
         merged = ahead == 0 and tip != started
-    return BranchState(True, tip, ahead, behind, merged, info.time, subject)
+    return BranchState(True, tip, ahead, behind, merged, *summary)
 
 
 def builder_identity(rec: OwnerRecord) -> Identity:
@@ -112,11 +117,37 @@ def architect_identity(name: ArchitectName) -> Identity:
     return Identity("architect", name, name, "status")
 
 
+class UnreadCounter:
+    """Unread counts for many readers in one pass: each channel tip is read once and each
+    (channel tip, cursor) pair walked once, so the broadcast channel that every builder
+    shares costs one walk, not one per builder. ``refs``: as for :func:`branch_state`."""
+
+    def __init__(self, store: Store, refs: Mapping[str, str] | None = None) -> None:
+        self.store = store
+        self.refs = refs
+        self._tips: dict[str, str | None] = {}
+        self._counts: dict[tuple[str, str | None], int] = {}
+
+    def _ref(self, name: str) -> str | None:
+        return self.refs.get(name) if self.refs is not None else self.store.ref_target(name)
+
+    def __call__(self, who: Identity) -> int:
+        total = 0
+        for channel, cursor_name in channels_of(who):
+            if channel not in self._tips:
+                self._tips[channel] = self._ref(channel)
+            tip = self._tips[channel]
+            if tip is None:
+                continue
+            key = (tip, self._ref(cursor_name))
+            if key not in self._counts:
+                self._counts[key] = unread_count(self.store, channel, key[1])
+            total += self._counts[key]
+        return total
+
+
 def unread_for(store: Store, who: Identity) -> int:
-    return sum(
-        unread_count(store, channel, store.ref_target(cursor))
-        for channel, cursor in channels_of(who)
-    )
+    return UnreadCounter(store)(who)
 
 
 def rows(
@@ -125,10 +156,12 @@ def rows(
     *,
     architect: ArchitectName | None = None,
     thread: str | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> list[BuilderRow]:
     base = base_branch(store)
     base_tip = base[1] if base else None
     worktrees = store.worktree_heads()
+    unread = UnreadCounter(store, refs)
     out: list[BuilderRow] = []
     for ownership in owned:
         rec = ownership.current
@@ -136,36 +169,36 @@ def rows(
             continue
         if thread is not None and rec.thread != thread:
             continue
-        state = branch_state(store, rec.branch, base_tip, rec.base)
+        state = branch_state(store, rec.branch, base_tip, rec.base, refs)
         out.append(
             BuilderRow(
                 rec,
                 state,
                 worktrees.get(rec.branch),
-                unread_for(store, builder_identity(rec)),
+                unread(builder_identity(rec)),
             )
         )
     return out
 
 
-def architect_names(store: Store, owned: list[Ownership]) -> list[ArchitectName]:
+def architect_names(
+    store: Store, owned: list[Ownership], refs: Mapping[str, str] | None = None
+) -> list[ArchitectName]:
     names = {o.current.architect for o in owned}
-    for ref in store.refs_under(INBOX_PREFIX):
-        names.add(ArchitectName(ref[len(INBOX_PREFIX) :]))
+    for ref in refs if refs is not None else store.refs_under(INBOX_PREFIX):
+        if ref.startswith(INBOX_PREFIX):
+            names.add(ArchitectName(ref[len(INBOX_PREFIX) :]))
     return sorted(names)
 
 
-def architects(store: Store, owned: list[Ownership]) -> list[dict[str, Any]]:
+def architects(
+    store: Store, owned: list[Ownership], refs: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    unread = UnreadCounter(store, refs)
     out = []
-    for name in architect_names(store, owned):
+    for name in architect_names(store, owned, refs):
         builders = sum(1 for o in owned if o.current.architect == name)
-        out.append(
-            {
-                "name": name,
-                "unread": unread_for(store, architect_identity(name)),
-                "builders": builders,
-            }
-        )
+        out.append({"name": name, "unread": unread(architect_identity(name)), "builders": builders})
     return out
 
 
@@ -177,9 +210,11 @@ def status_report(
 ) -> dict[str, Any]:
     owned = OwnerBook(store).all()
     base = base_branch(store)
+    refs = store.ref_snapshot()  # one pass over the refs instead of thousands of lookups
+    listed = rows(store, owned, architect=architect, thread=thread, refs=refs)
     return {
         "workspace": str(store.main_workdir or store.common_dir),
         "baseBranch": short_branch(base[0]) if base else None,
-        "builders": [r.as_json() for r in rows(store, owned, architect=architect, thread=thread)],
-        "architects": architects(store, owned),
+        "builders": [r.as_json() for r in listed],
+        "architects": architects(store, owned, refs),
     }

@@ -8,7 +8,6 @@ stored exactly as given.
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -219,6 +218,20 @@ class Store:
                     out[name] = target
         return out
 
+    def ref_snapshot(self) -> dict[str, str]:
+        """Every direct reference and its target, read in one pass: for read-only reports
+        that would otherwise look up thousands of refs one by one."""
+        try:
+            refs = self.repo.listall_reference_objects()
+        except (pygit2.GitError, OSError) as exc:
+            raise OperationalError(f"cannot list references: {exc}") from exc
+        out: dict[str, str] = {}
+        for ref in refs:
+            target = ref.target
+            if not isinstance(target, str):
+                out[ref.name] = str(target)
+        return out
+
     def resolve_commit(self, rev: str) -> str:
         try:
             obj = self.repo.revparse_single(rev)
@@ -249,6 +262,18 @@ class Store:
             raise OperationalError(f"object {oid[:12]} is not a commit")
         return _info(obj)
 
+    def commit_summary(self, oid: str) -> tuple[int, str] | None:
+        """(commit time, subject line) of a commit, or None when ``oid`` is not one; cheaper
+        than :meth:`commit` (no author or parents decoded)."""
+        try:
+            obj = self.repo.get(oid)
+        except (ValueError, pygit2.GitError):
+            return None
+        if not isinstance(obj, pygit2.Commit):
+            return None
+        subject = bytes(obj.raw_message).split(b"\n", 1)[0].decode("utf-8", "replace")
+        return int(obj.commit_time), subject
+
     def walk(self, tip: str, hide: list[str] | None = None) -> Iterator[CommitInfo]:
         """Commits reachable from ``tip`` and not from any of ``hide``, newest first."""
         walker = self.repo.walk(tip, SortMode.NONE)
@@ -263,14 +288,19 @@ class Store:
         return bool(self.repo.descendant_of(descendant, ancestor))
 
     def ahead_behind(self, local: str, upstream: str) -> tuple[int, int]:
+        if local == upstream:
+            return 0, 0
         ahead, behind = self.repo.ahead_behind(local, upstream)
         return int(ahead), int(behind)
 
     def read_blob(self, oid: str) -> bytes:
-        obj = self.repo.get(oid)
-        if not isinstance(obj, pygit2.Blob):
+        try:  # the raw object database read: no Blob object built (twice as fast)
+            kind, data = self.repo.odb.read(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            kind, data = None, b""
+        if kind != ObjectType.BLOB:
             raise OperationalError(f"object {oid[:12]} is not a blob")
-        return bytes(obj.data)
+        return bytes(data)
 
     def tree_of(self, commit_id: str) -> str:
         obj = self.repo.get(commit_id)
@@ -387,6 +417,61 @@ class Store:
         kind = "tree" if entry.filemode == FileMode.TREE else "blob"
         return str(entry.id), kind
 
+    # -- packing -----------------------------------------------------------------------------
+    @property
+    def objects_dir(self) -> Path:
+        return self.common_dir / "objects"
+
+    def loose_count(self, fanout: str) -> int:
+        """How many loose objects sit in one fan-out directory (``objects/<fanout>/``)."""
+        try:
+            with os.scandir(self.objects_dir / fanout) as entries:
+                return sum(1 for entry in entries if _is_hex(entry.name, 38))
+        except OSError:
+            return 0
+
+    def pack_loose_objects(self) -> tuple[int, int]:
+        """Write every loose object into one new pack (in-process), make it durable, then
+        remove the loose files that the packs on disk now hold. Returns (packed, removed).
+
+        Like ``git repack -d`` + ``git prune-packed``: a loose file is deleted only after a
+        freshly opened pack reader finds its object, so no object is ever lost, and a reader
+        that misses a vanished loose file finds it in the new pack (libgit2 and git rescan
+        the pack directory on a miss)."""
+        objects = self.objects_dir
+        loose = [
+            (name + entry.name, Path(entry.path))
+            for name in os.listdir(objects)
+            if _is_hex(name, 2)
+            for entry in _scan(objects / name)
+        ]
+        if not loose:
+            return 0, 0
+        pack_dir = objects / "pack"
+        before = set(os.listdir(pack_dir)) if pack_dir.is_dir() else set()
+        try:
+            builder = pygit2.PackBuilder(self.repo)
+            builder.set_threads(1)
+            for oid, _ in loose:
+                builder.add(pygit2.Oid(hex=oid))
+            builder.write()
+            packed = int(builder.written_objects_count)
+            for name in sorted(set(os.listdir(pack_dir)) - before):
+                _fsync(pack_dir / name)
+            _fsync(pack_dir)
+            reader = pygit2.OdbBackendPack(str(objects))
+        except (pygit2.GitError, OSError, ValueError) as exc:
+            raise OperationalError(f"cannot pack loose objects: {exc}", "run 'git fsck'") from exc
+        removed = 0
+        for oid, path in loose:
+            if reader.exists(pygit2.Oid(hex=oid)):
+                try:
+                    path.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+        return packed, removed
+
     # -- moving refs ---------------------------------------------------------------------------
     def cas_update(
         self,
@@ -487,7 +572,23 @@ class Store:
 
 
 def _is_hex(text: str, length: int) -> bool:
-    return len(text) == length and all(ch in "0123456789abcdef" for ch in text)
+    return len(text) == length and not text.strip("0123456789abcdef")
+
+
+def _scan(fanout: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(fanout) as entries:
+            return [entry for entry in entries if _is_hex(entry.name, 38)]
+    except OSError:
+        return []
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _info(obj: pygit2.Commit) -> CommitInfo:
@@ -531,4 +632,6 @@ def _parse_git_int(value: str) -> int:
 
 def _backoff(attempt: int) -> None:
     cap = min(CAS_MAX_SLEEP, 0.001 * (2 ** min(attempt, 8)))
+    import random  # only when a race was lost: keeps it off every command's start-up
+
     time.sleep(random.uniform(0, cap))

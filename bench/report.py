@@ -1,0 +1,106 @@
+"""The bench's output: a markdown table (README-ready) or JSON, from the same data."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from typing import Any
+
+from bench.timing import TIMES
+
+HEADER = (
+    "| operation | median | floor (measured in the same run) | ratio | target | ok? |",
+    "|---|---:|---|---:|---|---|",
+)
+
+
+def machine() -> dict[str, Any]:
+    import pygit2
+
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in handle if "model name" in ln), "")
+    except OSError:
+        pass
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu or platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "git": git.stdout.strip().removeprefix("git version "),
+        "pygit2": str(getattr(pygit2, "__version__", "?")),
+        "libgit2": pygit2.LIBGIT2_VERSION,
+        "executable": sys.executable,
+    }
+
+
+def amount(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "B":
+        return f"{value:,.0f} B"
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 0.01:
+        return f"{value * 1000:.1f} ms"
+    return f"{value * 1e6:.0f} µs"
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = list(HEADER)
+    for row in rows:
+        unit = row["unit"]
+        if not row["measured"]:
+            cells = [row["operation"], "not measured", row["floorName"] or "—", "—"]
+            cells += [row["target"], row["note"] or ""]
+        else:
+            floor = "—"
+            if row["floorName"]:
+                floor = f"{amount(row['floor'], unit)} ({row['floorName']})"
+            ratio = f"{row['ratio']:.2f}{TIMES}" if row["ratio"] is not None else "—"
+            ok = {True: "yes", False: "**no**", None: "report"}[row["ok"]]
+            cells = [row["operation"], amount(row["median"], unit), floor, ratio, row["target"]]
+            cells.append(ok)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def disk_lines(disk: dict[str, Any]) -> list[str]:
+    if not disk:
+        return []
+    return [
+        f"On disk after {disk['messages']:,} sends (in-process `messages.append`, packing policy "
+        f"on): `.git` {mb(disk['gitDirBytes'])} allocated ({mb(disk['gitDirApparentBytes'])} "
+        f"apparent); objects {mb(disk['objectsBytes'])} in {disk['packs']} packs + "
+        f"{disk['looseObjects']:,} loose; reflogs {mb(disk['reflogBytes'])}. "
+        f"Appending took {disk['appendSeconds']:.1f} s "
+        f"({disk['appendMicrosecondsEach']:.0f} µs a message, packing included).",
+    ]
+
+
+def text(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), {m['os']}; Python "
+        f"{m['python']}, git {m['git']}, pygit2 {m['pygit2']} (libgit2 {m['libgit2']}).",
+        f"Medians of {report['runs']} runs each; every floor is measured in the same run, "
+        "interleaved with its operation.",
+        "",
+        *table(report["rows"]),
+        "",
+        *disk_lines(report["disk"]),
+    ]
+    rated = [r for r in report["rows"] if r["ok"] is not None]
+    met = sum(1 for r in rated if r["ok"])
+    lines.append(f"{met} of {len(rated)} targets met.")
+    return "\n".join(lines)

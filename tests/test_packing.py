@@ -1,0 +1,93 @@
+"""The packing policy: appends keep loose objects bounded, and nothing is ever lost."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from codev_git import packing
+from codev_git.messages import append, decode, inbox_ref, read_channel
+from codev_git.names import ArchitectName
+from codev_git.store import Ident, Store
+from tests.helpers import Sandbox
+
+AUTHOR = Ident("Test Architect", "test@example.invalid")
+INBOX = inbox_ref(ArchitectName("main"))
+
+
+def loose(root: Path) -> int:
+    objects = root / ".git" / "objects"
+    return sum(len(os.listdir(objects / d)) for d in os.listdir(objects) if len(d) == 2)
+
+
+def packs(root: Path) -> list[str]:
+    return sorted(n for n in os.listdir(root / ".git" / "objects" / "pack") if n.endswith(".pack"))
+
+
+def send(store: Store, i: int) -> str:
+    trailers = {"Codev-From": "builder-spir-1", "Codev-To": "architect:main"}
+    return append(store, INBOX, f"message {i}\n\tbyte for byte ".encode(), trailers, AUTHOR)
+
+
+def test_appends_past_the_limit_pack_loose_objects_and_keep_every_message(
+    sandbox: Sandbox,
+) -> None:
+    store = Store.discover(sandbox.root)
+    store.config_set(packing.CONFIG_LIMIT, "256")  # pack once objects/17/ holds more than 1
+    before = packs(sandbox.root)
+    ids: list[str] = []
+    peak = 0
+    while packs(sandbox.root) == before:
+        assert len(ids) < 20_000, "the policy never packed"
+        peak = max(peak, loose(sandbox.root)) if len(ids) % 50 == 0 else peak
+        ids.append(send(store, len(ids)))
+    assert ids[-1].startswith(packing.PROBE)  # the check fired on the sampled fan-out only
+    assert peak > 50 and loose(sandbox.root) == 0
+    assert not (store.common_dir / packing.LOCK_NAME).exists()
+    ids += [send(store, len(ids) + k) for k in range(3)]  # appends go on from the pack
+
+    messages = read_channel(store, INBOX, None, include_read=True)
+    assert [m.id for m in messages] == ids
+    assert all(m.body == f"message {i}\n\tbyte for byte ".encode() for i, m in enumerate(messages))
+    assert sandbox.git("rev-list", "--count", INBOX).strip() == str(len(ids))
+    sandbox.git("fsck", "--full", "--strict", "--no-dangling")
+    assert decode(store.commit(ids[0]), INBOX) is not None
+
+
+def objects_in_probe_dir(store: Store, count: int) -> None:
+    """Write blobs until ``count`` loose objects sit in objects/<PROBE>/."""
+    i = 0
+    while store.loose_count(packing.PROBE) < count:
+        data = f"probe {i}".encode()
+        if Store.hash_blob(data).startswith(packing.PROBE):
+            store.write_blob(data)
+        i += 1
+
+
+def test_only_sampled_ids_over_the_limit_pack_and_zero_turns_it_off(sandbox: Sandbox) -> None:
+    store = Store.discover(sandbox.root)
+    objects_in_probe_dir(store, 3)
+    sampled = packing.PROBE + "0" * 38
+    store.config_set(packing.CONFIG_LIMIT, "0")
+    assert packing.after_append(store, sampled) == 0
+    store.config_set(packing.CONFIG_LIMIT, str(256 * 3))  # 3 allowed in the probed directory
+    assert packing.after_append(store, sampled) == 0
+    store.config_set(packing.CONFIG_LIMIT, "256")
+    assert packing.after_append(store, "ab" + "0" * 38) == 0  # not sampled: no look
+    assert store.loose_count(packing.PROBE) == 3
+    assert packing.after_append(store, sampled) >= 3
+    assert loose(sandbox.root) == 0
+    sandbox.git("fsck", "--full", "--strict")
+
+
+def test_a_running_packer_is_left_alone_and_a_stale_lock_is_taken_over(sandbox: Sandbox) -> None:
+    store = Store.discover(sandbox.root)
+    objects_in_probe_dir(store, 2)
+    lock = store.common_dir / packing.LOCK_NAME
+    lock.write_text("12345\n")
+    assert packing.pack_now(store) == 0 and store.loose_count(packing.PROBE) == 2
+    old = time.time() - packing.STALE_LOCK_SECONDS - 5
+    os.utime(lock, (old, old))
+    assert packing.pack_now(store) > 0
+    assert store.loose_count(packing.PROBE) == 0 and not lock.exists()

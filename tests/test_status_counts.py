@@ -1,0 +1,27 @@
+"""Status counts unread messages per reader, even when readers share a channel."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import Sandbox
+
+
+def test_broadcast_unread_is_counted_per_builder_cursor(sandbox: Sandbox) -> None:
+    for n in ("1", "2", "3"):
+        sandbox.ok("spawn", n, "--protocol", "spir", "--no-worktree", as_="main")
+    sandbox.ok("spawn", "4", "--protocol", "spir", as_="main")
+    sandbox.ok("send", "broadcast", "one", as_="main")
+    sandbox.ok("send", "broadcast", "two", as_="main")
+    sandbox.ok("send", "2", "for two only", as_="main")
+    sandbox.ok("inbox", cwd=sandbox.builder_dir("spir-4"))  # builder 4 has read everything
+    sandbox.ok("send", "broadcast", "three", as_="main")
+    data = json.loads(sandbox.ok("status", "--json").out)
+    unread = {row["id"]: row["unread"] for row in data["builders"]}
+    assert unread == {
+        "builder-spir-1": 3,
+        "builder-spir-2": 4,
+        "builder-spir-3": 3,
+        "builder-spir-4": 1,
+    }
+    assert {a["name"]: a["unread"] for a in data["architects"]} == {"main": 3}
