@@ -1,0 +1,166 @@
+"""``git codev demo``: play the sibling-architect story in a scratch repository."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from codev_git.errors import OperationalError
+
+
+@dataclass(frozen=True)
+class Step:
+    say: str
+    args: list[str]
+    architect: str | None = None
+    where: str = "."  # relative to the repository root
+    env: dict[str, str] = field(default_factory=dict)
+    git: bool = False  # a plain git command rather than git codev
+
+
+def story() -> list[Step]:
+    spir1487, spir1481 = ".builders/spir-1487", ".builders/spir-1481"
+    return [
+        Step("Configure the repository once (no identity needed)", ["init"]),
+        Step(
+            "Architect 'payments' starts an initiative (a thread file on main)",
+            ["thread", "new", "checkout-v2", "--headline", "Rebuild checkout"],
+            "payments",
+        ),
+        Step("Architect 'main' spawns a builder", ["spawn", "1487", "--protocol", "spir"], "main"),
+        Step(
+            "Architect 'payments' spawns two builders into its thread",
+            ["spawn", "1481", "--protocol", "spir", "--thread", "checkout-v2"],
+            "payments",
+        ),
+        Step("", ["spawn", "1482", "--protocol", "bugfix", "--thread", "checkout-v2"], "payments"),
+        Step(
+            "Inside a builder's worktree you are that builder, whatever the terminal says",
+            ["whoami"],
+            "payments",
+            spir1487,
+        ),
+        Step(
+            "Builder 1487 reports to its architect",
+            ["send", "architect", "spec ready"],
+            None,
+            spir1487,
+        ),
+        Step(
+            "Builder 1481 reports to its architect",
+            ["send", "architect", "plan approved?"],
+            None,
+            spir1481,
+        ),
+        Step(
+            "A builder may not write to a sibling architect (refused, exit 2)",
+            ["send", "architect:payments", "psst"],
+            None,
+            spir1487,
+        ),
+        Step("'main' sees only its own builder's message", ["inbox"], "main"),
+        Step("'payments' sees only its own", ["inbox"], "payments"),
+        Step("'payments' answers its builder", ["send", "1481", "yes, go ahead"], "payments"),
+        Step("The builder reads the instruction", ["inbox"], None, spir1481),
+        Step("Status, filtered to one architect", ["status", "--architect", "payments"]),
+        Step(
+            "What a sibling's thread shipped, read-only", ["thread", "show", "checkout-v2"], "main"
+        ),
+        Step("What this directory belongs to", ["context"], None, spir1481),
+        Step(
+            "Everything lives in git refs",
+            ["for-each-ref", "refs/codev", "refs/notes/codev"],
+            git=True,
+        ),
+    ]
+
+
+def _codev_argv() -> list[str]:
+    if shutil.which("git-codev"):
+        return ["git", "codev"]
+    return [sys.executable, "-m", "codev_git"]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_scratch(base: Path | None) -> Path:
+    parent = Path(tempfile.mkdtemp(prefix="codev-demo-", dir=base))
+    root = parent / "shop"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.name", "Demo Architect")
+    _git(root, "config", "user.email", "demo@example.invalid")
+    (root / "README.md").write_text("# shop\n")
+    (root / "codev").mkdir()
+    (root / "codev" / "README.md").write_text("Codev state lives here.\n")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "initial commit")
+    return root
+
+
+def play(root: Path, steps: list[Step]) -> int:
+    failures = 0
+    codev = _codev_argv()
+    available = _available_commands()
+    for step in steps:
+        if not step.git and step.args[0] not in available:
+            continue
+        argv = ["git", *step.args] if step.git else [*codev, *step.args]
+        env = {k: v for k, v in os.environ.items() if k != "CODEV_ARCHITECT_NAME"}
+        env.update(step.env)
+        prefix = ""
+        if step.architect:
+            env["CODEV_ARCHITECT_NAME"] = step.architect
+            prefix = f"CODEV_ARCHITECT_NAME={step.architect} "
+        if step.say:
+            click.echo(click.style(f"\n# {step.say}", fg="cyan"))
+        where = f"(cd {step.where} && " if step.where != "." else ""
+        shown = "git " + shlex.join(step.args) if step.git else "git codev " + shlex.join(step.args)
+        click.echo(click.style(f"$ {where}{prefix}{shown}{')' if where else ''}", bold=True))
+        proc = subprocess.run(argv, cwd=root / step.where, env=env, capture_output=True, text=True)
+        text = (proc.stdout + proc.stderr).rstrip()
+        if text:
+            click.echo(text)
+        expected_failure = "refused" in step.say
+        if (proc.returncode != 0) != expected_failure:
+            failures += 1
+            click.echo(click.style(f"(exit {proc.returncode})", fg="red"))
+    return failures
+
+
+def _available_commands() -> set[str]:
+    from codev_git.cli import cli
+
+    ctx = click.Context(cli)
+    return set(cli.list_commands(ctx))
+
+
+@click.command("demo")
+@click.option(
+    "--dir",
+    "base",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Create the scratch repository under this directory (default: temp).",
+)
+def demo_cmd(base: Path | None) -> None:
+    """Play the sibling-architect story in a scratch repository and leave it to explore.
+
+    Two architects share one clone; each spawns builders; every builder's message reaches
+    only the architect that spawned it.
+    """
+    root = make_scratch(base)
+    click.echo(f"scratch repository: {root}")
+    failures = play(root, story())
+    click.echo(click.style(f"\nDone. Explore it: cd {root} && git codev status", fg="green"))
+    if failures:
+        raise OperationalError(f"the demo had {failures} unexpected result(s); see above")
