@@ -370,6 +370,8 @@ def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complet
     author = Ident("git-codev", "codev@invalid")
 
     def compute(old: str | None) -> str | None:
+        if old is not None and store.object_type(old) != "commit":
+            old = None  # a broken cursor is replaced, never built on
         if complete:
             if old is None or store.is_ancestor(old, tip):
                 return tip
@@ -385,7 +387,7 @@ def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complet
             message=b"codev read cursor\n\nCodev-Merge: read\n",
         )
 
-    store.cas_update(cursor, compute, "codev: mark read")
+    store.cas_update(cursor, compute, "codev: mark read", require_commit=False)
 
 
 def unread_count(store: Store, channel: str, cursor: str | None) -> int:

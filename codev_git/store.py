@@ -156,8 +156,9 @@ class Store:
                 gitfile = (admin / "gitdir").read_text().strip()
             except OSError:
                 continue
-            if branch:
-                heads[branch] = Path(gitfile).parent
+            worktree = Path(gitfile).parent
+            if branch and worktree.is_dir():  # a deleted worktree directory holds nothing
+                heads[branch] = worktree
         return heads
 
     # -- config ------------------------------------------------------------------------------
@@ -395,6 +396,7 @@ class Store:
         reflog: str,
         *,
         attempts: int = CAS_ATTEMPTS,
+        require_commit: bool = True,
     ) -> tuple[str | None, str | None]:
         """Move ``name`` from its current value to ``compute(current)`` with compare-and-swap.
 
@@ -413,7 +415,18 @@ class Store:
                 if isinstance(target, str):
                     raise OperationalError(f"ref {name} is symbolic; codev refs must be direct")
                 old = str(target)
-            new = compute(old)
+                if require_commit and self.object_type(old) != "commit":
+                    raise OperationalError(
+                        f"ref {name} points at {self.object_type(old) or 'a missing object'}, "
+                        "not a commit; refusing to build on it",
+                        f"inspect it with 'git cat-file -t {old[:12]}'; repair or delete the ref",
+                    )
+            try:
+                new = compute(old)
+            except (pygit2.GitError, OSError) as exc:
+                raise OperationalError(
+                    f"cannot write objects for {name}: {exc}", _write_hint(exc)
+                ) from exc
             if new is None or new == old:
                 return old, old
             try:
@@ -426,6 +439,10 @@ class Store:
                 last_error = "created concurrently"
             except (pygit2.GitError, OSError) as exc:
                 text = str(exc)
+                if _is_permission(exc):
+                    raise OperationalError(
+                        f"cannot update ref {name}: {text}", _write_hint(exc)
+                    ) from exc
                 if "lock" in text:
                     self._raise_if_stale_lock(name)
                     last_error = text
@@ -484,6 +501,17 @@ class Store:
                 for sub_name, sub_oid, sub_kind in self.tree_entries(oid):
                     if sub_kind == "blob" and _is_hex(sub_name, 38):
                         yield name + sub_name, sub_oid
+
+
+def _is_permission(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "permission denied" in text or "read-only file system" in text
+
+
+def _write_hint(exc: BaseException) -> str:
+    if _is_permission(exc):
+        return "the repository is not writable by you; check the permissions of its .git directory"
+    return "check the repository with 'git fsck'"
 
 
 def _is_hex(text: str, length: int) -> bool:
