@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "status": "codev_git.commands.core:status_cmd",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",
-    "reply": "codev_git.commands.messaging:reply_cmd",
+    "reply": "codev_git.commands.history:reply_cmd",
     "log": "codev_git.commands.history:log_cmd",
     "thread": "codev_git.commands.threads:thread_group",
     "hooks": "codev_git.commands.hooks:hooks_group",
