@@ -94,7 +94,12 @@ def _one_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=args, prog_name="git codev", standalone_mode=False)
+        cli.main(
+            args=args,
+            prog_name="git codev",
+            complete_var="_GIT_CODEV_COMPLETE",
+            standalone_mode=False,
+        )
     except CodevError as exc:
         _say(f"git-codev: {_one_line(str(exc))}")
         return exc.exit_code

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from codev_git.commands.common import as_option, echo, json_option, note
+from codev_git.commands.common import (
+    as_option,
+    complete_architects,
+    complete_builders,
+    complete_threads,
+    echo,
+    json_option,
+    note,
+)
 from codev_git.errors import UsageError
 from codev_git.identity import Identity, resolve, resolve_architect
 from codev_git.names import (
@@ -84,8 +92,18 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
 @click.argument("number", required=False)
 @click.option("--protocol", "-p", metavar="P", help="Protocol name, e.g. spir, bugfix.")
 @click.option("--task", metavar="TEXT", help="A free task instead of a numbered project.")
-@click.option("--architect", metavar="A", help="Owner of the builder (default: you).")
-@click.option("--thread", metavar="T", help="Thread (initiative) the builder belongs to.")
+@click.option(
+    "--architect",
+    metavar="A",
+    shell_complete=complete_architects,
+    help="Owner of the builder (default: you).",
+)
+@click.option(
+    "--thread",
+    metavar="T",
+    shell_complete=complete_threads,
+    help="Thread (initiative) the builder belongs to.",
+)
 @click.option("--base", metavar="REF", help="Start the branch here (default: HEAD).")
 @click.option("--no-worktree", is_flag=True, help="Create the branch and record only.")
 @as_option
@@ -163,8 +181,15 @@ def spawn_cmd(
 
 @click.command("adopt")
 @click.argument("branch", required=False)
-@click.option("--architect", metavar="A", help="Owner to record (default: you).")
-@click.option("--thread", metavar="T", help="Thread the builder belongs to.")
+@click.option(
+    "--architect",
+    metavar="A",
+    shell_complete=complete_architects,
+    help="Owner to record (default: you).",
+)
+@click.option(
+    "--thread", metavar="T", shell_complete=complete_threads, help="Thread the builder belongs to."
+)
 @click.option("--from-afx", is_flag=True, help="Adopt every builder afx knows in this workspace.")
 @click.option(
     "--db",
@@ -260,8 +285,15 @@ def _adopt_from_afx(
 
 
 @click.command("reassign")
-@click.argument("builder")
-@click.option("--to", "to", required=True, metavar="A", help="The architect taking it over.")
+@click.argument("builder", shell_complete=complete_builders)
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="A",
+    shell_complete=complete_architects,
+    help="The architect taking it over.",
+)
 @as_option
 def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
     """Hand a builder to another architect (both owners stay in the record's history).
@@ -283,9 +315,16 @@ def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
 
 
 @click.command("status")
-@click.option("--architect", metavar="A", help="Only this architect's builders.")
+@click.option(
+    "--architect",
+    metavar="A",
+    shell_complete=complete_architects,
+    help="Only this architect's builders.",
+)
 @click.option("--mine", is_flag=True, help="Only your own builders.")
-@click.option("--thread", metavar="T", help="Only builders in this thread.")
+@click.option(
+    "--thread", metavar="T", shell_complete=complete_threads, help="Only builders in this thread."
+)
 @as_option
 @json_option
 def status_cmd(

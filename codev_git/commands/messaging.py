@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from codev_git.commands.common import as_option, echo, json_option
+from codev_git.commands.common import as_option, complete_targets, echo, json_option
 from codev_git.errors import UsageError
 from codev_git.identity import resolve
 from codev_git.ownership import OwnerBook
@@ -34,7 +34,7 @@ def _read_body(message: str | None, file: str | None) -> bytes:
 
 
 @click.command("send")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_targets)
 @click.argument("message", required=False)
 @click.option(
     "--file", "-f", "file", metavar="F", help="Read the message from file F ('-': stdin)."
