@@ -50,7 +50,7 @@ def _command_section(path: str, command: click.Command, ctx: click.Context) -> l
 
 
 def render(group: click.Group) -> str:
-    ctx = click.Context(group, info_name="git codev")
+    ctx = click.Context(group, info_name="git codev", **group.context_settings)
     lines = [
         f'.TH GIT-CODEV 1 "" "git-codev {__version__}" "Git Manual"',
         ".SH NAME",
