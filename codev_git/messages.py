@@ -40,6 +40,8 @@ BROADCAST_REF = "refs/codev/broadcast"
 READ_PREFIX = "refs/codev/read/"
 DEFAULT_MAX_BYTES = 64 * 1024
 CONFIG_MAX_BYTES = "codev.maxMessageBytes"
+CONFIG_SIGN = "codev.signMessages"
+CONFIG_REQUIRE_SIGNED = "codev.requireSigned"
 TRAILER_KEYS = ("Codev-From", "Codev-To", "Codev-Thread", "Codev-Time", "Codev-Reply-To")
 
 
@@ -205,14 +207,16 @@ def append(
     """Append one message commit to ``ref`` with compare-and-swap; returns its id."""
     payload = encode(body, trailers)
     tree = store.empty_tree()
-    written: list[str] = []
+    sign = store.config_bool(CONFIG_SIGN) or store.config_bool("commit.gpgSign")
 
     def compute(old: str | None) -> str:
-        commit = store.write_commit(
-            tree=tree, parents=[old] if old else [], author=author, message=payload
-        )
-        written.append(commit)
-        return commit
+        parents = [old] if old else []
+        if sign:
+            from codev_git.porcelain import commit_tree_signed
+
+            where = store.workdir or store.git_dir
+            return commit_tree_signed(where, tree, parents, payload, author.name, author.email)
+        return store.write_commit(tree=tree, parents=parents, author=author, message=payload)
 
     _, new = store.cas_update(ref, compute, f"codev: message from {trailers['Codev-From']}")
     assert new is not None
@@ -330,8 +334,11 @@ def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]
 
 
 def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[Message]:
-    """Mark messages whose claimed builder sender was not the reader's at send time."""
+    """Mark messages whose claimed builder sender was not the reader's at send time, and,
+    with ``codev.requireSigned``, messages git's own verification does not accept."""
     cache: dict[str, Ownership | None] = {}
+    store = book.store
+    require_signed = bool(messages) and store.config_bool(CONFIG_REQUIRE_SIGNED)
 
     def ownership(builder: str) -> Ownership | None:
         if builder not in cache:
@@ -354,6 +361,11 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
             sender_name = msg.sender[len("architect:") :]
             if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_name:
                 problem = f"{sender_name} did not own {reader.name} when this was sent"
+        if problem is None and require_signed:
+            from codev_git.porcelain import verify_commit
+
+            if not verify_commit(store.workdir or store.git_dir, msg.id):
+                problem = f"not signed by a trusted key ({CONFIG_REQUIRE_SIGNED} is set)"
         if problem:
             msg = Message(**{**msg.__dict__, "verified": False, "why_unverified": problem})
         out.append(msg)

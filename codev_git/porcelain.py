@@ -47,3 +47,47 @@ def run_git(cwd: Path, *args: str, what: str) -> str:
 
 def worktree_add(repo_root: Path, path: Path, branch: str) -> None:
     run_git(repo_root, "worktree", "add", "--quiet", str(path), branch, what="git worktree add")
+
+
+def commit_tree_signed(
+    cwd: Path, tree: str, parents: list[str], message: bytes, name: str, email: str
+) -> str:
+    """A commit signed with git's own signing configuration (gpg, ssh or x509)."""
+    import tempfile
+
+    import git
+
+    args = ["git", "commit-tree", "-S", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    env = {
+        **clean_env(),
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(message)
+        stdin.seek(0)
+        try:
+            out = git.Git(str(cwd)).execute(args, istream=stdin, env=env, stdout_as_string=True)
+        except git.GitCommandError as exc:
+            detail = str(exc.stderr or "").strip().splitlines()
+            last = detail[-1].strip().removeprefix("stderr: ").strip("'") if detail else ""
+            raise OperationalError(
+                f"signing the message failed: {last or exc.status}",
+                "check user.signingkey and gpg.format, or unset codev.signMessages",
+            ) from exc
+    return str(out).strip()
+
+
+def verify_commit(cwd: Path, commit: str) -> bool:
+    """True when git's own verification accepts the commit's signature."""
+    import git
+
+    try:
+        git.Git(str(cwd)).execute(["git", "verify-commit", commit], env=clean_env())
+    except git.GitCommandError:
+        return False
+    return True

@@ -263,3 +263,32 @@ def test_kill_9_during_writes_leaves_a_consistent_repository(sandbox: Sandbox) -
     assert len(bodies) == len(set(bodies))
     sandbox.ok("send", "architect", "after the crashes", cwd=wt)
     sandbox.ok("status")
+
+
+def test_signed_messages_and_require_signed(sandbox: Sandbox, tmp_path: Path) -> None:
+    owned_pair(sandbox)
+    key = tmp_path / "key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", str(key)], check=True
+    )
+    allowed = tmp_path / "allowed"
+    allowed.write_text("test@example.invalid " + key.with_suffix(".pub").read_text())
+    for k, v in {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key.with_suffix(".pub")),
+        "gpg.ssh.allowedSignersFile": str(allowed),
+        "codev.signMessages": "true",
+    }.items():
+        sandbox.git("config", k, v)
+    sandbox.ok("send", "architect:main", "signed one", as_="payments")
+    tip = sandbox.git("rev-parse", "refs/codev/inbox/main").strip()
+    assert "gpgsig" in sandbox.git("cat-file", "commit", tip)
+    sandbox.git("config", "codev.signMessages", "false")
+    sandbox.ok("send", "architect:main", "unsigned one", as_="payments")
+    sandbox.git("config", "codev.requireSigned", "true")
+    got = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    assert [(m["message"], m["verified"]) for m in got] == [
+        ("signed one", True),
+        ("unsigned one", False),
+    ]
+    assert "requireSigned" in got[1]["unverifiedReason"]
