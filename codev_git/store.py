@@ -431,11 +431,11 @@ class Store:
                 return old, old
             try:
                 if ref is None:
-                    self.repo.create_reference_direct(name, new, False, message=reflog)
+                    self._create_ref(name, new, reflog)
                 else:
-                    ref.set_target(new, reflog)
+                    ref.set_target(new, reflog)  # compares the old value under the ref's lock
                 return old, new
-            except pygit2.AlreadyExistsError:
+            except (pygit2.AlreadyExistsError, CasConflict):
                 last_error = "created concurrently"
             except (pygit2.GitError, OSError) as exc:
                 text = str(exc)
@@ -455,6 +455,17 @@ class Store:
             f"gave up updating {name} after {attempts} attempts ({last_error})",
             "another process keeps moving it; try again",
         )
+
+    def _create_ref(self, name: str, target: str, reflog: str) -> None:
+        """Create ``name`` only if it does not exist, decided under the ref's lock.
+
+        libgit2's ``create(force=False)`` checks for an existing ref *before* it takes the
+        lock, so two creators can both succeed; a transaction locks first, then we look."""
+        with self.repo.transaction() as tx:
+            tx.lock_ref(name)
+            if self.repo.references.get(name) is not None:
+                raise CasConflict(name)
+            tx.set_target(name, pygit2.Oid(hex=target), message=reflog)
 
     def delete_ref(self, name: str, expected: str) -> bool:
         """Delete ``name`` only if it still points at ``expected``."""

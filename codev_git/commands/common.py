@@ -69,3 +69,21 @@ def complete_targets(ctx: click.Context, param: click.Parameter, incomplete: str
     options += [f"architect:{n}" for n in _names("architects")]
     options += _names("builders")
     return [n for n in options if n.startswith(incomplete)]
+
+
+def architect_option(help: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option(
+            "--architect", metavar="A", shell_complete=complete_architects, help=help
+        )(func)
+
+    return decorate
+
+
+def thread_option(help: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option("--thread", metavar="T", shell_complete=complete_threads, help=help)(
+            func
+        )
+
+    return decorate

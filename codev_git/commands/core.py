@@ -8,13 +8,14 @@ from typing import Any
 import click
 
 from codev_git.commands.common import (
+    architect_option,
     as_option,
     complete_architects,
     complete_builders,
-    complete_threads,
     echo,
     json_option,
     note,
+    thread_option,
 )
 from codev_git.errors import UsageError
 from codev_git.identity import Identity, resolve, resolve_architect
@@ -92,18 +93,8 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
 @click.argument("number", required=False)
 @click.option("--protocol", "-p", metavar="P", help="Protocol name, e.g. spir, bugfix.")
 @click.option("--task", metavar="TEXT", help="A free task instead of a numbered project.")
-@click.option(
-    "--architect",
-    metavar="A",
-    shell_complete=complete_architects,
-    help="Owner of the builder (default: you).",
-)
-@click.option(
-    "--thread",
-    metavar="T",
-    shell_complete=complete_threads,
-    help="Thread (initiative) the builder belongs to.",
-)
+@architect_option("Owner of the builder (default: you).")
+@thread_option("Thread (initiative) the builder belongs to.")
 @click.option("--base", metavar="REF", help="Start the branch here (default: HEAD).")
 @click.option("--no-worktree", is_flag=True, help="Create the branch and record only.")
 @as_option
@@ -181,15 +172,8 @@ def spawn_cmd(
 
 @click.command("adopt")
 @click.argument("branch", required=False)
-@click.option(
-    "--architect",
-    metavar="A",
-    shell_complete=complete_architects,
-    help="Owner to record (default: you).",
-)
-@click.option(
-    "--thread", metavar="T", shell_complete=complete_threads, help="Thread the builder belongs to."
-)
+@architect_option("Owner to record (default: you).")
+@thread_option("Thread the builder belongs to.")
 @click.option("--from-afx", is_flag=True, help="Adopt every builder afx knows in this workspace.")
 @click.option(
     "--db",
@@ -315,16 +299,9 @@ def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
 
 
 @click.command("status")
-@click.option(
-    "--architect",
-    metavar="A",
-    shell_complete=complete_architects,
-    help="Only this architect's builders.",
-)
+@architect_option("Only this architect's builders.")
 @click.option("--mine", is_flag=True, help="Only your own builders.")
-@click.option(
-    "--thread", metavar="T", shell_complete=complete_threads, help="Only builders in this thread."
-)
+@thread_option("Only builders in this thread.")
 @as_option
 @json_option
 def status_cmd(
