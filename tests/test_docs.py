@@ -63,3 +63,40 @@ def test_bash_completion_under_git(sandbox: Sandbox) -> None:
     assert "builder-spir-1487" in complete("builder-", "send")
     for shell in ("zsh", "fish"):
         assert "git-codev" in sandbox.ok("completion", shell).out
+
+
+def _on_a_tty(cwd: Path, args: list[str], env: dict[str, str]) -> bytes:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        ["git", "codev", *args],
+        cwd=cwd,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, **env},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=30)
+    os.close(leader)
+    return b"".join(chunks)
+
+
+def test_colour_only_on_a_tty_and_never_with_no_color(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    assert b"\x1b[" in _on_a_tty(sandbox.root, ["status"], {})
+    assert b"\x1b[" not in _on_a_tty(sandbox.root, ["status"], {"NO_COLOR": "1"})
+    piped = run_subprocess(sandbox.root, ["status"])
+    assert "\x1b[" not in piped.out
+    as_json = _on_a_tty(sandbox.root, ["status", "--json"], {})
+    assert b"\x1b[" not in as_json

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from codev_git.errors import OperationalError
+from codev_git.render import style
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,10 @@ def play(root: Path, steps: list[Step]) -> int:
             env["CODEV_ARCHITECT_NAME"] = step.architect
             prefix = f"CODEV_ARCHITECT_NAME={step.architect} "
         if step.say:
-            click.echo(click.style(f"\n# {step.say}", fg="cyan"))
+            click.echo(style(f"\n# {step.say}", "cyan"))
         where = f"(cd {step.where} && " if step.where != "." else ""
         shown = "git " + shlex.join(step.args) if step.git else "git codev " + shlex.join(step.args)
-        click.echo(click.style(f"$ {where}{prefix}{shown}{')' if where else ''}", bold=True))
+        click.echo(style(f"$ {where}{prefix}{shown}{')' if where else ''}", "bold"))
         proc = subprocess.run(argv, cwd=root / step.where, env=env, capture_output=True, text=True)
         text = (proc.stdout + proc.stderr).rstrip()
         if text:
@@ -134,7 +135,7 @@ def play(root: Path, steps: list[Step]) -> int:
         expected_failure = "refused" in step.say
         if (proc.returncode != 0) != expected_failure:
             failures += 1
-            click.echo(click.style(f"(exit {proc.returncode})", fg="red"))
+            click.echo(style(f"(exit {proc.returncode})", "red"))
     return failures
 
 
@@ -161,6 +162,6 @@ def demo_cmd(base: Path | None) -> None:
     root = make_scratch(base)
     click.echo(f"scratch repository: {root}")
     failures = play(root, story())
-    click.echo(click.style(f"\nDone. Explore it: cd {root} && git codev status", fg="green"))
+    click.echo(style(f"\nDone. Explore it: cd {root} && git codev status", "green"))
     if failures:
         raise OperationalError(f"the demo had {failures} unexpected result(s); see above")
