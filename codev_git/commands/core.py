@@ -216,11 +216,9 @@ def adopt_cmd(
     if branch is None:
         raise UsageError("give the BRANCH to adopt, or --from-afx")
     from codev_git.builders import adopt
-    from codev_git.threads_link import choose_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="adopt")
-    thread_name = choose_thread(store, owner or who.architect, thread_name)
     record, written = adopt(store, who, branch, architect=owner, thread=thread_name)
     if as_json:
         from codev_git.render import dump_json
