@@ -472,6 +472,25 @@ def test_thread_lifecycle_through_git_codev(box: Sandbox) -> None:
         assert helped.code == 0 and "thread new" in helped.out and "archive" in helped.out
 
 
+def test_shell_completion_offers_active_thread_names(box: Sandbox) -> None:
+    new_thread(box)
+    new_thread(box, "billing", "main")
+    box.ok("thread", "archive", "billing", as_="main")
+    script = box.ok("completion", "bash").out
+
+    def complete(*words: str) -> list[str]:
+        quoted = " ".join(f'"{w}"' for w in ("git", "codev", *words))
+        text = script + (
+            f"\nCOMP_WORDS=({quoted}); COMP_CWORD={len(words) + 1}; _git_codev; "
+            'printf "%s\\n" "${COMPREPLY[@]}"'
+        )
+        run = subprocess.run(["bash", "-c", text], cwd=box.root, capture_output=True, text=True)
+        return run.stdout.split()
+
+    assert complete("thread", "show", "") == [T]
+    assert complete("spawn", "1", "--thread", "che") == [T]
+
+
 def test_reading_threads_imports_neither_jinja2_nor_gitpython() -> None:
     code = (
         "import sys, codev_git.threads, codev_git.threads_link, codev_git.commands.messaging\n"

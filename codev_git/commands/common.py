@@ -45,9 +45,9 @@ def _names(kind: str) -> list[str]:
             return list(architect_names(store, owned))
         if kind == "builders":
             return [o.current.builder for o in owned]
-        head = store.ref_target("HEAD") or ""
-        files = store.list_dir(head, "codev") if head else []
-        return [f[: -len("-thread.md")] for f in files if f.endswith("-thread.md")]
+        from codev_git.threads import head_commit, list_threads
+
+        return [t.name for t in list_threads(store, head_commit(store))]
     except Exception:
         return []
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from codev_git.commands.common import as_option, echo, json_option, note
+from codev_git.commands.common import as_option, complete_threads, echo, json_option, note
 from codev_git.identity import resolve_architect
 from codev_git.names import parse_architect, parse_thread
 from codev_git.store import Store
@@ -123,7 +123,7 @@ def _change(change: dict[str, Any] | None, width: int = 50) -> str:
 
 
 @thread_group.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_threads)
 @click.option("--ref", default="HEAD", metavar="REF", help=REF_HELP)
 @click.option("--brief", is_flag=True, help="Facts from the front matter instead of the file.")
 @json_option
@@ -184,7 +184,7 @@ def _print_show(data: dict[str, Any], now: Live, brief: bool) -> None:
 
 
 @thread_group.command("refresh")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_threads)
 @click.option("--no-commit", is_flag=True, help="Rewrite the file but do not commit it.")
 @as_option
 def refresh_cmd(name: str, no_commit: bool, as_name: str | None) -> None:
@@ -212,7 +212,7 @@ def refresh_cmd(name: str, no_commit: bool, as_name: str | None) -> None:
 
 
 @thread_group.command("archive")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_threads)
 @click.option("--force", is_flag=True, help="Archive despite unmerged builders or another owner.")
 @as_option
 def archive_cmd(name: str, force: bool, as_name: str | None) -> None:
