@@ -10,7 +10,7 @@ Ref layout (every name under ``refs/codev/``)::
 A message commit has the empty tree, the previous tip as parent, the sender's git identity as
 author, and this message::
 
-    <the message, byte for byte (base64 when it holds NUL bytes)>
+    <the message, byte for byte (base64 when it holds NUL or starts with a newline)>
 
     Codev-From: builder-spir-1487
     Codev-To: architect:main
@@ -95,7 +95,8 @@ class Message:
 
 # -- encoding ---------------------------------------------------------------------------------
 def encode(body: bytes, trailers: dict[str, str]) -> bytes:
-    if b"\0" in body:
+    # git cannot hold NUL in a commit message, and libgit2 drops a message's leading newlines
+    if b"\0" in body or body.startswith(b"\n"):
         trailers = {**trailers, "Codev-Encoding": "base64"}
         body = base64.b64encode(body)
     lines = [f"{key}: {value}" for key, value in trailers.items()]

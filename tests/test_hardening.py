@@ -292,3 +292,14 @@ def test_signed_messages_and_require_signed(sandbox: Sandbox, tmp_path: Path) ->
         ("unsigned one", False),
     ]
     assert "requireSigned" in got[1]["unverifiedReason"]
+
+
+@pytest.mark.parametrize("body", [b"\n\x01", b"\n\nlead", b"trail\n\n\n", b"a\r\n\r\nb", b"\x00"])
+def test_edge_bodies_round_trip(sandbox: Sandbox, body: bytes) -> None:
+    import base64
+
+    owned_pair(sandbox)
+    sandbox.ok("send", "architect:main", "-", as_="payments", stdin=body)
+    got = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"][-1]
+    raw = base64.b64decode(got["messageBase64"]) if "messageBase64" in got else None
+    assert (raw if raw is not None else got["message"].encode()) == body

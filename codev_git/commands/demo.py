@@ -73,7 +73,30 @@ def story() -> list[Step]:
         Step("The builder reads the instruction", ["inbox"], None, spir1481),
         Step("Status, filtered to one architect", ["status", "--architect", "payments"]),
         Step(
-            "What a sibling's thread shipped, read-only", ["thread", "show", "checkout-v2"], "main"
+            "What a sibling's thread stands at, read-only, from any architect",
+            ["thread", "show", "checkout-v2", "--brief"],
+            "main",
+        ),
+        Step(
+            "'payments' writes its live roster into the thread file",
+            ["thread", "refresh", "checkout-v2"],
+            "payments",
+        ),
+        Step("Every architect's threads", ["thread", "list"]),
+        Step(
+            "A sibling may not archive it (refused, exit 2)",
+            ["thread", "archive", "checkout-v2"],
+            "main",
+        ),
+        Step(
+            "The owner archives it; its builders are still open, hence --force",
+            ["thread", "archive", "checkout-v2", "--force"],
+            "payments",
+        ),
+        Step(
+            "The file's history follows the move",
+            ["log", "--follow", "--oneline", "--", "codev/archive/checkout-v2-thread.md"],
+            git=True,
         ),
         Step("What this directory belongs to", ["context"], None, spir1481),
         Step(
