@@ -8,6 +8,7 @@ hooks are respected), and fetch/push with the user's credentials. Everything els
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git.errors import OperationalError
@@ -91,3 +92,42 @@ def verify_commit(cwd: Path, commit: str) -> bool:
     except git.GitCommandError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class GitOutcome:
+    """What a git command said, for callers that must read the details of a failure."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def first_error(self) -> str:
+        """The first ``fatal:``/``error:`` line (with its continuation), else the last line."""
+        lines = [ln.strip() for ln in self.err.splitlines() if ln.strip()]
+        for number, line in enumerate(lines):
+            if line.startswith(("fatal:", "error:")):
+                text = line.split(":", 1)[1].strip()
+                if text.endswith(":") and number + 1 < len(lines):
+                    text += " " + lines[number + 1]
+                return text.rstrip(".")
+        return lines[-1] if lines else f"exit {self.code}"
+
+
+def try_git(cwd: Path, *args: str) -> GitOutcome:
+    """Run ``git args`` in ``cwd`` through GitPython and return its exit code and output
+    instead of raising (fetch and push report per-ref results that the caller classifies)."""
+    import git  # GitPython: imported only where porcelain is needed
+
+    try:
+        code, out, err = git.Git(str(cwd)).execute(
+            ["git", *args],
+            env=clean_env(),
+            with_extended_output=True,
+            with_exceptions=False,
+            stdout_as_string=True,
+        )
+    except OSError as exc:
+        raise OperationalError(f"git {args[0]} failed: cannot run git ({exc})") from exc
+    return GitOutcome(int(code), str(out), str(err))
