@@ -7,9 +7,13 @@ hooks are respected), and fetch/push with the user's credentials. Everything els
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from codev_git.errors import OperationalError
 
@@ -23,27 +27,50 @@ _GIT_ENV = (
 )
 
 
-def clean_env() -> dict[str, str]:
-    """The environment minus variables that would point git at another repository."""
-    return {k: v for k, v in os.environ.items() if k not in _GIT_ENV}
+@contextlib.contextmanager
+def _scrubbed_environ() -> Iterator[None]:
+    """Remove variables that would point git at another repository (a hook runs with
+    GIT_DIR set) for the duration of a call. GitPython merges any ``env`` it is given into
+    a copy of ``os.environ``, so removing them there is the only way to drop them."""
+    saved = {name: os.environ.pop(name) for name in _GIT_ENV if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
-def run_git(cwd: Path, *args: str, what: str) -> str:
-    """Run ``git args`` in ``cwd`` through GitPython; a failure becomes one line."""
+def _execute(
+    cwd: Path,
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    istream: BinaryIO | None = None,
+) -> tuple[int, str, str]:
+    """Run ``git args`` in ``cwd`` through GitPython: (exit code, stdout, stderr)."""
     import git  # GitPython: imported only where porcelain is needed
 
     try:
-        out = git.Git(str(cwd)).execute(
-            ["git", *args], env=clean_env(), with_extended_output=False, stdout_as_string=True
-        )
-    except git.GitCommandError as exc:
-        detail = str(exc.stderr or exc.stdout or "").strip().splitlines()
-        last = detail[-1].strip() if detail else f"exit {exc.status}"
-        last = last.removeprefix("stderr: ").strip("'").strip()
-        raise OperationalError(f"{what} failed: {last}") from exc
+        with _scrubbed_environ():
+            result = git.Git(str(cwd)).execute(
+                ["git", *args],
+                env=env,
+                istream=istream,
+                with_extended_output=True,
+                with_exceptions=False,
+                stdout_as_string=True,
+            )
     except OSError as exc:
-        raise OperationalError(f"{what} failed: cannot run git ({exc})") from exc
-    return str(out)
+        raise OperationalError(f"git {args[0]} failed: cannot run git ({exc})") from exc
+    code, out, err = result
+    return int(code), str(out), str(err)
+
+
+def run_git(cwd: Path, *args: str, what: str) -> str:
+    """Run ``git args`` in ``cwd``; a failure becomes one line naming ``what``."""
+    outcome = try_git(cwd, *args)
+    if outcome.code != 0:
+        raise OperationalError(f"{what} failed: {outcome.first_error}")
+    return outcome.out
 
 
 def worktree_add(repo_root: Path, path: Path, branch: str) -> None:
@@ -54,15 +81,10 @@ def commit_tree_signed(
     cwd: Path, tree: str, parents: list[str], message: bytes, name: str, email: str
 ) -> str:
     """A commit signed with git's own signing configuration (gpg, ssh or x509)."""
-    import tempfile
-
-    import git
-
-    args = ["git", "commit-tree", "-S", tree]
+    args = ["commit-tree", "-S", tree]
     for parent in parents:
         args += ["-p", parent]
-    env = {
-        **clean_env(),
+    ident = {
         "GIT_AUTHOR_NAME": name,
         "GIT_AUTHOR_EMAIL": email,
         "GIT_COMMITTER_NAME": name,
@@ -71,27 +93,18 @@ def commit_tree_signed(
     with tempfile.TemporaryFile() as stdin:
         stdin.write(message)
         stdin.seek(0)
-        try:
-            out = git.Git(str(cwd)).execute(args, istream=stdin, env=env, stdout_as_string=True)
-        except git.GitCommandError as exc:
-            detail = str(exc.stderr or "").strip().splitlines()
-            last = detail[-1].strip().removeprefix("stderr: ").strip("'") if detail else ""
-            raise OperationalError(
-                f"signing the message failed: {last or exc.status}",
-                "check user.signingkey and gpg.format, or unset codev.signMessages",
-            ) from exc
-    return str(out).strip()
+        code, out, err = _execute(cwd, args, env=ident, istream=cast(BinaryIO, stdin))
+    if code != 0:
+        raise OperationalError(
+            f"signing the message failed: {GitOutcome(code, out, err).first_error}",
+            "check user.signingkey and gpg.format, or unset codev.signMessages",
+        )
+    return out.strip()
 
 
 def verify_commit(cwd: Path, commit: str) -> bool:
     """True when git's own verification accepts the commit's signature."""
-    import git
-
-    try:
-        git.Git(str(cwd)).execute(["git", "verify-commit", commit], env=clean_env())
-    except git.GitCommandError:
-        return False
-    return True
+    return _execute(cwd, ["verify-commit", commit])[0] == 0
 
 
 @dataclass(frozen=True)
@@ -116,18 +129,6 @@ class GitOutcome:
 
 
 def try_git(cwd: Path, *args: str) -> GitOutcome:
-    """Run ``git args`` in ``cwd`` through GitPython and return its exit code and output
-    instead of raising (fetch and push report per-ref results that the caller classifies)."""
-    import git  # GitPython: imported only where porcelain is needed
-
-    try:
-        code, out, err = git.Git(str(cwd)).execute(
-            ["git", *args],
-            env=clean_env(),
-            with_extended_output=True,
-            with_exceptions=False,
-            stdout_as_string=True,
-        )
-    except OSError as exc:
-        raise OperationalError(f"git {args[0]} failed: cannot run git ({exc})") from exc
-    return GitOutcome(int(code), str(out), str(err))
+    """Run ``git args`` in ``cwd`` and return its exit code and output instead of raising
+    (fetch and push report per-ref results that the caller classifies)."""
+    return GitOutcome(*_execute(cwd, list(args)))
