@@ -7,8 +7,8 @@ import sys
 import click
 
 from codev_git.commands.common import as_option, complete_targets, echo, json_option, note
-from codev_git.errors import UsageError
-from codev_git.identity import resolve
+from codev_git.errors import CodevError, UsageError
+from codev_git.identity import Identity, resolve
 from codev_git.ownership import OwnerBook
 from codev_git.store import Store
 
@@ -117,6 +117,19 @@ def send_cmd(
 @click.option(
     "--fetch", is_flag=True, help="First fetch and merge your inbox and broadcast from the remote."
 )
+@click.option("--follow", is_flag=True, help="Keep waiting and print each message as it arrives.")
+@click.option(
+    "--exec",
+    "exec_cmd",
+    metavar="CMD",
+    help="With --follow: run CMD per message (message on stdin); mark read only if it succeeds.",
+)
+@click.option(
+    "--fetch-every",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="With --follow: also fetch your inbox from the remote this often.",
+)
 @as_option
 @json_option
 def inbox_cmd(
@@ -124,6 +137,9 @@ def inbox_cmd(
     include_read: bool,
     limit: int | None,
     fetch: bool,
+    follow: bool,
+    exec_cmd: str | None,
+    fetch_every: float | None,
     as_name: str | None,
     as_json: bool,
 ) -> None:
@@ -135,7 +151,13 @@ def inbox_cmd(
       git codev inbox --peek --json
       git codev inbox --all --limit 20
       git codev inbox --fetch      # take in what reached the remote (default: upstream, origin)
+      git codev inbox --follow --json                    # one JSON object per line, as they come
+      git codev inbox --follow --exec 'afx send architect -'   # hand each one to a command
     """
+    if (exec_cmd is not None or fetch_every is not None) and not follow:
+        raise UsageError("--exec and --fetch-every go with --follow")
+    if follow and (peek or include_read or limit is not None):
+        raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
     from codev_git.inbox import read_inbox
     from codev_git.render import dump_json, message_json, message_text
 
@@ -149,6 +171,9 @@ def inbox_cmd(
         fetched = sync(store, parse_remote(store, None), scope=inbox_scope(reader), push=False)
         if not as_json:
             note(fetched.summary())
+    if follow:
+        _follow(store, reader, exec_cmd, fetch_every if fetch or fetch_every else None, as_json)
+        return
     entries = read_inbox(
         store, reader, peek=peek, include_read=include_read, limit=limit, book=book
     )
@@ -169,3 +194,50 @@ def inbox_cmd(
     for entry in entries:
         echo(message_text(entry.message))
         echo()
+
+
+def _follow(
+    store: Store, reader: Identity, exec_cmd: str | None, fetch_every: float | None, as_json: bool
+) -> None:
+    """Print (or hand over) each message as it arrives, until Ctrl-C."""
+    import json
+
+    from codev_git.follow import follow, run_exec
+    from codev_git.inbox import InboxEntry
+    from codev_git.render import message_json, message_text
+
+    def show(entry: InboxEntry) -> None:
+        if as_json:
+            line = json.dumps(message_json(entry.message), ensure_ascii=False)
+            click.echo(line)
+        else:
+            echo(message_text(entry.message))
+            echo()
+        sys.stdout.flush()
+
+    execute = None
+    if exec_cmd is not None:
+
+        def execute(entry: InboxEntry) -> bool:
+            ok = run_exec(exec_cmd, entry.message, entry.message.body)
+            if not ok:
+                note(f"{exec_cmd!r} failed for {entry.message.short_id}; it stays unread")
+            return ok
+
+    fetch = None
+    if fetch_every is not None:
+        from codev_git.sync import inbox_scope, parse_remote, sync
+
+        remote = parse_remote(store, None)
+
+        def fetch() -> None:
+            try:
+                sync(store, remote, scope=inbox_scope(reader), push=False)
+            except CodevError as exc:
+                note(f"fetch failed, will try again: {exc}")
+
+    note(f"following {reader.address}'s inbox; Ctrl-C to stop")
+    try:
+        follow(store, reader, show, execute=execute, fetch=fetch, fetch_every=fetch_every)
+    except KeyboardInterrupt:
+        note("stopped")
