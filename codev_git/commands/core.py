@@ -35,7 +35,8 @@ def init_cmd() -> None:
 
     Adds .builders/ and .thread to info/exclude, keeps a reflog for every codev ref
     (core.logAllRefUpdates=always) and enables per-worktree config so that each architect's
-    worktree can say `git config --worktree codev.architect NAME`.
+    worktree can say `git config --worktree codev.architect NAME`. Installs the post-checkout
+    hook that writes .thread in each builder's worktree (see `git codev hooks`).
     """
     from codev_git.repo_init import init_repository
 
