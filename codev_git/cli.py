@@ -94,7 +94,7 @@ def _one_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(
+        result = cli.main(
             args=args,
             prog_name="git codev",
             complete_var="_GIT_CODEV_COMPLETE",
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it"
         )
         return EXIT_FAILURE
-    return 0
+    # without standalone mode, click returns the code given to ctx.exit(n) instead of exiting
+    return result if isinstance(result, int) else 0
 
 
 def _say(line: str) -> None:

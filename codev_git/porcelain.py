@@ -27,6 +27,12 @@ _GIT_ENV = (
 )
 
 
+def clean_env() -> dict[str, str]:
+    """The environment minus variables that would point git at another repository, for
+    ``subprocess`` calls (which, unlike GitPython, use the mapping exactly as given)."""
+    return {k: v for k, v in os.environ.items() if k not in _GIT_ENV}
+
+
 @contextlib.contextmanager
 def _scrubbed_environ() -> Iterator[None]:
     """Remove variables that would point git at another repository (a hook runs with
