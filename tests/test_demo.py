@@ -16,5 +16,8 @@ def test_demo_plays_the_story_and_leaves_the_repository(tmp_path: Path) -> None:
     pay_inbox = text.split("$ CODEV_ARCHITECT_NAME=payments git codev inbox")[1].split("\n# ")[0]
     assert "builder-spir-1481" in pay_inbox and "builder-spir-1487" not in pay_inbox
     assert "may only write to its own architect" in text
+    fetched = text.split("git codev inbox --fetch")[1].split("\n# ")[0]
+    assert "checkout-v2 ships tomorrow" in fetched  # sent from the second clone
+    assert "archived codev/checkout-v2-thread.md" in text
     repos = list(tmp_path.glob("codev-demo-*/shop"))
     assert len(repos) == 1 and (repos[0] / ".builders" / "spir-1487").is_dir()
