@@ -329,12 +329,20 @@ class Store:
     def hash_blob(data: bytes) -> str:
         return str(pygit2.hash(data))
 
+    def _odb_write(self, kind: ObjectType, data: bytes) -> str:
+        try:
+            return str(self.repo.odb.write(kind, data))
+        except (pygit2.GitError, OSError) as exc:
+            raise OperationalError(
+                f"cannot write to the repository: {exc}", _write_hint(exc)
+            ) from exc
+
     def write_blob(self, data: bytes) -> str:
-        return str(self.repo.odb.write(ObjectType.BLOB, data))
+        return self._odb_write(ObjectType.BLOB, data)
 
     def empty_tree(self) -> str:
         if not self._empty_tree_written:
-            self.repo.odb.write(ObjectType.TREE, b"")
+            self._odb_write(ObjectType.TREE, b"")
             self._empty_tree_written = True
         return EMPTY_TREE
 
@@ -354,7 +362,7 @@ class Store:
         head += [b"parent " + p.encode() for p in parents]
         head += [b"author " + ident, b"committer " + ident]
         data = b"\n".join(head) + b"\n\n" + message
-        return str(self.repo.odb.write(ObjectType.COMMIT, data))
+        return self._odb_write(ObjectType.COMMIT, data)
 
     def write_tree(self, entries: Mapping[str, tuple[str, str]], base: str | None = None) -> str:
         """A tree from ``base`` with ``entries`` (name -> (oid, "blob"|"tree"|"delete")) applied."""
@@ -366,7 +374,12 @@ class Store:
                 continue
             mode = FileMode.TREE if kind == "tree" else FileMode.BLOB
             builder.insert(name, pygit2.Oid(hex=oid), mode)
-        return str(builder.write())
+        try:
+            return str(builder.write())
+        except (pygit2.GitError, OSError) as exc:
+            raise OperationalError(
+                f"cannot write to the repository: {exc}", _write_hint(exc)
+            ) from exc
 
     def tree_entries(self, tree: str) -> Iterator[tuple[str, str, str]]:
         """(name, oid, kind) for each entry of a tree; kind is "blob" or "tree"."""

@@ -19,6 +19,7 @@ a double-quoted JSON string)::
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,6 +96,11 @@ class Thread:
     front: dict[str, str]
 
     @property
+    def truncated(self) -> bool:
+        """Front matter that opens and never closes: a cut-off file, not a hand-written one."""
+        return not self.front and self.text.lstrip().startswith("---")
+
+    @property
     def architect(self) -> ArchitectName | None:
         owner = self.front.get("architect", "")
         return ArchitectName(owner) if ARCHITECT_RE.fullmatch(owner) else None
@@ -165,9 +171,21 @@ def list_threads(store: Store, commit: str | None, *, archived: bool = False) ->
         directory = ARCHIVE_DIR if in_archive else THREAD_DIR
         for name in _names_in(store, commit, directory):
             thread = _read(store, commit, name, in_archive)
-            if thread is not None:  # a directory named like a thread file is not one
-                found.append(thread)
+            if thread is None:  # a directory named like a thread file is not one
+                continue
+            if thread.truncated:
+                warn_truncated(thread)
+                continue
+            found.append(thread)
     return found
+
+
+def warn_truncated(thread: Thread, doing: str = "skipping") -> None:
+    print(
+        f"git-codev: warning: {doing} {thread.path}: its front matter starts with '---' "
+        "but never ends (truncated?); fix the file",
+        file=sys.stderr,
+    )
 
 
 def active_names(threads: Iterable[Thread]) -> str:
@@ -190,6 +208,8 @@ def find_thread(store: Store, commit: str, name: ThreadName, where: str) -> Thre
     thread = read_thread(store, commit, name)
     if thread is None:
         raise unknown_thread(store, name, where)
+    if thread.truncated:
+        warn_truncated(thread, "showing it as it is, but")
     return thread
 
 

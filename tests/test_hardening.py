@@ -58,6 +58,7 @@ def assert_clean_failure(result_code: int, err: str) -> None:
         assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.stress
 @SETTINGS
 @given(name=NASTY)
 def test_hostile_names_never_escape_or_crash(sandbox: Sandbox, name: str) -> None:
@@ -76,6 +77,10 @@ def test_hostile_names_never_escape_or_crash(sandbox: Sandbox, name: str) -> Non
         ("send", f"architect:{name}", "hello"),
         ("status", "--architect", name),
         ("whoami", "--as", name),
+        ("thread", "show", name),
+        ("thread", "new", name, "--no-commit"),
+        ("thread", "archive", name),
+        ("context", "--thread", name),
     ]
     for args in calls:
         result = sandbox.run(*args, as_="main")
@@ -87,6 +92,7 @@ def test_hostile_names_never_escape_or_crash(sandbox: Sandbox, name: str) -> Non
         assert ".." not in ref and "@{" not in ref
 
 
+@pytest.mark.stress
 @SETTINGS
 @given(body=st.binary(min_size=0, max_size=3000))
 def test_any_message_bytes_round_trip_exactly(sandbox: Sandbox, body: bytes) -> None:
@@ -221,16 +227,23 @@ def _wt(box: Sandbox, name: str) -> Path:
 
 # -- crashes -------------------------------------------------------------------------------------
 @pytest.mark.stress
-def test_kill_9_during_writes_leaves_a_consistent_repository(sandbox: Sandbox) -> None:
+def test_kill_9_during_writes_leaves_a_consistent_repository(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     owned_pair(sandbox)
     wt = _wt(sandbox, "spir-1")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    sandbox.git("remote", "add", "origin", str(remote))
     rng = random.Random(20261124)
     trials = 40 if STRESS else 6
     acknowledged: list[str] = []
     env = {**os.environ, "CODEV_ARCHITECT_NAME": "main"}
     for n in range(trials):
-        kind = rng.choice(["send", "spawn", "reassign"])
-        if kind == "send":
+        kind = rng.choice(["send", "spawn", "reassign", "sync"])
+        if kind == "sync":
+            args, cwd = ["sync"], sandbox.root
+        elif kind == "send":
             args, cwd = ["send", "architect", f"crash {n}"], wt
         elif kind == "spawn":
             args, cwd = ["spawn", str(100 + n), "--protocol", "air", "--no-worktree"], sandbox.root
@@ -263,6 +276,14 @@ def test_kill_9_during_writes_leaves_a_consistent_repository(sandbox: Sandbox) -
     assert len(bodies) == len(set(bodies))
     sandbox.ok("send", "architect", "after the crashes", cwd=wt)
     sandbox.ok("status")
+    sandbox.ok("sync")
+    assert sandbox.ok("sync").out.strip().endswith("nothing changed; already in sync")
+    remote_fsck = subprocess.run(["git", "fsck"], cwd=remote, capture_output=True, text=True)
+    assert remote_fsck.returncode == 0, remote_fsck.stderr
+    assert (
+        sandbox.refs("refs/codev/inbox/")["refs/codev/inbox/main"]
+        == git(remote, "rev-parse", "refs/codev/inbox/main").strip()
+    )
 
 
 def test_signed_messages_and_require_signed(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -303,3 +324,39 @@ def test_edge_bodies_round_trip(sandbox: Sandbox, body: bytes) -> None:
     got = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"][-1]
     raw = base64.b64decode(got["messageBase64"]) if "messageBase64" in got else None
     assert (raw if raw is not None else got["message"].encode()) == body
+
+
+def test_truncated_thread_file_is_skipped_with_a_warning(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    (sandbox.root / "codev" / "README").write_text("x\n")
+    sandbox.git("add", "codev")
+    sandbox.git("commit", "-q", "-m", "codev dir")
+    sandbox.ok("thread", "new", "alpha", as_="main")
+    (sandbox.root / "codev" / "beta-thread.md").write_text("---\nthread: beta\narchit")
+    sandbox.git("add", "codev")
+    sandbox.git("commit", "-q", "-m", "cut off")
+    listed = sandbox.run("thread", "list", "--json")
+    assert listed.code == 0 and "codev/beta-thread.md" in listed.err
+    assert [t["name"] for t in json.loads(listed.out)["threads"]] == ["alpha"]
+    shown = sandbox.run("thread", "show", "beta")
+    assert shown.code == 0 and "truncated" in shown.err
+
+
+def test_read_only_repository_gives_one_line(sandbox: Sandbox) -> None:
+    owned_pair(sandbox)
+    git_dir = sandbox.root / ".git"
+    script = (
+        f"mount --bind {git_dir} {git_dir} && mount -o remount,ro,bind {git_dir} && "
+        "git codev send architect:main hi; echo rc=$?; git codev status >/dev/null; echo rc=$?"
+    )
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        cwd=sandbox.root,
+        env={**os.environ, "CODEV_ARCHITECT_NAME": "payments"},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr  # unshare and mount work (root, as in CI)
+    assert proc.stdout.split() == ["rc=1", "rc=0"]
+    assert "Read-only file system" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
