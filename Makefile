@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench stress clean
+.PHONY: demo test lint typecheck unit bench stress man clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml man/git-codev.1
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	install -D -m 644 man/git-codev.1 $(VENV)/share/man/man1/git-codev.1
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -32,6 +33,11 @@ bench: $(STAMP)
 
 stress: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" CODEV_STRESS=1 $(BIN)/pytest -q -m stress
+
+# regenerate the man page from the command definitions (a test checks it is current)
+man: $(STAMP)
+	$(BIN)/python -m codev_git.manpage > man/git-codev.1
+	install -D -m 644 man/git-codev.1 $(VENV)/share/man/man1/git-codev.1
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

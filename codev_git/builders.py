@@ -22,6 +22,7 @@ from codev_git.names import (
 )
 from codev_git.ownership import OwnerBook, OwnerRecord, now_iso
 from codev_git.store import Ident, Store
+from codev_git.threads_link import choose_thread
 
 TASK_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -164,6 +165,7 @@ def adopt(
             f"builder id {builder} is already used by branch {clash.current.branch_name}",
             "rename the branch",
         )
+    thread = choose_thread(store, owner, thread)  # only a new record takes the default thread
     protocol, issue = _parse_dir(builder)
     record = OwnerRecord(
         time=now_iso(),

@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "status": "codev_git.commands.core:status_cmd",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",
-    "reply": "codev_git.commands.messaging:reply_cmd",
+    "reply": "codev_git.commands.history:reply_cmd",
     "log": "codev_git.commands.history:log_cmd",
     "thread": "codev_git.commands.threads:thread_group",
     "hooks": "codev_git.commands.hooks:hooks_group",
@@ -94,7 +94,12 @@ def _one_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=args, prog_name="git codev", standalone_mode=False)
+        result = cli.main(
+            args=args,
+            prog_name="git codev",
+            complete_var="_GIT_CODEV_COMPLETE",
+            standalone_mode=False,
+        )
     except CodevError as exc:
         _say(f"git-codev: {_one_line(str(exc))}")
         return exc.exit_code
@@ -122,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it"
         )
         return EXIT_FAILURE
-    return 0
+    # without standalone mode, click returns the code given to ctx.exit(n) instead of exiting
+    return result if isinstance(result, int) else 0
 
 
 def _say(line: str) -> None:

@@ -10,7 +10,7 @@ Ref layout (every name under ``refs/codev/``)::
 A message commit has the empty tree, the previous tip as parent, the sender's git identity as
 author, and this message::
 
-    <the message, byte for byte (base64 when it holds NUL bytes)>
+    <the message, byte for byte (base64 when it holds NUL or starts with a newline)>
 
     Codev-From: builder-spir-1487
     Codev-To: architect:main
@@ -41,6 +41,8 @@ BROADCAST_REF = "refs/codev/broadcast"
 READ_PREFIX = "refs/codev/read/"
 DEFAULT_MAX_BYTES = 64 * 1024
 CONFIG_MAX_BYTES = "codev.maxMessageBytes"
+CONFIG_SIGN = "codev.signMessages"
+CONFIG_REQUIRE_SIGNED = "codev.requireSigned"
 TRAILER_KEYS = ("Codev-From", "Codev-To", "Codev-Thread", "Codev-Time", "Codev-Reply-To")
 
 
@@ -94,7 +96,8 @@ class Message:
 
 # -- encoding ---------------------------------------------------------------------------------
 def encode(body: bytes, trailers: dict[str, str]) -> bytes:
-    if b"\0" in body:
+    # git cannot hold NUL in a commit message, and libgit2 drops a message's leading newlines
+    if b"\0" in body or body.startswith(b"\n"):
         trailers = {**trailers, "Codev-Encoding": "base64"}
         body = base64.b64encode(body)
     lines = [f"{key}: {value}" for key, value in trailers.items()]
@@ -206,14 +209,16 @@ def append(
     """Append one message commit to ``ref`` with compare-and-swap; returns its id."""
     payload = encode(body, trailers)
     tree = store.empty_tree()
-    written: list[str] = []
+    sign = store.config_bool(CONFIG_SIGN) or store.config_bool("commit.gpgSign")
 
     def compute(old: str | None) -> str:
-        commit = store.write_commit(
-            tree=tree, parents=[old] if old else [], author=author, message=payload
-        )
-        written.append(commit)
-        return commit
+        parents = [old] if old else []
+        if sign:
+            from codev_git.porcelain import commit_tree_signed
+
+            where = store.workdir or store.git_dir
+            return commit_tree_signed(where, tree, parents, payload, author.name, author.email)
+        return store.write_commit(tree=tree, parents=parents, author=author, message=payload)
 
     _, new = store.cas_update(ref, compute, f"codev: message from {trailers['Codev-From']}")
     assert new is not None
@@ -332,8 +337,11 @@ def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]
 
 
 def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[Message]:
-    """Mark messages whose claimed builder sender was not the reader's at send time."""
+    """Mark messages whose claimed builder sender was not the reader's at send time, and,
+    with ``codev.requireSigned``, messages git's own verification does not accept."""
     cache: dict[str, Ownership | None] = {}
+    store = book.store
+    require_signed = bool(messages) and store.config_bool(CONFIG_REQUIRE_SIGNED)
 
     def ownership(builder: str) -> Ownership | None:
         if builder not in cache:
@@ -356,6 +364,11 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
             sender_name = msg.sender[len("architect:") :]
             if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_name:
                 problem = f"{sender_name} did not own {reader.name} when this was sent"
+        if problem is None and require_signed:
+            from codev_git.porcelain import verify_commit
+
+            if not verify_commit(store.workdir or store.git_dir, msg.id):
+                problem = f"not signed by a trusted key ({CONFIG_REQUIRE_SIGNED} is set)"
         if problem:
             msg = Message(**{**msg.__dict__, "verified": False, "why_unverified": problem})
         out.append(msg)
@@ -372,6 +385,8 @@ def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complet
     author = Ident("git-codev", "codev@invalid")
 
     def compute(old: str | None) -> str | None:
+        if old is not None and store.object_type(old) != "commit":
+            old = None  # a broken cursor is replaced, never built on
         if complete:
             if old is None or store.is_ancestor(old, tip):
                 return tip
@@ -387,7 +402,7 @@ def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complet
             message=b"codev read cursor\n\nCodev-Merge: read\n",
         )
 
-    store.cas_update(cursor, compute, "codev: mark read")
+    store.cas_update(cursor, compute, "codev: mark read", require_commit=False)
 
 
 def unread_count(store: Store, channel: str, cursor: str | None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codev_git.hook_install import install as install_hook
 from codev_git.store import Store
 
 EXCLUDES = (".builders/", ".thread")
@@ -28,4 +29,5 @@ def init_repository(store: Store) -> list[str]:
         if (store.config_get(key) or "").lower() != value.lower():
             store.config_set(key, value)
             changes.append(f"set {key}={value}")
+    changes += install_hook(store)
     return changes

@@ -155,8 +155,9 @@ class Store:
                 gitfile = (admin / "gitdir").read_text().strip()
             except OSError:
                 continue
-            if branch:
-                heads[branch] = Path(gitfile).parent
+            worktree = Path(gitfile).parent
+            if branch and worktree.is_dir():  # a deleted worktree directory holds nothing
+                heads[branch] = worktree
         return heads
 
     # -- config ------------------------------------------------------------------------------
@@ -358,12 +359,20 @@ class Store:
     def hash_blob(data: bytes) -> str:
         return str(pygit2.hash(data))
 
+    def _odb_write(self, kind: ObjectType, data: bytes) -> str:
+        try:
+            return str(self.repo.odb.write(kind, data))
+        except (pygit2.GitError, OSError) as exc:
+            raise OperationalError(
+                f"cannot write to the repository: {exc}", _write_hint(exc)
+            ) from exc
+
     def write_blob(self, data: bytes) -> str:
-        return str(self.repo.odb.write(ObjectType.BLOB, data))
+        return self._odb_write(ObjectType.BLOB, data)
 
     def empty_tree(self) -> str:
         if not self._empty_tree_written:
-            self.repo.odb.write(ObjectType.TREE, b"")
+            self._odb_write(ObjectType.TREE, b"")
             self._empty_tree_written = True
         return EMPTY_TREE
 
@@ -383,7 +392,7 @@ class Store:
         head += [b"parent " + p.encode() for p in parents]
         head += [b"author " + ident, b"committer " + ident]
         data = b"\n".join(head) + b"\n\n" + message
-        return str(self.repo.odb.write(ObjectType.COMMIT, data))
+        return self._odb_write(ObjectType.COMMIT, data)
 
     def write_tree(self, entries: Mapping[str, tuple[str, str]], base: str | None = None) -> str:
         """A tree from ``base`` with ``entries`` (name -> (oid, "blob"|"tree"|"delete")) applied."""
@@ -395,7 +404,12 @@ class Store:
                 continue
             mode = FileMode.TREE if kind == "tree" else FileMode.BLOB
             builder.insert(name, pygit2.Oid(hex=oid), mode)
-        return str(builder.write())
+        try:
+            return str(builder.write())
+        except (pygit2.GitError, OSError) as exc:
+            raise OperationalError(
+                f"cannot write to the repository: {exc}", _write_hint(exc)
+            ) from exc
 
     def tree_entries(self, tree: str) -> Iterator[tuple[str, str, str]]:
         """(name, oid, kind) for each entry of a tree; kind is "blob" or "tree"."""
@@ -480,6 +494,7 @@ class Store:
         reflog: str,
         *,
         attempts: int = CAS_ATTEMPTS,
+        require_commit: bool = True,
     ) -> tuple[str | None, str | None]:
         """Move ``name`` from its current value to ``compute(current)`` with compare-and-swap.
 
@@ -498,19 +513,34 @@ class Store:
                 if isinstance(target, str):
                     raise OperationalError(f"ref {name} is symbolic; codev refs must be direct")
                 old = str(target)
-            new = compute(old)
+                if require_commit and self.object_type(old) != "commit":
+                    raise OperationalError(
+                        f"ref {name} points at {self.object_type(old) or 'a missing object'}, "
+                        "not a commit; refusing to build on it",
+                        f"inspect it with 'git cat-file -t {old[:12]}'; repair or delete the ref",
+                    )
+            try:
+                new = compute(old)
+            except (pygit2.GitError, OSError) as exc:
+                raise OperationalError(
+                    f"cannot write objects for {name}: {exc}", _write_hint(exc)
+                ) from exc
             if new is None or new == old:
                 return old, old
             try:
                 if ref is None:
-                    self.repo.create_reference_direct(name, new, False, message=reflog)
+                    self._create_ref(name, new, reflog)
                 else:
-                    ref.set_target(new, reflog)
+                    ref.set_target(new, reflog)  # compares the old value under the ref's lock
                 return old, new
-            except pygit2.AlreadyExistsError:
+            except (pygit2.AlreadyExistsError, CasConflict):
                 last_error = "created concurrently"
             except (pygit2.GitError, OSError) as exc:
                 text = str(exc)
+                if _is_permission(exc):
+                    raise OperationalError(
+                        f"cannot update ref {name}: {text}", _write_hint(exc)
+                    ) from exc
                 if "lock" in text:
                     self._raise_if_stale_lock(name)
                     last_error = text
@@ -523,6 +553,17 @@ class Store:
             f"gave up updating {name} after {attempts} attempts ({last_error})",
             "another process keeps moving it; try again",
         )
+
+    def _create_ref(self, name: str, target: str, reflog: str) -> None:
+        """Create ``name`` only if it does not exist, decided under the ref's lock.
+
+        libgit2's ``create(force=False)`` checks for an existing ref *before* it takes the
+        lock, so two creators can both succeed; a transaction locks first, then we look."""
+        with self.repo.transaction() as tx:
+            tx.lock_ref(name)
+            if self.repo.references.get(name) is not None:
+                raise CasConflict(name)
+            tx.set_target(name, pygit2.Oid(hex=target), message=reflog)
 
     def delete_ref(self, name: str, expected: str) -> bool:
         """Delete ``name`` only if it still points at ``expected``."""
@@ -569,6 +610,17 @@ class Store:
                 for sub_name, sub_oid, sub_kind in self.tree_entries(oid):
                     if sub_kind == "blob" and _is_hex(sub_name, 38):
                         yield name + sub_name, sub_oid
+
+
+def _is_permission(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "permission denied" in text or "read-only file system" in text
+
+
+def _write_hint(exc: BaseException) -> str:
+    if _is_permission(exc):
+        return "the repository is not writable by you; check the permissions of its .git directory"
+    return "check the repository with 'git fsck'"
 
 
 def _is_hex(text: str, length: int) -> bool:

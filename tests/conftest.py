@@ -11,6 +11,8 @@ from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="codev-test-home-"))
 for _name in list(os.environ):
+    if _name == "CODEV_STRESS":
+        continue  # `make stress` asks for heavier runs; it is not an identity
     if _name.startswith(("GIT_", "CODEV_")) or _name in {"NO_COLOR"}:
         del os.environ[_name]
 os.environ.update(

@@ -317,3 +317,17 @@ def test_git_codev_entry_point_end_to_end(sandbox: Sandbox) -> None:
     assert len(bad.err.strip().splitlines()) == 1
     module = run_subprocess(sandbox.root, ["--version"], env)
     assert module.code == 0 and "git-codev" in module.out
+
+
+def test_porcelain_ignores_git_dir_from_the_environment(sandbox: Sandbox, tmp_path: Path) -> None:
+    """A hook runs with GIT_DIR set; git's own CLI must still act on the right repository."""
+    other = tmp_path / "other"
+    git(tmp_path, "init", "-q", str(other))
+    env: dict[str, str | None] = {
+        "GIT_DIR": str(other / ".git"),
+        "GIT_INDEX_FILE": str(other / ".git" / "index"),
+    }
+    result = sandbox.run("spawn", "5", "--protocol", "spir", as_="main", env=env)
+    assert result.code == 0, result.err
+    assert sandbox.builder_dir("spir-5").is_dir()
+    assert "spir-5" not in git(other, "worktree", "list")

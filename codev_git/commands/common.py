@@ -15,6 +15,7 @@ def as_option(func: F) -> F:
         "--as",
         "as_name",
         metavar="NAME",
+        shell_complete=complete_architects,
         help="Act as this architect (else $CODEV_ARCHITECT_NAME, else git config codev.architect).",
     )(func)
 
@@ -29,3 +30,60 @@ def echo(text: str = "") -> None:
 
 def note(text: str) -> None:
     click.echo(f"git-codev: {text}", err=True)
+
+
+# -- shell completion from the repository (never raises: a completion must not break a shell)
+def _names(kind: str) -> list[str]:
+    try:
+        from codev_git.ownership import OwnerBook
+        from codev_git.status import architect_names
+        from codev_git.store import Store
+
+        store = Store.discover()
+        owned = OwnerBook(store).all()
+        if kind == "architects":
+            return list(architect_names(store, owned))
+        if kind == "builders":
+            return [o.current.builder for o in owned]
+        from codev_git.threads import head_commit, list_threads
+
+        return [t.name for t in list_threads(store, head_commit(store))]
+    except Exception:
+        return []
+
+
+def complete_architects(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return [n for n in _names("architects") if n.startswith(incomplete)]
+
+
+def complete_builders(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return [n for n in _names("builders") if n.startswith(incomplete)]
+
+
+def complete_threads(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return [n for n in _names("threads") if n.startswith(incomplete)]
+
+
+def complete_targets(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    options = ["architect", "broadcast"]
+    options += [f"architect:{n}" for n in _names("architects")]
+    options += _names("builders")
+    return [n for n in options if n.startswith(incomplete)]
+
+
+def architect_option(help: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option(
+            "--architect", metavar="A", shell_complete=complete_architects, help=help
+        )(func)
+
+    return decorate
+
+
+def thread_option(help: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option("--thread", metavar="T", shell_complete=complete_threads, help=help)(
+            func
+        )
+
+    return decorate

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
-from codev_git.commands.common import as_option, echo, json_option, note
+from codev_git.commands.common import (
+    architect_option,
+    as_option,
+    complete_architects,
+    complete_builders,
+    echo,
+    json_option,
+    note,
+    thread_option,
+)
 from codev_git.errors import UsageError
-from codev_git.identity import resolve, resolve_architect
+from codev_git.identity import Identity, resolve, resolve_architect
 from codev_git.names import (
+    ArchitectName,
     parse_architect,
     parse_issue_number,
     parse_protocol,
     parse_thread,
 )
-from codev_git.store import Store
+from codev_git.store import Ident, Store
 
 
 @click.command("init")
@@ -24,7 +35,8 @@ def init_cmd() -> None:
 
     Adds .builders/ and .thread to info/exclude, keeps a reflog for every codev ref
     (core.logAllRefUpdates=always) and enables per-worktree config so that each architect's
-    worktree can say `git config --worktree codev.architect NAME`.
+    worktree can say `git config --worktree codev.architect NAME`. Installs the post-checkout
+    hook that writes .thread in each builder's worktree (see `git codev hooks`).
     """
     from codev_git.repo_init import init_repository
 
@@ -82,8 +94,8 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
 @click.argument("number", required=False)
 @click.option("--protocol", "-p", metavar="P", help="Protocol name, e.g. spir, bugfix.")
 @click.option("--task", metavar="TEXT", help="A free task instead of a numbered project.")
-@click.option("--architect", metavar="A", help="Owner of the builder (default: you).")
-@click.option("--thread", metavar="T", help="Thread (initiative) the builder belongs to.")
+@architect_option("Owner of the builder (default: you).")
+@thread_option("Thread (initiative) the builder belongs to.")
 @click.option("--base", metavar="REF", help="Start the branch here (default: HEAD).")
 @click.option("--no-worktree", is_flag=True, help="Create the branch and record only.")
 @as_option
@@ -160,35 +172,111 @@ def spawn_cmd(
 
 
 @click.command("adopt")
-@click.argument("branch")
-@click.option("--architect", metavar="A", help="Owner to record (default: you).")
-@click.option("--thread", metavar="T", help="Thread the builder belongs to.")
+@click.argument("branch", required=False)
+@architect_option("Owner to record (default: you).")
+@thread_option("Thread the builder belongs to.")
+@click.option("--from-afx", is_flag=True, help="Adopt every builder afx knows in this workspace.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="afx database (default: $CODEV_AGENT_FARM_DIR/global.db, ~/.agent-farm/global.db, "
+    ".agent-farm/state.db).",
+)
 @as_option
-def adopt_cmd(branch: str, architect: str | None, thread: str | None, as_name: str | None) -> None:
+@json_option
+def adopt_cmd(
+    branch: str | None,
+    architect: str | None,
+    thread: str | None,
+    from_afx: bool,
+    db: Path | None,
+    as_name: str | None,
+    as_json: bool,
+) -> None:
     """Record ownership of an existing branch, so its builder's messages are routed.
 
+    With --from-afx, read afx's SQLite state (read-only) and record every builder of this
+    workspace with the architect that spawned it; --architect is then the owner for builders
+    afx recorded without one.
+
     \b
-    Example:
+    Examples:
       git codev adopt builder/spir-1487 --architect main
+      git codev adopt --from-afx
+      git codev adopt --from-afx --db ~/.agent-farm/global.db --json
     """
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
+    if from_afx:
+        if branch is not None or thread is not None:
+            raise UsageError("--from-afx adopts every afx builder; give no BRANCH or --thread")
+        _adopt_from_afx(db, owner, as_name, as_json)
+        return
+    if db is not None:
+        raise UsageError("--db goes with --from-afx")
+    if branch is None:
+        raise UsageError("give the BRANCH to adopt, or --from-afx")
     from codev_git.builders import adopt
-    from codev_git.threads_link import choose_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="adopt")
-    thread_name = choose_thread(store, owner or who.architect, thread_name)
     record, written = adopt(store, who, branch, architect=owner, thread=thread_name)
-    if written:
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json(
+            {
+                "id": record.builder,
+                "branch": record.branch_name,
+                "spawnedByArchitect": record.architect,
+                "adopted": written,
+            }
+        )
+    elif written:
         echo(f"adopted {record.builder} (branch {record.branch_name}) for {record.architect}")
     else:
         echo(f"{record.builder} is already owned by {record.architect}; nothing changed")
 
 
+def _adopt_from_afx(
+    db: Path | None, fallback: ArchitectName | None, as_name: str | None, as_json: bool
+) -> None:
+    from codev_git.afx import adopt_from_afx, find_db
+    from codev_git.builders import actor_ident
+
+    store = Store.discover()
+    try:
+        who: Identity | None = resolve_architect(store, as_name, what="adopt")
+    except UsageError:
+        if as_name is not None:
+            raise
+        who = None  # afx names each owner; the record says it was adopted by afx
+    by = who.name if who is not None else "afx"
+    actor = actor_ident(store, who) if who is not None else Ident(by, f"{by}@codev.invalid")
+    path = find_db(store, db)
+    outcomes = adopt_from_afx(store, actor, by, path, fallback)
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json({"database": str(path), "builders": [o.__dict__ for o in outcomes]})
+        return
+    echo(f"afx database: {path}")
+    for o in outcomes:
+        echo(f"  {'adopted' if o.adopted else 'skipped'} {o.builder}: {o.why}")
+    adopted = sum(1 for o in outcomes if o.adopted)
+    echo(f"{adopted} adopted, {len(outcomes) - adopted} skipped")
+
+
 @click.command("reassign")
-@click.argument("builder")
-@click.option("--to", "to", required=True, metavar="A", help="The architect taking it over.")
+@click.argument("builder", shell_complete=complete_builders)
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="A",
+    shell_complete=complete_architects,
+    help="The architect taking it over.",
+)
 @as_option
 def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
     """Hand a builder to another architect (both owners stay in the record's history).
@@ -210,9 +298,9 @@ def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
 
 
 @click.command("status")
-@click.option("--architect", metavar="A", help="Only this architect's builders.")
+@architect_option("Only this architect's builders.")
 @click.option("--mine", is_flag=True, help="Only your own builders.")
-@click.option("--thread", metavar="T", help="Only builders in this thread.")
+@thread_option("Only builders in this thread.")
 @as_option
 @json_option
 def status_cmd(

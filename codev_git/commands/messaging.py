@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from codev_git.commands.common import as_option, echo, json_option
-from codev_git.errors import UsageError
-from codev_git.identity import resolve
+from codev_git.commands.common import as_option, complete_targets, echo, json_option, note
+from codev_git.errors import CodevError, UsageError
+from codev_git.identity import Identity, resolve
 from codev_git.ownership import OwnerBook
 from codev_git.store import Store
 
@@ -34,15 +34,26 @@ def _read_body(message: str | None, file: str | None) -> bytes:
 
 
 @click.command("send")
-@click.argument("target")
+@click.argument("target", shell_complete=complete_targets)
 @click.argument("message", required=False)
 @click.option(
     "--file", "-f", "file", metavar="F", help="Read the message from file F ('-': stdin)."
 )
+@click.option(
+    "--push/--no-push",
+    "push",
+    default=None,
+    help="Publish to the default remote right after sending (default: git config codev.autoPush).",
+)
 @as_option
 @json_option
 def send_cmd(
-    target: str, message: str | None, file: str | None, as_name: str | None, as_json: bool
+    target: str,
+    message: str | None,
+    file: str | None,
+    push: bool | None,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """Send MESSAGE to TARGET; the sender is detected from where you run it.
 
@@ -58,6 +69,7 @@ def send_cmd(
       git codev send architect "spec ready for review"
       git codev send 1487 "please rebase on main"
       echo "long text" | git codev send architect:payments -
+      git codev send architect "ready" --push     # publish now (or: git config codev.autoPush true)
     """
     body = _read_body(message, file)
     store = Store.discover()
@@ -66,30 +78,70 @@ def send_cmd(
     from codev_git.messages import send
 
     message_id, where = send(store, sender, target, body, book=book)
+    sent = f"sent {message_id[:12]} to {where.to} (from {sender.address})"
+    published = None
+    if push or (push is None and store.config_bool("codev.autoPush")):
+        from codev_git.errors import OperationalError
+        from codev_git.sync import parse_remote, ref_scope, sync
+
+        try:
+            published = sync(store, parse_remote(store, None), scope=ref_scope(where.ref))
+        except (OperationalError, UsageError) as exc:
+            raise OperationalError(
+                f"{sent}, but could not publish it: {exc.what}",
+                "it is stored here; publish it later with 'git codev sync'",
+            ) from exc
     if as_json:
         from codev_git.render import dump_json
 
-        dump_json(
-            {
-                "id": message_id,
-                "from": sender.address,
-                "to": where.to,
-                "ref": where.ref,
-                "thread": where.thread,
-            }
-        )
+        data: dict[str, object] = {
+            "id": message_id,
+            "from": sender.address,
+            "to": where.to,
+            "ref": where.ref,
+            "thread": where.thread,
+        }
+        if published is not None:
+            data["published"] = published.as_json()
+        dump_json(data)
     else:
-        echo(f"sent {message_id[:12]} to {where.to} (from {sender.address})")
+        echo(sent)
+        if published is not None:
+            note(published.summary())
 
 
 @click.command("inbox")
 @click.option("--peek", is_flag=True, help="Show without marking as read.")
 @click.option("--all", "include_read", is_flag=True, help="Show read messages too.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N messages.")
+@click.option(
+    "--fetch", is_flag=True, help="First fetch and merge your inbox and broadcast from the remote."
+)
+@click.option("--follow", is_flag=True, help="Keep waiting and print each message as it arrives.")
+@click.option(
+    "--exec",
+    "exec_cmd",
+    metavar="CMD",
+    help="With --follow: run CMD per message (message on stdin); mark read only if it succeeds.",
+)
+@click.option(
+    "--fetch-every",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="With --follow: also fetch your inbox from the remote this often.",
+)
 @as_option
 @json_option
 def inbox_cmd(
-    peek: bool, include_read: bool, limit: int | None, as_name: str | None, as_json: bool
+    peek: bool,
+    include_read: bool,
+    limit: int | None,
+    fetch: bool,
+    follow: bool,
+    exec_cmd: str | None,
+    fetch_every: float | None,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """Show your unread messages (your inbox and broadcast), oldest first, and mark them read.
 
@@ -98,24 +150,42 @@ def inbox_cmd(
       CODEV_ARCHITECT_NAME=main git codev inbox
       git codev inbox --peek --json
       git codev inbox --all --limit 20
+      git codev inbox --fetch      # take in what reached the remote (default: upstream, origin)
+      git codev inbox --follow --json                    # one JSON object per line, as they come
+      git codev inbox --follow --exec 'afx send architect -'   # hand each one to a command
     """
+    if (exec_cmd is not None or fetch_every is not None) and not follow:
+        raise UsageError("--exec and --fetch-every go with --follow")
+    if follow and (peek or include_read or limit is not None):
+        raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
     from codev_git.inbox import read_inbox
     from codev_git.render import dump_json, message_json, message_text
 
     store = Store.discover()
     book = OwnerBook(store)
     reader = resolve(store, as_name, book)
+    fetched = None
+    if fetch:
+        from codev_git.sync import inbox_scope, parse_remote, sync
+
+        fetched = sync(store, parse_remote(store, None), scope=inbox_scope(reader), push=False)
+        if not as_json:
+            note(fetched.summary())
+    if follow:
+        _follow(store, reader, exec_cmd, fetch_every if fetch or fetch_every else None, as_json)
+        return
     entries = read_inbox(
         store, reader, peek=peek, include_read=include_read, limit=limit, book=book
     )
     if as_json:
-        dump_json(
-            {
-                "reader": {"type": reader.kind, "name": reader.name, "architect": reader.architect},
-                "messages": [message_json(e.message, unread=e.unread) for e in entries],
-                "markedRead": 0 if peek else sum(1 for e in entries if e.unread),
-            }
-        )
+        data: dict[str, object] = {
+            "reader": {"type": reader.kind, "name": reader.name, "architect": reader.architect},
+            "messages": [message_json(e.message, unread=e.unread) for e in entries],
+            "markedRead": 0 if peek else sum(1 for e in entries if e.unread),
+        }
+        if fetched is not None:
+            data["fetched"] = fetched.as_json()
+        dump_json(data)
         return
     if not entries:
         what = "messages" if include_read else "unread messages"
@@ -124,3 +194,50 @@ def inbox_cmd(
     for entry in entries:
         echo(message_text(entry.message))
         echo()
+
+
+def _follow(
+    store: Store, reader: Identity, exec_cmd: str | None, fetch_every: float | None, as_json: bool
+) -> None:
+    """Print (or hand over) each message as it arrives, until Ctrl-C."""
+    import json
+
+    from codev_git.follow import follow, run_exec
+    from codev_git.inbox import InboxEntry
+    from codev_git.render import message_json, message_text
+
+    def show(entry: InboxEntry) -> None:
+        if as_json:
+            line = json.dumps(message_json(entry.message), ensure_ascii=False)
+            click.echo(line)
+        else:
+            echo(message_text(entry.message))
+            echo()
+        sys.stdout.flush()
+
+    execute = None
+    if exec_cmd is not None:
+
+        def execute(entry: InboxEntry) -> bool:
+            ok = run_exec(exec_cmd, entry.message, entry.message.body)
+            if not ok:
+                note(f"{exec_cmd!r} failed for {entry.message.short_id}; it stays unread")
+            return ok
+
+    fetch = None
+    if fetch_every is not None:
+        from codev_git.sync import inbox_scope, parse_remote, sync
+
+        remote = parse_remote(store, None)
+
+        def fetch() -> None:
+            try:
+                sync(store, remote, scope=inbox_scope(reader), push=False)
+            except CodevError as exc:
+                note(f"fetch failed, will try again: {exc}")
+
+    note(f"following {reader.address}'s inbox; Ctrl-C to stop")
+    try:
+        follow(store, reader, show, execute=execute, fetch=fetch, fetch_every=fetch_every)
+    except KeyboardInterrupt:
+        note("stopped")

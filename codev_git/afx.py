@@ -1,0 +1,174 @@
+"""Adopting builders that afx (Codev's agent farm) already knows about.
+
+afx keeps its state in SQLite: ``~/.agent-farm/global.db`` (directory overridable with
+``CODEV_AGENT_FARM_DIR``) since 3.3, ``<repo>/.agent-farm/state.db`` before. We read it
+read-only, never write it, and turn each builder of this workspace into an ownership record.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.errors import OperationalError
+from codev_git.names import (
+    ARCHITECT_RE,
+    BRANCH_PREFIX,
+    ArchitectName,
+    BranchRef,
+    builder_id_for_branch,
+)
+from codev_git.ownership import OwnerBook, OwnerRecord, now_iso
+from codev_git.store import Ident, Store
+
+ENV_DIR = "CODEV_AGENT_FARM_DIR"
+
+
+@dataclass(frozen=True)
+class AfxBuilder:
+    id: str
+    branch: str | None
+    architect: str | None
+    protocol: str | None
+    issue: int | None
+    task: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    builder: str
+    adopted: bool
+    why: str
+
+
+def candidate_dbs(store: Store) -> list[Path]:
+    places: list[Path] = []
+    env_dir = os.environ.get(ENV_DIR)
+    if env_dir:
+        places.append(Path(env_dir) / "global.db")
+    places.append(Path.home() / ".agent-farm" / "global.db")
+    root = store.main_workdir
+    if root is not None:
+        places.append(root / ".agent-farm" / "state.db")
+    return places
+
+
+def find_db(store: Store, given: Path | None) -> Path:
+    if given is not None:
+        if not given.is_file():
+            raise OperationalError(f"no afx database at {given}", "check the --db path")
+        return given
+    places = candidate_dbs(store)
+    for place in places:
+        if place.is_file():
+            return place
+    raise OperationalError(
+        "found no afx database (looked in " + ", ".join(str(p) for p in places) + ")",
+        "pass --db PATH",
+    )
+
+
+def read_builders(db: Path, workspace: Path) -> list[AfxBuilder]:
+    """The builders of ``workspace`` in an afx database, opened read-only."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise OperationalError(f"cannot open {db} read-only: {exc}") from exc
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(builders)")}
+        if not columns:
+            raise OperationalError(f"{db} has no builders table", "is it an afx database?")
+
+        def col(name: str) -> str:
+            return name if name in columns else f"NULL AS {name}"
+
+        query = (
+            f"SELECT id, {col('branch')}, {col('spawned_by_architect')}, {col('protocol_name')}, "
+            f"{col('issue_number')}, {col('task_text')}, {col('workspace_path')} FROM builders"
+        )
+        rows = conn.execute(query).fetchall()
+    except sqlite3.Error as exc:
+        raise OperationalError(f"cannot read {db}: {exc}") from exc
+    finally:
+        conn.close()
+    here = os.path.realpath(workspace)
+    out: list[AfxBuilder] = []
+    for bid, branch, architect, protocol, issue, task, ws in rows:
+        if ws is not None and os.path.realpath(str(ws)) != here:
+            continue  # another workspace's builder
+        out.append(
+            AfxBuilder(
+                id=str(bid),
+                branch=str(branch) if branch else None,
+                architect=str(architect) if architect else None,
+                protocol=str(protocol) if protocol else None,
+                issue=_int_or_none(issue),
+                task=str(task) if task else None,
+            )
+        )
+    return out
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def adopt_from_afx(
+    store: Store,
+    actor: Ident,
+    by: str,
+    db: Path,
+    fallback: ArchitectName | None,
+) -> list[Outcome]:
+    """Record every builder of this workspace that afx knows and git does not yet."""
+    workspace = store.main_workdir or store.common_dir
+    book = OwnerBook(store)
+    outcomes: list[Outcome] = []
+    records: list[OwnerRecord] = []
+    for row in read_builders(db, workspace):
+        if not row.branch:
+            outcomes.append(Outcome(row.id, False, "afx recorded no branch"))
+            continue
+        ref = BranchRef(
+            row.branch if row.branch.startswith("refs/") else BRANCH_PREFIX + row.branch
+        )
+        tip = store.ref_target(ref)
+        if tip is None:
+            outcomes.append(Outcome(row.id, False, f"branch {row.branch} does not exist here"))
+            continue
+        architect = row.architect or fallback
+        if architect is None or not ARCHITECT_RE.fullmatch(architect):
+            why = "afx recorded no spawning architect (pass --architect to adopt it)"
+            if architect is not None:
+                why = f"afx's architect name {architect!r} is not a valid name"
+            outcomes.append(Outcome(row.id, False, why))
+            continue
+        existing = book.lookup(ref)
+        if existing is not None:
+            owner = existing.current.architect
+            why = "already recorded" if owner == architect else f"already owned by {owner} in git"
+            outcomes.append(Outcome(existing.current.builder, False, why))
+            continue
+        record = OwnerRecord(
+            time=now_iso(),
+            event="adopt",
+            builder=builder_id_for_branch(ref),
+            branch=ref,
+            architect=ArchitectName(architect),
+            protocol=row.protocol,
+            issue=row.issue,
+            task=row.task,
+            by=by,
+            base=tip,
+        )
+        records.append(record)
+        outcomes.append(Outcome(record.builder, True, f"owned by {architect} (from afx)"))
+    if records:
+        book.record(records, actor, f"adopt {len(records)} builder(s) from afx")
+    return outcomes

@@ -1,0 +1,223 @@
+"""``git codev demo``: play the sibling-architect story in a scratch repository."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from codev_git.errors import OperationalError
+from codev_git.render import style
+
+
+@dataclass(frozen=True)
+class Step:
+    say: str
+    args: list[str]
+    architect: str | None = None
+    where: str = "."  # relative to the repository root
+    env: dict[str, str] = field(default_factory=dict)
+    git: bool = False  # a plain git command rather than git codev
+
+
+def story() -> list[Step]:
+    spir1487, spir1481 = ".builders/spir-1487", ".builders/spir-1481"
+    return [
+        Step("Configure the repository once (no identity needed)", ["init"]),
+        Step(
+            "Architect 'payments' starts an initiative (a thread file on main)",
+            ["thread", "new", "checkout-v2", "--headline", "Rebuild checkout"],
+            "payments",
+        ),
+        Step("Architect 'main' spawns a builder", ["spawn", "1487", "--protocol", "spir"], "main"),
+        Step(
+            "Architect 'payments' spawns two builders into its thread",
+            ["spawn", "1481", "--protocol", "spir", "--thread", "checkout-v2"],
+            "payments",
+        ),
+        Step("", ["spawn", "1482", "--protocol", "bugfix", "--thread", "checkout-v2"], "payments"),
+        Step(
+            "Inside a builder's worktree you are that builder, whatever the terminal says",
+            ["whoami"],
+            "payments",
+            spir1487,
+        ),
+        Step(
+            "Builder 1487 reports to its architect",
+            ["send", "architect", "spec ready"],
+            None,
+            spir1487,
+        ),
+        Step(
+            "Builder 1481 reports to its architect",
+            ["send", "architect", "plan approved?"],
+            None,
+            spir1481,
+        ),
+        Step(
+            "A builder may not write to a sibling architect (refused, exit 2)",
+            ["send", "architect:payments", "psst"],
+            None,
+            spir1487,
+        ),
+        Step("'main' sees only its own builder's message", ["inbox"], "main"),
+        Step("'payments' sees only its own", ["inbox"], "payments"),
+        Step("'payments' answers its builder", ["send", "1481", "yes, go ahead"], "payments"),
+        Step("The builder reads the instruction", ["inbox"], None, spir1481),
+        Step("Status, filtered to one architect", ["status", "--architect", "payments"]),
+        Step(
+            "What a sibling's thread stands at, read-only, from any architect",
+            ["thread", "show", "checkout-v2", "--brief"],
+            "main",
+        ),
+        Step(
+            "'payments' writes its live roster into the thread file",
+            ["thread", "refresh", "checkout-v2"],
+            "payments",
+        ),
+        Step("Every architect's threads", ["thread", "list"]),
+        Step(
+            "A sibling may not archive it (refused, exit 2)",
+            ["thread", "archive", "checkout-v2"],
+            "main",
+        ),
+        Step(
+            "The owner archives it; its builders are still open, hence --force",
+            ["thread", "archive", "checkout-v2", "--force"],
+            "payments",
+        ),
+        Step(
+            "The file's history follows the move",
+            ["log", "--follow", "--oneline", "--", "codev/archive/checkout-v2-thread.md"],
+            git=True,
+        ),
+        Step("What this directory belongs to", ["context"], None, spir1481),
+        Step(
+            "Across machines: publish to a remote every architect can reach",
+            ["init", "-q", "--bare", "-b", "main", "../remote.git"],
+            git=True,
+        ),
+        Step("", ["remote", "add", "origin", "../remote.git"], git=True),
+        Step("", ["push", "-q", "origin", "main", "refs/heads/builder/*"], git=True),
+        Step("A plain push carries no codev refs; sync does", ["sync"], "main"),
+        Step(
+            "A second machine clones the repository",
+            ["clone", "-q", "remote.git", "laptop"],
+            git=True,
+            where="..",
+        ),
+        Step("", ["init"], None, "../laptop"),
+        Step("It takes in ownership and messages", ["sync"], "payments", "../laptop"),
+        Step(
+            "'payments' on the laptop sees the builders spawned on the first machine",
+            ["status", "--architect", "payments"],
+            "payments",
+            "../laptop",
+        ),
+        Step(
+            "'payments' writes to 'main' from the laptop and publishes it",
+            ["send", "architect:main", "checkout-v2 ships tomorrow", "--push"],
+            "payments",
+            "../laptop",
+        ),
+        Step(
+            "'main', on the first machine, fetches its inbox and reads it",
+            ["inbox", "--fetch"],
+            "main",
+        ),
+        Step(
+            "Everything lives in git refs",
+            ["for-each-ref", "refs/codev", "refs/notes/codev"],
+            git=True,
+        ),
+    ]
+
+
+def _codev_argv() -> list[str]:
+    if shutil.which("git-codev"):
+        return ["git", "codev"]
+    return [sys.executable, "-m", "codev_git"]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_scratch(base: Path | None) -> Path:
+    parent = Path(tempfile.mkdtemp(prefix="codev-demo-", dir=base))
+    root = parent / "shop"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.name", "Demo Architect")
+    _git(root, "config", "user.email", "demo@example.invalid")
+    (root / "README.md").write_text("# shop\n")
+    (root / "codev").mkdir()
+    (root / "codev" / "README.md").write_text("Codev state lives here.\n")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "initial commit")
+    return root
+
+
+def play(root: Path, steps: list[Step]) -> int:
+    failures = 0
+    codev = _codev_argv()
+    available = _available_commands()
+    for step in steps:
+        if not step.git and step.args[0] not in available:
+            continue
+        argv = ["git", *step.args] if step.git else [*codev, *step.args]
+        env = {k: v for k, v in os.environ.items() if k != "CODEV_ARCHITECT_NAME"}
+        env.update(step.env)
+        prefix = ""
+        if step.architect:
+            env["CODEV_ARCHITECT_NAME"] = step.architect
+            prefix = f"CODEV_ARCHITECT_NAME={step.architect} "
+        if step.say:
+            click.echo(style(f"\n# {step.say}", "cyan"))
+        where = f"(cd {step.where} && " if step.where != "." else ""
+        shown = "git " + shlex.join(step.args) if step.git else "git codev " + shlex.join(step.args)
+        click.echo(style(f"$ {where}{prefix}{shown}{')' if where else ''}", "bold"))
+        proc = subprocess.run(argv, cwd=root / step.where, env=env, capture_output=True, text=True)
+        text = (proc.stdout + proc.stderr).rstrip()
+        if text:
+            click.echo(text)
+        expected_failure = "refused" in step.say
+        if (proc.returncode != 0) != expected_failure:
+            failures += 1
+            click.echo(style(f"(exit {proc.returncode})", "red"))
+    return failures
+
+
+def _available_commands() -> set[str]:
+    from codev_git.cli import cli
+
+    ctx = click.Context(cli)
+    return set(cli.list_commands(ctx))
+
+
+@click.command("demo")
+@click.option(
+    "--dir",
+    "base",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Create the scratch repository under this directory (default: temp).",
+)
+def demo_cmd(base: Path | None) -> None:
+    """Play the sibling-architect story in a scratch repository and leave it to explore.
+
+    Two architects share one clone; each spawns builders; every builder's message reaches
+    only the architect that spawned it.
+    """
+    root = make_scratch(base)
+    click.echo(f"scratch repository: {root}")
+    failures = play(root, story())
+    click.echo(style(f"\nDone. Explore it: cd {root} && git codev status", "green"))
+    if failures:
+        raise OperationalError(f"the demo had {failures} unexpected result(s); see above")

@@ -1,0 +1,80 @@
+"""log and reply."""
+
+from __future__ import annotations
+
+import click
+
+from codev_git.commands.common import as_option, echo, json_option
+from codev_git.identity import resolve
+from codev_git.names import parse_architect, parse_thread
+from codev_git.ownership import OwnerBook
+from codev_git.store import Store
+
+
+@click.command("log")
+@click.option("--architect", metavar="A", help="Messages to or from A or A's builders.")
+@click.option("--thread", metavar="T", help="Messages in thread T.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), metavar="N", help="The newest N.")
+@json_option
+def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_json: bool) -> None:
+    """The whole message history across every inbox, as a timeline (read-only).
+
+    \b
+    Examples:
+      git codev log -n 20
+      git codev log --architect payments --thread checkout-v2 --json
+    """
+    owner = parse_architect(architect) if architect is not None else None
+    thread_name = parse_thread(thread) if thread is not None else None
+    from codev_git.history import timeline
+    from codev_git.render import body_text, dump_json, iso_seconds, message_json, visible
+
+    store = Store.discover()
+    messages = timeline(store, architect=owner, thread=thread_name, limit=limit)
+    if as_json:
+        dump_json({"messages": [message_json(m) for m in messages]})
+        return
+    if not messages:
+        echo("no messages")
+    for m in messages:
+        head = f"{m.short_id} {iso_seconds(m.time)} {visible(m.sender)} -> {visible(m.to)}"
+        if m.thread:
+            head += f" [{visible(m.thread)}]"
+        echo(head)
+        for line in body_text(m.body).splitlines() or [""]:
+            echo(f"    {line}")
+
+
+@click.command("reply")
+@click.argument("message_id")
+@click.argument("message", required=False)
+@click.option("--file", "-f", "file", metavar="F", help="Read the reply from file F ('-': stdin).")
+@as_option
+@json_option
+def reply_cmd(
+    message_id: str, message: str | None, file: str | None, as_name: str | None, as_json: bool
+) -> None:
+    """Answer the sender of a message (the reply carries a Codev-Reply-To: trailer).
+
+    \b
+    Examples:
+      git codev reply 1a2b3c4d "approved, go ahead"
+      echo "details" | git codev reply 1a2b3c4d -
+    """
+    from codev_git.commands.messaging import _read_body
+    from codev_git.history import find_message, reply_target
+    from codev_git.messages import send
+
+    body = _read_body(message, file)
+    store = Store.discover()
+    book = OwnerBook(store)
+    me = resolve(store, as_name, book)
+    original = find_message(store, message_id)
+    target = reply_target(me, original)
+    new_id, where = send(store, me, target, body, book=book, reply_to=original.id)
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json({"id": new_id, "to": where.to, "replyTo": original.id})
+    else:
+        echo(f"sent {new_id[:12]} to {where.to} (reply to {original.short_id})")

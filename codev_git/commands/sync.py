@@ -1,0 +1,41 @@
+"""sync: exchange messages, ownership records and read state with a git remote."""
+
+from __future__ import annotations
+
+import click
+
+from codev_git.commands.common import echo, json_option
+from codev_git.store import Store
+
+
+@click.command("sync")
+@click.argument("remote", required=False)
+@click.option(
+    "--dry-run", is_flag=True, help="Fetch and say what would change; change no local ref."
+)
+@json_option
+def sync_cmd(remote: str | None, dry_run: bool, as_json: bool) -> None:
+    """Fetch, merge and push the codev refs (messages, ownership, read state) with REMOTE.
+
+    REMOTE defaults to the current branch's upstream remote, else origin. The remote's refs
+    are fetched into refs/codev-remotes/REMOTE/ (never over local refs), merged into the local
+    ones, and everything ahead of the remote is pushed as fast-forwards in one atomic push with
+    leases; if another clone pushed in between, the whole cycle is retried (git config
+    codev.syncAttempts N, default 6). Running it again changes nothing and says so.
+
+    \b
+    Examples:
+      git codev sync
+      git codev sync upstream --dry-run
+      git codev sync --json
+    """
+    from codev_git.sync import parse_remote, sync
+
+    store = Store.discover()
+    report = sync(store, parse_remote(store, remote), dry_run=dry_run)
+    if as_json:
+        from codev_git.render import dump_json
+
+        dump_json(report.as_json())
+    else:
+        echo(report.summary())

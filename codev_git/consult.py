@@ -1,0 +1,95 @@
+"""Running Codev's ``consult`` for the resolved project, in the right worktree."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.context import THREAD_HINT, Context
+from codev_git.errors import CodevError, OperationalError, UsageError
+from codev_git.store import Store
+
+CONFIG_COMMAND = "codev.consultCommand"
+DEFAULT_COMMAND = "consult"
+PROJECT_FLAG = "--project-id"
+
+
+class ConsultFailed(CodevError):
+    """consult ran and exited non-zero: git codev exits with the same code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"consult exited with status {code}")
+        self.exit_code = code
+
+
+@dataclass(frozen=True)
+class Invocation:
+    argv: list[str]
+    cwd: Path
+
+
+def gives_project(args: list[str]) -> bool:
+    """True when the caller passed --project-id themselves (then nothing is resolved)."""
+    before_separator = args[: args.index("--")] if "--" in args else args
+    return any(a == PROJECT_FLAG or a.startswith(PROJECT_FLAG + "=") for a in before_separator)
+
+
+def consult_command(store: Store) -> list[str]:
+    configured = store.config_get(CONFIG_COMMAND) or DEFAULT_COMMAND
+    try:
+        words = shlex.split(configured)
+    except ValueError as exc:
+        raise UsageError(
+            f"git config {CONFIG_COMMAND}={configured!r} cannot be parsed ({exc})",
+            f"fix it with 'git config {CONFIG_COMMAND} \"consult\"'",
+        ) from exc
+    if not words:
+        raise UsageError(f"git config {CONFIG_COMMAND} is empty", "unset it or name a command")
+    found = shutil.which(words[0])
+    if found is None:
+        raise OperationalError(
+            f"the consult command {words[0]!r} was not found on PATH",
+            f"install Codev's consult, or point 'git config {CONFIG_COMMAND}' at it",
+        )
+    return [found, *words[1:]]
+
+
+def plan(store: Store, ctx: Context | None, args: list[str]) -> Invocation:
+    """The command line and directory for consult; ``ctx`` is None when ARGS name the project."""
+    command = consult_command(store)
+    here = Path.cwd()
+    if ctx is None:
+        return Invocation([*command, *args], here)
+    if ctx.project.value is None:
+        raise UsageError(f"no project to consult on ({ctx.project.source})", THREAD_HINT)
+    # --project-id goes before a "--" in ARGS (so it stays an option), else at the end
+    cut = args.index("--") if "--" in args else len(args)
+    argv = [*command, *args[:cut], PROJECT_FLAG, ctx.project.value, *args[cut:]]
+    elsewhere = ctx.worktree is not None and not _same_dir(ctx.worktree, store.workdir)
+    return Invocation(argv, ctx.worktree if elsewhere and ctx.worktree else here)
+
+
+def run(invocation: Invocation) -> None:
+    """Run consult; its non-zero exit status is raised as :class:`ConsultFailed`."""
+    from codev_git.porcelain import clean_env
+
+    try:
+        proc = subprocess.run(invocation.argv, cwd=invocation.cwd, env=clean_env(), check=False)
+    except OSError as exc:
+        raise OperationalError(f"cannot run {invocation.argv[0]}: {exc.strerror or exc}") from exc
+    code = proc.returncode
+    if code != 0:
+        raise ConsultFailed(128 - code if code < 0 else code)  # by a signal: 128 + its number
+
+
+def _same_dir(a: Path, b: Path | None) -> bool:
+    if b is None:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

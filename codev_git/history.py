@@ -1,0 +1,98 @@
+"""The whole message history across channels, and answering a message."""
+
+from __future__ import annotations
+
+from codev_git.errors import UsageError
+from codev_git.identity import Identity
+from codev_git.messages import (
+    BROADCAST_REF,
+    BUILDER_INBOX_PREFIX,
+    INBOX_PREFIX,
+    Message,
+    decode,
+    is_merge,
+)
+from codev_git.ownership import OwnerBook, Ownership
+from codev_git.store import Store
+
+
+def channels(store: Store) -> list[str]:
+    refs = list(store.refs_under(INBOX_PREFIX)) + list(store.refs_under(BUILDER_INBOX_PREFIX))
+    if store.ref_target(BROADCAST_REF) is not None:
+        refs.append(BROADCAST_REF)
+    return sorted(refs)
+
+
+def timeline(
+    store: Store,
+    *,
+    architect: str | None = None,
+    thread: str | None = None,
+    limit: int | None = None,
+) -> list[Message]:
+    """Every message on every channel, oldest first by (time, id); newest ``limit`` kept."""
+    book = OwnerBook(store)
+    owners: dict[str, Ownership] = {o.current.builder: o for o in book.all()} if architect else {}
+    seen: set[str] = set()
+    out: list[Message] = []
+    for channel in channels(store):
+        tip = store.ref_target(channel)
+        if tip is None or store.object_type(tip) != "commit":
+            continue
+        for info in store.walk(tip):
+            if info.id in seen or is_merge(info):
+                continue
+            seen.add(info.id)
+            msg = decode(info, channel)
+            if msg is None:
+                continue
+            if thread is not None and msg.thread != thread:
+                continue
+            if architect is not None and not _involves(msg, architect, owners):
+                continue
+            out.append(msg)
+    out.sort(key=lambda m: (m.time, m.id))
+    return out[-limit:] if limit else out
+
+
+def _involves(msg: Message, architect: str, owners: dict[str, Ownership]) -> bool:
+    me = f"architect:{architect}"
+    if me in (msg.sender, msg.to):
+        return True
+    for party in (msg.sender, msg.to):
+        owned = owners.get(party)
+        if owned is not None and owned.owner_at(msg.time) == architect:
+            return True
+    return False
+
+
+def find_message(store: Store, prefix: str) -> Message:
+    if len(prefix) < 4 or not all(c in "0123456789abcdef" for c in prefix.lower()):
+        raise UsageError(
+            f"{prefix!r} is not a message id", "give at least 4 hex digits, as 'inbox' shows"
+        )
+    commit = store.resolve_commit(prefix.lower())
+    msg = decode(store.commit(commit), "")
+    if msg is None:
+        raise UsageError(
+            f"{prefix} is not a codev message", "give an id shown by 'git codev inbox'"
+        )
+    return msg
+
+
+def reply_target(me: Identity, original: Message) -> str:
+    """The send target that answers ``original``'s sender."""
+    sender = original.sender
+    if sender.startswith("architect:"):
+        if me.is_builder:
+            if sender != f"architect:{me.architect}":
+                raise UsageError(
+                    f"{sender} is not your architect", "a builder may only write to its own"
+                )
+            return "architect"
+        return sender
+    if sender == me.name:
+        raise UsageError("that message is your own", "reply to a message you received")
+    if me.is_builder:
+        raise UsageError(f"builder {me.name} cannot write to {sender}", "send to 'architect'")
+    return sender

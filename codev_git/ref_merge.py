@@ -1,0 +1,112 @@
+"""How two tips of one codev ref become one: the merge rule for each kind of ref.
+
+| kind    | refs                                              | diverged tips become            |
+|---------|---------------------------------------------------|---------------------------------|
+| channel | ``refs/codev/inbox/*``, ``builders/*``, broadcast | a ``Codev-Merge: sync`` commit  |
+| cursor  | ``refs/codev/read/...``                           | a ``Codev-Merge: read`` commit  |
+| notes   | ``refs/notes/codev/*``                            | union of note lines and anchors |
+| other   | anything else under ``refs/codev/``               | left alone (fast-forward only)  |
+
+Every merge commit is deterministic: parents sorted, a fixed author, the newer parent's time.
+Two clones merging the same pair of tips write the same commit, so they agree at once instead
+of merging each other's merges.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from codev_git.messages import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX, READ_PREFIX
+from codev_git.ownership import ANCHORS_DIR, merge_note_lines
+from codev_git.store import Ident, Store
+
+NOTES_PREFIX = "refs/notes/codev/"
+MERGE_AUTHOR = Ident("git-codev", "codev@invalid")
+CHANNEL_MERGE = b"codev merge\n\nCodev-Merge: sync\n"
+CURSOR_MERGE = b"codev read cursor\n\nCodev-Merge: read\n"
+NOTES_MERGE = b"codev: merge ownership records\n\nCodev-Merge: sync\n"
+
+Kind = Literal["channel", "cursor", "notes", "other"]
+Action = Literal["none", "create", "fast-forward", "merge", "diverged"]
+
+
+def kind_of(ref: str) -> Kind:
+    if ref == BROADCAST_REF or ref.startswith((INBOX_PREFIX, BUILDER_INBOX_PREFIX)):
+        return "channel"
+    if ref.startswith(READ_PREFIX):
+        return "cursor"
+    if ref.startswith(NOTES_PREFIX):
+        return "notes"
+    return "other"
+
+
+def action_for(store: Store, kind: Kind, local: str | None, remote: str | None) -> Action:
+    """What bringing ``remote`` into the local ref takes (writes nothing)."""
+    if remote is None or local == remote:
+        return "none"
+    if local is None:
+        return "create"
+    if store.is_ancestor(remote, local):
+        return "none"
+    if store.is_ancestor(local, remote):
+        return "fast-forward"
+    return "diverged" if kind == "other" else "merge"
+
+
+def merged_tip(store: Store, kind: Kind, local: str | None, remote: str | None) -> str | None:
+    """The local ref's new value once ``remote`` is merged in, or None to leave it as it is."""
+    action = action_for(store, kind, local, remote)
+    if action in ("create", "fast-forward"):
+        return remote
+    if action != "merge":
+        return None
+    assert local is not None and remote is not None
+    if kind == "notes":
+        return _merge_commit(
+            store, union_notes_tree(store, local, remote), local, remote, NOTES_MERGE
+        )
+    message = CURSOR_MERGE if kind == "cursor" else CHANNEL_MERGE
+    return _merge_commit(store, store.empty_tree(), local, remote, message)
+
+
+def _merge_commit(store: Store, tree: str, one: str, two: str, message: bytes) -> str:
+    when = max(store.commit(one).time, store.commit(two).time)
+    return store.write_commit(
+        tree=tree, parents=sorted((one, two)), author=MERGE_AUTHOR, message=message, when=when
+    )
+
+
+def union_notes_tree(store: Store, one: str, two: str) -> str:
+    """A flat notes tree holding, per annotated object, the union of both notes' lines, the
+    union of both ``anchors/`` trees, and every other entry (the first commit's wins)."""
+    trees = (store.tree_of(one), store.tree_of(two))
+    notes = [dict(store.note_entries(tree)) for tree in trees]
+    entries: dict[str, tuple[str, str]] = {}
+    anchors: dict[str, tuple[str, str]] = {}
+    for tree in reversed(trees):  # the first tree is applied last, so it wins
+        for name, oid, kind in store.tree_entries(tree):
+            if _is_note_entry(name, kind):
+                continue
+            if name == ANCHORS_DIR and kind == "tree":
+                anchors.update((n, (o, k)) for n, o, k in store.tree_entries(oid))
+            else:
+                entries[name] = (oid, kind)
+    for annotated in sorted(notes[0].keys() | notes[1].keys()):
+        mine, theirs = notes[0].get(annotated), notes[1].get(annotated)
+        if mine is None or theirs is None or mine == theirs:
+            blob = mine or theirs
+            assert blob is not None
+        else:
+            merged = merge_note_lines(store.read_blob(mine), store.read_blob(theirs))
+            blob = store.write_blob(merged)
+        entries[annotated] = (blob, "blob")
+    if anchors:
+        entries[ANCHORS_DIR] = (store.write_tree(anchors), "tree")
+    return store.write_tree(entries)
+
+
+def _is_note_entry(name: str, kind: str) -> bool:
+    hexdigits = set("0123456789abcdef")
+    if kind == "blob" and len(name) == 40:
+        return set(name) <= hexdigits
+    return kind == "tree" and len(name) == 2 and set(name) <= hexdigits

@@ -1,0 +1,383 @@
+"""Convergence through any git remote: fetch, merge, push fast-forwards atomically with leases.
+
+A plain clone or fetch brings neither ``refs/codev/*`` nor ``refs/notes/codev/*``. ``sync``
+fetches them into a private mirror per remote, never over local refs::
+
+    refs/codev/inbox/main         ->  refs/codev-remotes/<remote>/codev/inbox/main
+    refs/notes/codev/owners       ->  refs/codev-remotes/<remote>/notes/codev/owners
+
+The mirror lies outside ``refs/codev/`` so no reader ever mistakes it for local state; it is a
+disposable cache of what the remote held at the last fetch. Each local ref then takes in its
+mirror (see :mod:`codev_git.ref_merge`; every move is a compare-and-swap), and every ref
+that differs from the remote is pushed in ONE ``git push --atomic`` with
+``--force-with-lease=<ref>:<value fetched>`` (a remote compare-and-swap) and only as a
+fast-forward of that value. When another clone pushed in between, the whole
+fetch-merge-push is retried, a bounded number of times, after a jittered pause.
+
+Fetch and push run the user's git (``porcelain.try_git``), so credentials, URL rewrites and
+transports are the user's own.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codev_git.errors import OperationalError, UsageError
+from codev_git.identity import Identity
+from codev_git.messages import BROADCAST_REF, READ_PREFIX, is_merge, own_channel
+from codev_git.names import shown
+from codev_git.ownership import OWNERS_REF
+from codev_git.porcelain import GitOutcome, try_git
+from codev_git.ref_merge import NOTES_PREFIX, Kind, action_for, kind_of, merged_tip
+from codev_git.store import Store
+
+MIRROR_ROOT = "refs/codev-remotes/"
+SHARED_PREFIXES = ("refs/codev/", NOTES_PREFIX)
+CONFIG_ATTEMPTS = "codev.syncAttempts"
+DEFAULT_ATTEMPTS = 6
+FETCH_LOCK_ATTEMPTS = 8
+REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# reasons a ref is refused that mean "the remote moved; fetch and merge again"
+RETRYABLE = (
+    "stale info",
+    "fetch first",
+    "non-fast-forward",
+    "failed to update ref",
+    "failed to lock",
+    "cannot lock",
+    "incorrect old value",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which shared refs take part: exact refnames, and every ref under some prefixes."""
+
+    refs: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def wants(self, ref: str) -> bool:
+        return ref in self.refs or ref.startswith(self.prefixes)
+
+    def patterns(self) -> list[str]:
+        """Remote-side fetch patterns; ``X*`` may match more than X, ``wants`` filters."""
+        return sorted({p + "*" for p in self.prefixes} | {r + "*" for r in self.refs})
+
+
+EVERYTHING = Scope(prefixes=SHARED_PREFIXES)
+
+
+def inbox_scope(reader: Identity) -> Scope:
+    """A reader's own inbox, broadcast, its own read cursors, and the ownership records
+    (so that messages from builders spawned on another machine verify)."""
+    return Scope(
+        refs=frozenset({own_channel(reader), BROADCAST_REF, OWNERS_REF}),
+        prefixes=(f"{READ_PREFIX}{reader.kind}/{reader.name}/",),
+    )
+
+
+def ref_scope(*refs: str) -> Scope:
+    return Scope(refs=frozenset(refs))
+
+
+@dataclass
+class SyncReport:
+    remote: str
+    dry_run: bool = False
+    pushing: bool = True
+    new_messages: int = 0
+    merged: list[str] = field(default_factory=list)  # local refs moved to take in the remote
+    merge_commits: int = 0
+    pushed: list[str] = field(default_factory=list)
+    attempts: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.merged or self.pushed)
+
+    def summary(self) -> str:
+        if not self.changed and not self.new_messages:
+            state = "would change nothing" if self.dry_run else "nothing changed"
+            return f"{self.remote}: {state}; already in sync"
+        verb = "would bring" if self.dry_run else "brought"
+        merges = f" ({self.merge_commits} by a merge commit)" if self.merge_commits else ""
+        push = "would push" if self.dry_run else "pushed"
+        pushed = f", {push} {_count(len(self.pushed), 'ref')}" if self.pushing else ""
+        return (
+            f"{self.remote}: {verb} {_count(self.new_messages, 'new message')}, "
+            f"{'would merge' if self.dry_run else 'merged'} {_count(len(self.merged), 'ref')}"
+            f"{merges}{pushed}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote,
+            "dryRun": self.dry_run,
+            "changed": self.changed,
+            "newMessages": self.new_messages,
+            "mergedRefs": sorted(set(self.merged)),
+            "mergeCommits": self.merge_commits,
+            "pushedRefs": sorted(self.pushed),
+            "attempts": self.attempts,
+            "warnings": self.warnings,
+        }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+# -- choosing the remote ------------------------------------------------------------------------
+def default_remote(store: Store) -> str:
+    """The current branch's upstream remote, else ``origin``."""
+    head = store.head_branch()
+    if head is not None and head.startswith("refs/heads/"):
+        configured = store.config_get(f"branch.{head[len('refs/heads/') :]}.remote")
+        if configured and configured != "." and REMOTE_RE.fullmatch(configured):
+            return configured
+    return "origin"
+
+
+def parse_remote(store: Store, name: str | None) -> str:
+    remote = name if name is not None else default_remote(store)
+    if not REMOTE_RE.fullmatch(remote) or ".." in remote or remote.endswith((".", ".lock")):
+        raise UsageError(f"invalid remote name {shown(remote)}", "give a name from 'git remote'")
+    if store.config_get(f"remote.{remote}.url") is None:
+        raise UsageError(
+            f"no remote named {shown(remote)} in this repository",
+            "add one with 'git remote add NAME URL' or name another (git remote -v)",
+        )
+    return remote
+
+
+def mirror_prefix(remote: str) -> str:
+    return f"{MIRROR_ROOT}{remote}/"
+
+
+# -- the cycle ----------------------------------------------------------------------------------
+def sync(
+    store: Store,
+    remote: str,
+    *,
+    scope: Scope = EVERYTHING,
+    push: bool = True,
+    dry_run: bool = False,
+    attempts: int | None = None,
+) -> SyncReport:
+    """Fetch, merge and (unless ``push`` is false) publish the refs in ``scope``.
+
+    With ``dry_run`` only the private mirror is updated; local refs and the remote are not."""
+    limit = attempts or max(1, store.config_int(CONFIG_ATTEMPTS, DEFAULT_ATTEMPTS))
+    report = SyncReport(remote, dry_run, push)
+    cwd = store.workdir or store.git_dir
+    reason = ""
+    for attempt in range(1, limit + 1):
+        report.attempts = attempt
+        fetch(cwd, remote, scope)
+        remote_tips = read_mirror(store, remote, scope, report)
+        if dry_run:
+            plan(store, remote_tips, scope, report)
+            return report
+        merge_into_local(store, remote_tips, report)
+        if not push:
+            return report
+        ok, reason = publish(store, cwd, remote, remote_tips, scope, report)
+        if ok:
+            return report
+        time.sleep(random.uniform(0.05, 0.2) * 2 ** min(attempt, 4))
+    raise OperationalError(
+        f"{remote} rejected the push {limit} times ({reason}): other clones kept pushing",
+        "local refs hold everything fetched; run 'git codev sync' again",
+    )
+
+
+def fetch(cwd: Path, remote: str, scope: Scope) -> None:
+    """Mirror the remote's refs in ``scope`` (all or none: --atomic; gone ones pruned)."""
+    mirror = mirror_prefix(remote)
+    specs = [f"+{p}:{mirror}{p[len('refs/') :]}" for p in scope.patterns()]
+    args = ["fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet"]
+    args += ["--no-recurse-submodules", remote, *specs]
+    outcome = try_git(cwd, *args)
+    for attempt in range(FETCH_LOCK_ATTEMPTS):
+        if outcome.code == 0:
+            return
+        if "lock" not in outcome.err:  # another sync in this clone holds a mirror ref: retry
+            break
+        time.sleep(random.uniform(0.02, 0.1) * 2 ** min(attempt, 4))
+        outcome = try_git(cwd, *args)
+    raise OperationalError(
+        f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
+        "check the remote's URL and your access; nothing was changed locally",
+    )
+
+
+def read_mirror(store: Store, remote: str, scope: Scope, report: SyncReport) -> dict[str, str]:
+    """The remote's tips as fetched, keyed by their shared refname. A tip that is not a
+    commit is kept (so that nothing pushes over it) but warned about and never merged."""
+    prefix = mirror_prefix(remote)
+    tips: dict[str, str] = {}
+    for name, oid in store.refs_under(prefix).items():
+        ref = "refs/" + name[len(prefix) :]
+        if not scope.wants(ref):
+            continue
+        if not _commits(store, oid):
+            _warn(report, f"leaving {ref} alone: on {remote} it is not a commit")
+        tips[ref] = oid
+    return tips
+
+
+def local_tips(store: Store, scope: Scope) -> dict[str, str]:
+    tips: dict[str, str] = {}
+    for prefix in SHARED_PREFIXES:
+        tips.update((r, o) for r, o in store.refs_under(prefix).items() if scope.wants(r))
+    return tips
+
+
+def plan(store: Store, remote_tips: dict[str, str], scope: Scope, report: SyncReport) -> None:
+    """Fill ``report`` with what a real run would do, writing nothing."""
+    local = local_tips(store, scope)
+    for ref in sorted(local.keys() | remote_tips.keys()):
+        mine, theirs = local.get(ref), remote_tips.get(ref)
+        if not _commits(store, mine, theirs):
+            continue
+        kind = kind_of(ref)
+        action = action_for(store, kind, mine, theirs)
+        if action == "diverged":
+            _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
+            continue
+        if action != "none":
+            report.merged.append(ref)
+            report.merge_commits += action == "merge"
+            if kind == "channel" and theirs is not None:
+                report.new_messages += _messages_between(store, theirs, mine)
+        if mine is not None and mine != theirs and action in ("none", "merge"):
+            report.pushed.append(ref)
+
+
+def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncReport) -> None:
+    """Take every fetched tip into its local ref. New tips are computed for all refs first
+    (objects only), then the refs move one compare-and-swap each; a lost race recomputes."""
+    prepared: dict[str, tuple[str | None, str | None]] = {}
+    for ref, theirs in sorted(remote_tips.items()):
+        mine = store.ref_target(ref)
+        if not _commits(store, mine, theirs):
+            if not _commits(store, mine):
+                _warn(report, f"leaving {ref} alone: the local ref is not a commit")
+            continue
+        kind = kind_of(ref)
+        if action_for(store, kind, mine, theirs) == "diverged":
+            _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
+            continue
+        prepared[ref] = (mine, merged_tip(store, kind, mine, theirs))
+    for ref, (planned_from, planned_to) in prepared.items():
+        theirs, kind = remote_tips[ref], kind_of(ref)
+
+        def compute(
+            old: str | None,
+            frm: str | None = planned_from,
+            to: str | None = planned_to,
+            kind: Kind = kind,
+            theirs: str = theirs,
+        ) -> str | None:
+            return to if old == frm else merged_tip(store, kind, old, theirs)
+
+        old, new = store.cas_update(ref, compute, f"codev: sync from {theirs[:12]}")
+        if new is None or new == old:
+            continue
+        if ref not in report.merged:
+            report.merged.append(ref)
+        report.merge_commits += new != theirs
+        if kind == "channel":
+            report.new_messages += _messages_between(store, new, old)
+
+
+def publish(
+    store: Store,
+    cwd: Path,
+    remote: str,
+    remote_tips: dict[str, str],
+    scope: Scope,
+    report: SyncReport,
+) -> tuple[bool, str]:
+    """One atomic push of every ref that is ahead of the remote. Returns (done, why not);
+    raises when the remote refuses for a reason that another attempt cannot fix."""
+    updates: list[tuple[str, str, str | None]] = []
+    for ref, mine in sorted(local_tips(store, scope).items()):
+        theirs = remote_tips.get(ref)
+        if mine == theirs or not _commits(store, mine, theirs):
+            continue
+        if theirs is not None and not store.is_ancestor(theirs, mine):
+            continue  # not a fast-forward: left alone (a warning was given when merging)
+        updates.append((ref, mine, theirs))
+    if not updates:
+        return True, ""
+    args = ["push", "--atomic", "--porcelain", "--no-verify", "--no-follow-tags"]
+    args += ["--recurse-submodules=no", remote]
+    for ref, mine, theirs in updates:
+        args += [f"--force-with-lease={ref}:{theirs or ''}", f"{mine}:{ref}"]
+    outcome = try_git(cwd, *args)
+    results = parse_push(outcome.out)
+    if outcome.code == 0:
+        report.pushed = [ref for flag, ref, _ in results if flag in " +*"]
+        return True, ""
+    refused = [(ref, why) for flag, ref, why in results if flag == "!"]
+    # a remote running git < 2.42 may apply the rest of an "atomic" push when it refuses a
+    # ref before the transaction (hidden refs): say what did go through
+    report.pushed = [ref for flag, ref, _ in results if flag in " +*"]
+    published = (
+        f"only {', '.join(report.pushed)} got published"
+        if report.pushed
+        else "nothing was published"
+    )
+    if not refused:
+        raise OperationalError(
+            f"cannot push codev refs to {remote}: {_detail(outcome)}",
+            f"local refs hold everything fetched; {published}",
+        )
+    primary = [(ref, why) for ref, why in refused if "atomic" not in why]
+    final = [(ref, why) for ref, why in primary if not any(r in why for r in RETRYABLE)]
+    if final:
+        ref, why = final[0]
+        raise OperationalError(
+            f"{remote} refused {ref} {why}; it may not accept refs outside refs/heads and "
+            "refs/tags",
+            f"local refs hold everything fetched; {published} (see README: sync)",
+        )
+    ref, why = (primary or refused)[0]
+    return False, f"{ref} {why}"
+
+
+def parse_push(out: str) -> list[tuple[str, str, str]]:
+    """(flag, destination ref, summary) for each ref line of ``git push --porcelain``."""
+    rows: list[tuple[str, str, str]] = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            rows.append((parts[0], parts[1].rpartition(":")[2], " ".join(parts[2:]).strip()))
+    return rows
+
+
+def _commits(store: Store, *oids: str | None) -> bool:
+    """Whether each of ``oids`` is None or a commit."""
+    return all(oid is None or store.object_type(oid) == "commit" for oid in oids)
+
+
+def _messages_between(store: Store, tip: str, base: str | None) -> int:
+    return sum(1 for info in store.walk(tip, [base] if base else []) if not is_merge(info))
+
+
+def _detail(outcome: GitOutcome) -> str:
+    return outcome.first_error
+
+
+def _warn(report: SyncReport, text: str) -> None:
+    if text not in report.warnings:
+        report.warnings.append(text)
+        print(f"git-codev: warning: {text}", file=sys.stderr)

@@ -1,0 +1,259 @@
+"""Changing threads: new, refresh, archive. Only the owning architect changes a thread.
+
+Each change is one commit of exactly the thread's file (or, for archive, of its move), made
+with ``git commit --only`` so that whatever else is staged stays staged and out of it, and the
+user's hooks run. Every check happens before the first write: a refusal leaves the working
+tree, the index and the refs as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.errors import OperationalError, UsageError
+from codev_git.identity import Identity
+from codev_git.names import ArchitectName, BuilderId, ThreadName, short_branch, shown
+from codev_git.porcelain import run_git
+from codev_git.status import base_branch
+from codev_git.store import Store
+from codev_git.thread_render import (
+    blocks,
+    marker,
+    render_template,
+    replace_block,
+    template_source,
+)
+from codev_git.threads import (
+    ARCHIVE_DIR,
+    THREAD_DIR,
+    Thread,
+    builder_rows,
+    head_commit,
+    is_live,
+    iso,
+    parse_front_matter,
+    read_thread,
+    thread_path,
+    unknown_thread,
+)
+
+
+@dataclass(frozen=True)
+class Written:
+    path: str
+    commit: str | None  # None with --no-commit, or when nothing changed
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class Archived:
+    source: str
+    destination: str
+    commit: str | None
+    unmerged: list[BuilderId]  # builders still open when archived with --force
+
+
+def worktree_root(store: Store) -> Path:
+    root = store.workdir
+    if root is None or store.is_bare:
+        raise UsageError(
+            "this repository has no working tree",
+            "change threads from a worktree; 'thread list' and 'thread show' work anywhere",
+        )
+    return root
+
+
+def _require_codev_dir(root: Path) -> None:
+    if not (root / THREAD_DIR).is_dir():
+        raise UsageError(
+            f"there is no {THREAD_DIR}/ directory in {root}",
+            f"threads live in {THREAD_DIR}/: create it (mkdir {THREAD_DIR}) in a Codev project",
+        )
+
+
+def _require_owner(who: Identity, thread: Thread, action: str, *, force: bool = False) -> None:
+    if force or thread.architect == who.architect:
+        return
+    owner = thread.architect or "no architect (its front matter names none)"
+    hint = "only its owner may; anyone can read it with 'git codev thread show'"
+    if action == "archive":
+        hint = "only its owner may, or pass --force"
+    raise UsageError(
+        f"thread {thread.name} belongs to {owner}; {who.architect} cannot {action} it", hint
+    )
+
+
+def _require_clean(root: Path, path: str, flag_hint: str) -> None:
+    if run_git(root, "status", "--porcelain", "--", path, what="git status").strip():
+        raise OperationalError(f"{path} has uncommitted changes", f"commit them first{flag_hint}")
+
+
+def _message(subject: str, name: ThreadName, body: str = "") -> str:
+    return f"{subject}\n\n" + (f"{body}\n\n" if body else "") + f"Codev-Thread: {name}\n"
+
+
+def _commit_only(root: Path, paths: list[str], message: str) -> None:
+    run_git(root, "commit", "--quiet", "--only", "-m", message, "--", *paths, what="git commit")
+
+
+def _active_at_head(store: Store, name: ThreadName, action: str) -> Thread:
+    head = head_commit(store)
+    thread = read_thread(store, head, name) if head is not None else None
+    if thread is None:
+        raise unknown_thread(store, name, "HEAD")
+    if thread.archived:
+        raise OperationalError(
+            f"thread {name} is already archived ({thread.path})",
+            f"archived threads are kept as they are; nothing to {action}",
+        )
+    return thread
+
+
+# -- new -----------------------------------------------------------------------------------------
+def new_thread(
+    store: Store,
+    who: Identity,
+    name: ThreadName,
+    *,
+    owner: ArchitectName,
+    headline: str,
+    commit: bool,
+) -> Written:
+    """Render the template to ``codev/<name>-thread.md`` and commit exactly that file."""
+    root = worktree_root(store)
+    _require_codev_dir(root)
+    head = head_commit(store)
+    for archived in (False, True):
+        rel = thread_path(name, archived=archived)
+        if (root / rel).exists() or (head is not None and store.read_path(head, rel) is not None):
+            was = "an archived thread" if archived else "a thread"
+            raise OperationalError(
+                f"{was} named {name} already exists ({rel})", "pick another name"
+            )
+    source, label = template_source(root)
+    base = base_branch(store)
+    values = {
+        "thread": name,
+        "architect": owner,
+        "status": "active",
+        "created": iso(int(time.time())),
+        "headline": headline,
+        **blocks(builder_rows(store).get(name, []), short_branch(base[0]) if base else None, name),
+    }
+    text = render_template(source, label, values)
+    front = parse_front_matter(text)
+    if front.get("thread") != name or front.get("architect") != owner:
+        raise OperationalError(
+            f"{label} does not produce front matter naming the thread and its architect",
+            "start it with '---', 'thread: {{ thread }}', 'architect: {{ architect }}', '---'",
+        )
+    rel = thread_path(name)
+    path = root / rel
+    try:
+        with path.open("x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise OperationalError(f"cannot write {rel}: {exc.strerror}") from exc
+    if not commit:
+        return Written(rel, None)
+    subject = f"codev: start thread {name} (architect {owner})"
+    try:
+        run_git(root, "add", "--", rel, what="git add")
+        _commit_only(root, [rel], _message(subject, name, headline))
+    except OperationalError:
+        with contextlib.suppress(OperationalError):
+            run_git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", rel, what="undo")
+        path.unlink(missing_ok=True)
+        raise
+    return Written(rel, head_commit(store))
+
+
+# -- refresh -------------------------------------------------------------------------------------
+def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: bool) -> Written:
+    """Regenerate the blocks between markers from live data; commit the file if it changed."""
+    root = worktree_root(store)
+    thread = _active_at_head(store, name, "refresh")
+    _require_owner(who, thread, "refresh")
+    rel = thread.path
+    path = root / rel
+    if commit:
+        _require_clean(root, rel, ", or pass --no-commit to only rewrite the file")
+    try:
+        old = path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        raise OperationalError(f"cannot read {rel}: {exc.strerror}", "restore it") from exc
+    base = base_branch(store)
+    generated = blocks(
+        builder_rows(store).get(name, []), short_branch(base[0]) if base else None, name
+    )
+    new, found = old, 0
+    for block, content in generated.items():
+        replaced = replace_block(new, block, content)
+        if replaced is not None:
+            new, found = replaced, found + 1
+    if not found:
+        raise OperationalError(
+            f"{rel} has no generated block to refresh",
+            f"add the lines {marker('roster', 'begin')} and {marker('roster', 'end')}",
+        )
+    if new == old:
+        return Written(rel, None, changed=False)
+    path.write_bytes(new.encode("utf-8", "surrogateescape"))
+    if not commit:
+        return Written(rel, None)
+    try:
+        _commit_only(root, [rel], _message(f"codev: refresh thread {name} roster", name))
+    except OperationalError:
+        path.write_bytes(old.encode("utf-8", "surrogateescape"))
+        raise
+    return Written(rel, head_commit(store))
+
+
+# -- archive -------------------------------------------------------------------------------------
+def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool) -> Archived:
+    """``git mv`` the thread into ``codev/archive/`` and commit just that move."""
+    root = worktree_root(store)
+    thread = _active_at_head(store, name, "archive")
+    _require_owner(who, thread, "archive", force=force)
+    unmerged = [r.record.builder for r in builder_rows(store).get(name, []) if is_live(r)]
+    if unmerged and not force:
+        listed = ", ".join(unmerged[:6]) + (", ..." if len(unmerged) > 6 else "")
+        raise OperationalError(
+            f"thread {name} still has {len(unmerged)} unmerged builder(s): {listed}",
+            "merge or abandon them first, or pass --force",
+        )
+    source, destination = thread.path, thread_path(name, archived=True)
+    _require_clean(root, source, "")
+    if (root / destination).exists():
+        raise OperationalError(
+            f"{shown(destination)} already exists in the working tree", "move it away first"
+        )
+    archive_dir = root / ARCHIVE_DIR
+    created = not archive_dir.is_dir()
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    body = []
+    if thread.architect != who.architect:
+        body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
+    if unmerged:
+        body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
+    try:
+        run_git(root, "mv", source, destination, what="git mv")
+    except OperationalError:
+        if created:
+            with contextlib.suppress(OSError):
+                archive_dir.rmdir()
+        raise
+    try:
+        message = _message(f"codev: archive thread {name}", name, "\n".join(body))
+        _commit_only(root, [source, destination], message)
+    except OperationalError:
+        with contextlib.suppress(OperationalError):
+            run_git(root, "mv", destination, source, what="undo git mv")
+        if created:
+            with contextlib.suppress(OSError):
+                archive_dir.rmdir()
+        raise
+    return Archived(source, destination, head_commit(store), unmerged)

@@ -1,0 +1,134 @@
+"""adopt --from-afx against real SQLite files made with afx's schemas."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from tests.helpers import Sandbox
+
+GLOBAL_SCHEMA = """
+CREATE TABLE builders (
+  workspace_path TEXT NOT NULL, id TEXT NOT NULL, name TEXT, status TEXT, phase TEXT,
+  worktree TEXT, branch TEXT, type TEXT, task_text TEXT, protocol_name TEXT,
+  issue_number INTEGER, spawned_by_architect TEXT, started_at TEXT, updated_at TEXT,
+  PRIMARY KEY (workspace_path, id));
+CREATE TABLE architect (workspace_path TEXT, id TEXT);
+"""
+OLD_SCHEMA = """
+CREATE TABLE builders (
+  id TEXT PRIMARY KEY, name TEXT, status TEXT, phase TEXT, worktree TEXT, branch TEXT,
+  type TEXT, task_text TEXT, protocol_name TEXT, issue_number INTEGER,
+  started_at TEXT, updated_at TEXT);
+"""
+
+
+def make_db(path: Path, schema: str, rows: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(schema)
+    for row in rows:
+        keys = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn.execute(f"INSERT INTO builders ({keys}) VALUES ({marks})", list(row.values()))
+    conn.commit()
+    conn.close()
+
+
+def test_adopt_from_global_db_picks_this_workspace_only(sandbox: Sandbox, tmp_path: Path) -> None:
+    for name in ("builder/spir-1487", "builder/spir-1481", "builder/bugfix-7"):
+        sandbox.git("branch", name)
+    farm = tmp_path / "farm"
+    ws = os.path.realpath(sandbox.root)
+    make_db(
+        farm / "global.db",
+        GLOBAL_SCHEMA,
+        [
+            {
+                "workspace_path": ws,
+                "id": "builder-spir-1487",
+                "branch": "builder/spir-1487",
+                "protocol_name": "spir",
+                "issue_number": 1487,
+                "spawned_by_architect": "main",
+            },
+            {
+                "workspace_path": ws,
+                "id": "builder-spir-1481",
+                "branch": "builder/spir-1481",
+                "protocol_name": "spir",
+                "issue_number": 1481,
+                "spawned_by_architect": "payments",
+            },
+            {
+                "workspace_path": ws,
+                "id": "builder-bugfix-7",
+                "branch": "builder/bugfix-7",
+                "protocol_name": "bugfix",
+                "issue_number": 7,
+                "spawned_by_architect": None,
+            },
+            {
+                "workspace_path": ws,
+                "id": "builder-spir-9",
+                "branch": "builder/spir-9",
+                "spawned_by_architect": "main",
+            },
+            {
+                "workspace_path": "/elsewhere",
+                "id": "builder-x-1",
+                "branch": "builder/spir-1487",
+                "spawned_by_architect": "other",
+            },
+        ],
+    )
+    before = (farm / "global.db").read_bytes()
+    env = {"CODEV_AGENT_FARM_DIR": str(farm)}
+    out = json.loads(sandbox.ok("adopt", "--from-afx", "--json", env=env).out)
+    result = {b["builder"]: (b["adopted"], b["why"]) for b in out["builders"]}
+    assert result["builder-spir-1487"][0] and result["builder-spir-1481"][0]
+    assert not result["builder-bugfix-7"][0] and "--architect" in result["builder-bugfix-7"][1]
+    assert not result["builder-spir-9"][0] and "does not exist" in result["builder-spir-9"][1]
+    assert "builder-x-1" not in result
+    assert (farm / "global.db").read_bytes() == before  # read-only
+    status = json.loads(sandbox.ok("status", "--json").out)["builders"]
+    owners = {b["id"]: (b["spawnedByArchitect"], b["issueNumber"]) for b in status}
+    assert owners == {"builder-spir-1487": ("main", 1487), "builder-spir-1481": ("payments", 1481)}
+    again = sandbox.ok("adopt", "--from-afx", env=env).out
+    assert "0 adopted" in again and "already recorded" in again
+    fallback = sandbox.ok("adopt", "--from-afx", "--architect", "main", env=env).out
+    assert "adopted builder-bugfix-7" in fallback
+
+
+def test_adopt_from_old_per_repo_db(sandbox: Sandbox) -> None:
+    sandbox.git("branch", "builder/air-3")
+    make_db(
+        sandbox.root / ".agent-farm" / "state.db",
+        OLD_SCHEMA,
+        [
+            {
+                "id": "builder-air-3",
+                "branch": "builder/air-3",
+                "protocol_name": "air",
+                "issue_number": 3,
+            }
+        ],
+    )
+    missing = sandbox.run("adopt", "--from-afx")
+    assert missing.code == 0 and "pass --architect" in missing.out
+    done = sandbox.ok("adopt", "--from-afx", "--architect", "payments")
+    assert "adopted builder-air-3" in done.out
+    assert "state.db" in done.out
+
+
+def test_adopt_from_afx_errors(sandbox: Sandbox, tmp_path: Path) -> None:
+    nowhere = sandbox.run("adopt", "--from-afx", env={"CODEV_AGENT_FARM_DIR": str(tmp_path)})
+    assert nowhere.code == 1 and "--db" in nowhere.err
+    bad = tmp_path / "not.db"
+    bad.write_text("not sqlite")
+    result = sandbox.run("adopt", "--from-afx", "--db", str(bad))
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1
+    both = sandbox.run("adopt", "builder/x", "--from-afx")
+    assert both.code == 2

@@ -1,0 +1,238 @@
+"""`git codev context` and thread-aware `consult`, with a real stand-in consult on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Result, Sandbox, run_subprocess
+
+STAND_IN = """#!/bin/sh
+# records how it was called: working directory, then one argument per line
+{ pwd; for arg in "$@"; do printf '%s\\n' "$arg"; done; } > "$CONSULT_LOG"
+exit 7
+"""
+
+
+@pytest.fixture
+def consult_bin(tmp_path: Path) -> Path:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "consult"
+    script.write_text(STAND_IN)
+    script.chmod(0o755)
+    return bindir
+
+
+def new_thread(box: Sandbox, name: str, architect: str) -> None:
+    (box.root / "codev").mkdir(exist_ok=True)  # as in a Codev project
+    box.ok("thread", "new", name, as_=architect)
+
+
+def two_architects(box: Sandbox) -> None:
+    """main runs thread alpha with project 1487; payments runs beta with project 1481."""
+    new_thread(box, "alpha", "main")
+    new_thread(box, "beta", "payments")
+    box.ok("spawn", "1487", "--protocol", "spir", "--thread", "alpha", as_="main")
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", "beta", as_="payments")
+
+
+def consult(
+    box: Sandbox, bindir: Path, *args: str, cwd: Path | None = None, as_: str | None = None
+) -> tuple[Result, list[str]]:
+    """Run `git codev consult ARGS`; returns the result and what the stand-in recorded."""
+    log = bindir / "consult.log"
+    log.unlink(missing_ok=True)
+    env: dict[str, str | None] = {
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "CONSULT_LOG": str(log),
+    }
+    result = box.run("consult", *args, cwd=cwd, as_=as_, env=env)
+    return result, (log.read_text().splitlines() if log.exists() else [])
+
+
+def context(
+    box: Sandbox, *args: str, cwd: Path | None = None, as_: str | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(box.ok("context", "--json", *args, cwd=cwd, as_=as_).out)
+    return data
+
+
+# -- the must-show: two architects in one workspace ---------------------------------------------
+def test_plain_consult_is_ambiguous_between_two_architects(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    two_architects(sandbox)
+    result, called = consult(sandbox, consult_bin, "--", "-m", "gemini")
+    assert result.code == 2 and called == []
+    line = result.err.strip()
+    assert len(line.splitlines()) == 1
+    assert "1487 (builder-spir-1487, architect main, thread alpha)" in line
+    assert "1481 (builder-spir-1481, architect payments, thread beta)" in line
+    assert "--thread" in line
+
+
+def test_thread_flag_picks_the_project_and_its_worktree(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    two_architects(sandbox)
+    result, called = consult(sandbox, consult_bin, "--thread", "beta", "--", "-m", "gemini")
+    assert result.code == 7  # consult's own exit code
+    assert called == [str(sandbox.builder_dir("spir-1481")), "-m", "gemini", "--project-id", "1481"]
+    assert "project 1481" in result.err
+
+
+def test_thread_file_picks_the_project(sandbox: Sandbox, consult_bin: Path) -> None:
+    two_architects(sandbox)
+    (sandbox.root / ".thread").write_text("alpha\n")
+    result, called = consult(sandbox, consult_bin, "--type", "spec")
+    assert result.code == 7
+    assert called == [
+        str(sandbox.builder_dir("spir-1487")),
+        "--type",
+        "spec",
+        "--project-id",
+        "1487",
+    ]
+    # --thread still wins over .thread
+    _, called = consult(sandbox, consult_bin, "--thread", "beta")
+    assert called[-1] == "1481"
+
+
+def test_builder_worktree_uses_the_hook_written_thread_file(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    two_architects(sandbox)
+    here = sandbox.builder_dir("spir-1481")
+    assert (here / ".thread").read_text().startswith("beta\n")
+    result, called = consult(sandbox, consult_bin, cwd=here)
+    assert result.code == 7 and called == [str(here), "--project-id", "1481"]
+    data = context(sandbox, cwd=here)
+    assert data["builder"]["value"] == "builder-spir-1481"
+    assert "written by the post-checkout hook" in data["thread"]["source"]
+    # without the file (hook not installed), the branch's ownership record says the same
+    (here / ".thread").unlink()
+    data = context(sandbox, cwd=here)
+    assert data["thread"]["value"] == "beta"
+    assert data["thread"]["source"] == "the ownership record of branch builder/spir-1481"
+
+
+def test_architect_identity_picks_its_only_thread(sandbox: Sandbox, consult_bin: Path) -> None:
+    two_architects(sandbox)
+    _, called = consult(sandbox, consult_bin, as_="payments")
+    assert called[-2:] == ["--project-id", "1481"]
+    data = context(sandbox, as_="main")
+    assert data["thread"]["value"] == "alpha"
+    assert "the only active thread of architect main" in data["thread"]["source"]
+    assert data["project"]["value"] == "1487"
+    # a second thread makes it ambiguous: both listed, and the flag to use
+    new_thread(sandbox, "gamma", "main")
+    result = sandbox.run("context", as_="main")
+    assert result.code == 2 and "(alpha, gamma)" in result.err and "--thread" in result.err
+
+
+def test_a_thread_with_two_live_builders_is_ambiguous(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    sandbox.ok("spawn", "1500", "--protocol", "spir", "--thread", "alpha", as_="main")
+    result = sandbox.run("context", "--thread", "alpha")
+    assert result.code == 2
+    assert "1487 (builder-spir-1487" in result.err and "1500 (builder-spir-1500" in result.err
+    # the builder's own worktree is not ambiguous
+    data = context(sandbox, "--thread", "alpha", cwd=sandbox.builder_dir("spir-1500"))
+    assert data["project"]["value"] == "1500"
+
+
+def test_merged_builders_are_not_live(sandbox: Sandbox, consult_bin: Path) -> None:
+    two_architects(sandbox)
+    wt = sandbox.builder_dir("spir-1481")
+    (wt / "work.txt").write_text("done\n")
+    sandbox.git("add", "work.txt", cwd=wt)
+    sandbox.git("commit", "-q", "-m", "work", cwd=wt)
+    sandbox.git("merge", "-q", "--ff-only", "builder/spir-1481")
+    _, called = consult(sandbox, consult_bin)
+    assert called[-1] == "1487"
+
+
+# -- context output ----------------------------------------------------------------------------
+def test_context_json_says_how_each_value_was_found(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    porch = sandbox.builder_dir("spir-1481") / "codev" / "projects" / "1481-refunds"
+    porch.mkdir(parents=True)
+    (porch / "status.yaml").write_text("id: 1481\n")
+    data = context(sandbox, "--thread", "beta")
+    assert data["thread"] == {"value": "beta", "source": "--thread on the command line"}
+    assert data["architect"] == {
+        "value": "payments",
+        "source": "the ownership record of builder builder-spir-1481",
+    }
+    assert data["builder"]["value"] == "builder-spir-1481"
+    assert data["project"]["value"] == "1481" and data["project"]["dir"] == str(porch)
+    assert data["worktree"] == str(sandbox.builder_dir("spir-1481"))
+    text = sandbox.ok("context", "--thread", "beta").out
+    assert "thread:    beta  (--thread on the command line)" in text
+
+
+def test_context_with_nothing_to_go_on(sandbox: Sandbox) -> None:
+    data = context(sandbox)
+    assert data["architect"]["value"] is None and data["project"]["value"] is None
+    assert data["project"]["source"] == "no live builder and no porch project here"
+
+
+def test_only_porch_project_is_used_like_consult_does(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev" / "projects" / "0042-search").mkdir(parents=True)
+    assert context(sandbox)["project"]["value"] == "42"
+    (sandbox.root / "codev" / "projects" / "43-other").mkdir()
+    result = sandbox.run("context")
+    assert result.code == 2 and "0042-search, 43-other" in result.err
+
+
+def test_unknown_or_invalid_threads_are_refused(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    unknown = sandbox.run("context", "--thread", "nope")
+    assert unknown.code == 2 and "known threads: alpha, beta" in unknown.err
+    assert sandbox.run("context", "--thread", "../x").code == 2
+    (sandbox.root / ".thread").write_text("Not A Name\n")
+    bad = sandbox.run("context")
+    assert bad.code == 2 and "fix or remove the file" in bad.err
+    (sandbox.root / ".thread").write_text("alpha\narchitect: Bad Name\n")
+    bad = sandbox.run("context")
+    assert bad.code == 2 and "invalid architect name" in bad.err
+
+
+# -- consult plumbing --------------------------------------------------------------------------
+def test_consult_missing_command_is_exit_1(sandbox: Sandbox, consult_bin: Path) -> None:
+    two_architects(sandbox)
+    sandbox.git("config", "codev.consultCommand", "no-such-consult --fast")
+    result, called = consult(sandbox, consult_bin, "--thread", "alpha")
+    assert result.code == 1 and called == []
+    assert "'no-such-consult' was not found on PATH" in result.err
+    assert "codev.consultCommand" in result.err and len(result.err.strip().splitlines()) == 1
+    sandbox.git("config", "codev.consultCommand", "true")  # a consult that succeeds: exit 0
+    assert consult(sandbox, consult_bin, "--thread", "alpha")[0].code == 0
+
+
+def test_consult_command_from_config_and_explicit_project_id(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    two_architects(sandbox)
+    sandbox.git("config", "codev.consultCommand", "consult general")
+    _, called = consult(sandbox, consult_bin, "--thread", "alpha", "--", "-m", "x", "--", "pos")
+    assert called[1:] == ["general", "-m", "x", "--project-id", "1487", "--", "pos"]
+    # --project-id in ARGS: nothing to resolve, so no ambiguity, run here as given
+    result, called = consult(sandbox, consult_bin, "--project-id", "99")
+    assert result.code == 7 and called == [str(sandbox.root), "general", "--project-id", "99"]
+
+
+def test_consult_through_the_real_entry_point(sandbox: Sandbox, consult_bin: Path) -> None:
+    two_architects(sandbox)
+    log = consult_bin / "consult.log"
+    env = {"PATH": f"{consult_bin}{os.pathsep}{os.environ['PATH']}", "CONSULT_LOG": str(log)}
+    result = run_subprocess(sandbox.root, ["consult", "--thread", "alpha", "--", "-m", "g"], env)
+    assert result.code == 7
+    assert log.read_text().splitlines()[1:] == ["-m", "g", "--project-id", "1487"]
+    plain = run_subprocess(sandbox.root, ["consult"], env)
+    assert plain.code == 2 and "--thread" in plain.err

@@ -1,0 +1,23 @@
+"""`git codev demo` runs the story end to end, as `make demo` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import run_subprocess
+
+
+def test_demo_plays_the_story_and_leaves_the_repository(tmp_path: Path) -> None:
+    result = run_subprocess(tmp_path, ["demo", "--dir", str(tmp_path)])
+    assert result.code == 0, result.out + result.err
+    text = result.out
+    main_inbox = text.split("$ CODEV_ARCHITECT_NAME=main git codev inbox")[1].split("\n# ")[0]
+    assert "builder-spir-1487" in main_inbox and "builder-spir-1481" not in main_inbox
+    pay_inbox = text.split("$ CODEV_ARCHITECT_NAME=payments git codev inbox")[1].split("\n# ")[0]
+    assert "builder-spir-1481" in pay_inbox and "builder-spir-1487" not in pay_inbox
+    assert "may only write to its own architect" in text
+    fetched = text.split("git codev inbox --fetch")[1].split("\n# ")[0]
+    assert "checkout-v2 ships tomorrow" in fetched  # sent from the second clone
+    assert "archived codev/checkout-v2-thread.md" in text
+    repos = list(tmp_path.glob("codev-demo-*/shop"))
+    assert len(repos) == 1 and (repos[0] / ".builders" / "spir-1487").is_dir()

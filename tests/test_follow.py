@@ -1,0 +1,97 @@
+"""inbox --follow: a live feed without a server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.helpers import Sandbox
+
+
+def start_follower(box: Sandbox, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["git-codev", "inbox", "--follow", *extra],  # git re-raises SIGINT on itself
+        cwd=box.root,
+        env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    buffer = b""
+    while len(lines) < count and time.monotonic() < deadline:
+        chunk = proc.stdout.read()
+        if chunk:
+            buffer += chunk
+            *done, buffer = buffer.split(b"\n")
+            lines += [d.decode() for d in done if d.strip()]
+        else:
+            time.sleep(0.05)
+    return lines
+
+
+def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    return proc.returncode, err.decode()
+
+
+def test_follow_prints_each_message_as_it_arrives(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "already there", cwd=b)
+    follower = start_follower(sandbox, "--json")
+    try:
+        first = read_lines(follower, 1)
+        assert [json.loads(x)["message"] for x in first] == ["already there"]
+        for n in range(3):
+            sandbox.ok("send", "architect", f"live {n}", cwd=b)
+            time.sleep(0.2)
+        later = read_lines(follower, 3)
+        assert [json.loads(x)["message"] for x in later] == ["live 0", "live 1", "live 2"]
+    finally:
+        code, err = stop(follower)
+    assert code == 0 and "Traceback" not in err
+    assert json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"] == []
+
+
+def test_follow_exec_marks_read_only_on_success(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sink = tmp_path / "delivered.txt"
+    script = tmp_path / "deliver.sh"
+    script.write_text(
+        '#!/bin/sh\nbody=$(cat)\ncase "$body" in *refuse*) exit 3;; esac\n'
+        f'printf "%s|%s\\n" "$CODEV_MESSAGE_FROM" "$body" >> {sink}\n'
+    )
+    script.chmod(0o755)
+    sandbox.ok("send", "architect", "one", cwd=b)
+    sandbox.ok("send", "architect", "please refuse this", cwd=b)
+    sandbox.ok("send", "architect", "three", cwd=b)
+    follower = start_follower(sandbox, "--exec", str(script))
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not sink.exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        code, err = stop(follower)
+    assert code == 0, err
+    assert sink.read_text() == "builder-spir-1487|one\n"
+    assert "stays unread" in err
+    left = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    assert [m["message"] for m in left] == ["please refuse this", "three"]
+
+
+def test_follow_option_errors(sandbox: Sandbox) -> None:
+    assert sandbox.run("inbox", "--exec", "cat", as_="main").code == 2
+    assert sandbox.run("inbox", "--follow", "--peek", as_="main").code == 2

@@ -1,0 +1,48 @@
+"""log and reply."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import Sandbox
+
+
+def setup(box: Sandbox) -> None:
+    box.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    box.ok("spawn", "1481", "--protocol", "spir", "--architect", "payments", as_="payments")
+
+
+def test_reply_answers_the_sender_with_a_reply_trailer(sandbox: Sandbox) -> None:
+    setup(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    sent = json.loads(sandbox.ok("send", "architect", "may I merge?", "--json", cwd=b).out)
+    answer = json.loads(sandbox.ok("reply", sent["id"][:8], "yes", "--json", as_="main").out)
+    assert answer["to"] == "builder-spir-1487" and answer["replyTo"] == sent["id"]
+    got = json.loads(sandbox.ok("inbox", "--json", cwd=b).out)["messages"]
+    assert got[0]["message"] == "yes" and got[0]["replyTo"] == sent["id"]
+    back = json.loads(sandbox.ok("reply", got[0]["id"], "thanks", "--json", cwd=b).out)
+    assert back["to"] == "architect:main"
+    own = sandbox.run("reply", back["id"], "echo", cwd=b)
+    assert own.code == 2
+    bad = sandbox.run("reply", "zzzz", "x", as_="main")
+    assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1
+    missing = sandbox.run("reply", "abcdef12", "x", as_="main")
+    assert missing.code == 2
+
+
+def test_log_is_a_filtered_timeline(sandbox: Sandbox) -> None:
+    setup(sandbox)
+    sandbox.ok("send", "architect", "one", cwd=sandbox.builder_dir("spir-1487"))
+    sandbox.ok("send", "architect", "two", cwd=sandbox.builder_dir("spir-1481"))
+    sandbox.ok("send", "1481", "three", as_="payments")
+    sandbox.ok("send", "broadcast", "four", as_="main")
+    every = json.loads(sandbox.ok("log", "--json").out)["messages"]
+    assert [m["message"] for m in every] == ["one", "two", "three", "four"]
+    pay = json.loads(sandbox.ok("log", "--architect", "payments", "--json").out)["messages"]
+    assert [m["message"] for m in pay] == ["two", "three"]
+    last = json.loads(sandbox.ok("log", "-n", "1", "--json").out)["messages"]
+    assert [m["message"] for m in last] == ["four"]
+    text = sandbox.ok("log").out
+    assert "builder-spir-1487 -> architect:main" in text
+    # log is read-only: the inbox still has everything unread
+    assert len(json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]) == 2

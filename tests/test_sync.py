@@ -1,0 +1,407 @@
+"""sync, inbox --fetch and send --push between real clones of a real remote."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codev_git.store import Store
+from codev_git.sync import EVERYTHING, fetch, merge_into_local, publish, read_mirror, sync
+from codev_git.sync import SyncReport as Report
+from tests.helpers import Sandbox, git, run_subprocess
+
+SHARED = ("refs/codev/", "refs/notes/codev/")
+
+
+def make_remote(tmp_path: Path, url: str | None = None) -> Path:
+    """A bare remote holding one commit on main."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    seed = tmp_path / "seed"
+    git(tmp_path, "init", "-q", "-b", "main", str(seed))
+    (seed / "README").write_text("hello\n")
+    git(seed, "add", "README")
+    git(seed, "commit", "-q", "-m", "initial")
+    git(seed, "push", "-q", str(remote), "main")
+    return remote
+
+
+def make_clone(tmp_path: Path, url: str, name: str) -> Sandbox:
+    git(tmp_path, "clone", "-q", url, name)
+    box = Sandbox(tmp_path / name)
+    box.ok("init")
+    return box
+
+
+@pytest.fixture
+def clones(tmp_path: Path) -> list[Sandbox]:
+    remote = make_remote(tmp_path)
+    return [make_clone(tmp_path, str(remote), name) for name in ("a", "b", "c")]
+
+
+def shared_refs(box: Sandbox) -> dict[str, str]:
+    refs: dict[str, str] = {}
+    for prefix in SHARED:
+        refs.update(box.refs(prefix))
+    return refs
+
+
+def messages_on(box: Sandbox, ref: str) -> list[str]:
+    """Bodies of every message on ``ref`` (merge commits left out), one per commit."""
+    out = box.git("log", "--no-merges", "--format=%H%x00%B%x01", ref)
+    bodies = []
+    for chunk in out.split("\x01"):
+        if "\x00" in chunk:
+            bodies.append(chunk.split("\x00", 1)[1].strip().split("\n\n")[0])
+    return bodies
+
+
+def ownership_view(box: Sandbox) -> list[tuple[object, ...]]:
+    """What the ownership records say (branch state differs per clone and is left out)."""
+    rows = json.loads(box.ok("status", "--json").out)["builders"]
+    keys = ("id", "spawnedByArchitect", "ownedSince", "thread", "unread")
+    return [tuple(row[k] for k in keys) for row in rows]
+
+
+def sync_json(box: Sandbox, *args: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(box.ok("sync", "--json", *args).out)
+    return data
+
+
+def quiesce(boxes: list[Sandbox], rounds: int = 6) -> None:
+    """Sync every clone in turn until a whole round changes nothing anywhere."""
+    for _ in range(rounds):
+        if not any(sync_json(box)["changed"] for box in boxes):
+            return
+    raise AssertionError(f"no quiescence after {rounds} rounds")
+
+
+def diverge(published: Sandbox, local: Sandbox) -> None:
+    """Broadcast "published" from one clone (synced) and "local" from another (not synced)."""
+    published.ok("send", "broadcast", "published", as_="main")
+    published.ok("sync")
+    local.ok("send", "broadcast", "local", as_="main")
+
+
+def start(cwd: Path, *args: str, as_: str | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **({"CODEV_ARCHITECT_NAME": as_} if as_ else {})}
+    return subprocess.Popen(
+        ["git", "codev", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def finish(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (proc.args, err.decode())
+    return out.decode(), err.decode()
+
+
+# -- convergence ---------------------------------------------------------------------------------
+def test_concurrent_sends_and_syncs_converge_in_every_clone(clones: list[Sandbox]) -> None:
+    a, b, c = clones
+    a.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    a.ok("spawn", "2", "--protocol", "spir", "--no-worktree", "--architect", "payments", as_="main")
+    quiesce(clones)
+    procs = []
+    expected: dict[str, set[str]] = {
+        "refs/codev/inbox/payments": set(),
+        "refs/codev/broadcast": set(),
+        "refs/codev/builders/builder-spir-1": set(),
+    }
+    for box, name in zip(clones, "abc", strict=True):
+        for n in range(2):
+            body = f"{name}{n}"
+            procs.append(
+                start(box.root, "send", "architect:payments", f"to-pay-{body}", as_="main")
+            )
+            procs.append(start(box.root, "send", "broadcast", f"all-{body}", as_="payments"))
+            procs.append(start(box.root, "send", "1", f"to-1-{body}", as_="main"))
+            expected["refs/codev/inbox/payments"].add(f"to-pay-{body}")
+            expected["refs/codev/broadcast"].add(f"all-{body}")
+            expected["refs/codev/builders/builder-spir-1"].add(f"to-1-{body}")
+        procs.append(start(box.root, "sync"))
+        procs.append(start(box.root, "inbox", as_="payments"))
+    procs += [start(box.root, "sync") for box in clones]  # a second sync racing in each clone
+    for proc in procs:
+        finish(proc)
+    quiesce(clones)
+    first = shared_refs(a)
+    for box in clones:
+        assert shared_refs(box) == first  # messages, ownership notes and read cursors alike
+        for ref, bodies in expected.items():
+            found = messages_on(box, ref)
+            assert sorted(found) == sorted(bodies), ref  # none lost, none duplicated
+    unread = [json.loads(box.ok("inbox", "--peek", "--json", as_="payments").out) for box in clones]
+    assert unread[0]["messages"] == unread[1]["messages"] == unread[2]["messages"]
+    owners = [ownership_view(box) for box in clones]
+    assert owners[0] == owners[1] == owners[2] and len(owners[0]) == 2
+    # reading in one clone marks read in all
+    b.ok("inbox", as_="payments")
+    quiesce(clones)
+    for box in clones:
+        left = json.loads(box.ok("inbox", "--peek", "--json", as_="payments").out)["messages"]
+        assert left == [], box.root
+    again = sync_json(c)
+    assert again["changed"] is False and again["pushedRefs"] == [] and again["newMessages"] == 0
+    assert "nothing changed" in c.ok("sync").out
+
+
+def test_divergent_ownership_edits_agree_after_sync(clones: list[Sandbox]) -> None:
+    a, b, _ = clones
+    a.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    a.ok("spawn", "3", "--protocol", "air", "--no-worktree", as_="main")
+    quiesce(clones[:2])
+    a.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")
+    b.ok("reassign", "1", "--to", "payments", as_="main")
+    a.ok("reassign", "3", "--to", "ops", as_="main")
+    time.sleep(0.01)
+    b.ok("reassign", "3", "--to", "payments", as_="main")  # later: this one wins everywhere
+    assert sync_json(a)["pushedRefs"] == ["refs/notes/codev/owners"]
+    merged = sync_json(b)
+    assert merged["mergeCommits"] == 1 and merged["pushedRefs"] == ["refs/notes/codev/owners"]
+    quiesce(clones[:2])
+    views = [ownership_view(box) for box in (a, b)]
+    assert views[0] == views[1]
+    owner = {row[0]: row[1] for row in views[0]}
+    assert owner == {
+        "builder-air-3": "payments",
+        "builder-spir-1": "payments",
+        "builder-spir-2": "main",
+    }
+    note = a.git("notes", "--ref", "codev/owners", "list")
+    assert len(note.splitlines()) == 3  # git itself still reads the merged notes
+    assert a.refs("refs/notes/") == b.refs("refs/notes/")
+
+
+# -- the push is a compare-and-swap on the remote -------------------------------------------------
+def test_stale_push_is_refused_then_retried(clones: list[Sandbox]) -> None:
+    a, b, _ = clones
+    a.ok("send", "broadcast", "from a", as_="main")
+    store = Store.discover(a.root)
+    report = Report("origin")
+    fetch(a.root, "origin", EVERYTHING)
+    tips = read_mirror(store, "origin", EVERYTHING, report)
+    merge_into_local(store, tips, report)
+    b.ok("send", "broadcast", "from b", as_="main")
+    b.ok("sync")
+    remote_before = b.git("ls-remote", "origin", "refs/codev/*")
+    done, why = publish(store, a.root, "origin", tips, EVERYTHING, report)
+    assert not done and "stale info" in why
+    assert b.git("ls-remote", "origin", "refs/codev/*") == remote_before
+    final = sync(store, "origin")
+    assert final.pushed == ["refs/codev/broadcast"] and final.new_messages == 1
+    b.ok("sync")
+    assert sorted(messages_on(b, "refs/codev/broadcast")) == ["from a", "from b"]
+    assert shared_refs(a) == shared_refs(b)
+
+
+# -- failures leave local state alone ----------------------------------------------------------
+def test_unreachable_remote_exits_1_and_changes_nothing(clones: list[Sandbox]) -> None:
+    a = clones[0]
+    a.ok("send", "broadcast", "hello", as_="main")
+    a.ok("sync")
+    a.ok("send", "broadcast", "unpublished", as_="main")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nobody listens there
+    a.git("remote", "set-url", "origin", f"git://127.0.0.1:{port}/nowhere.git")
+    before = a.snapshot()
+    for args in (["sync"], ["sync", "--dry-run"], ["inbox", "--fetch"]):
+        result = a.run(*args, as_="main")
+        assert result.code == 1, (args, result)
+        assert "cannot fetch" in result.err and "refused" in result.err.lower()
+        assert len(result.err.strip().splitlines()) == 1
+        assert a.snapshot() == before
+    sent = a.run("send", "broadcast", "push me", "--push", as_="main")
+    assert sent.code == 1 and "could not publish" in sent.err and "git codev sync" in sent.err
+    assert "push me" in messages_on(a, "refs/codev/broadcast")  # stored here all the same
+    unknown = a.run("sync", "nosuchremote")
+    assert unknown.code == 2 and "no remote named" in unknown.err
+
+
+def test_remote_refusing_custom_refs_exits_1_fully_merged(
+    clones: list[Sandbox], tmp_path: Path
+) -> None:
+    a, b, _ = clones
+    diverge(b, a)
+    git(tmp_path / "remote.git", "config", "receive.hideRefs", "refs/notes/codev")
+    git(tmp_path / "remote.git", "config", "uploadpack.hideRefs", "refs/notes/codev")
+    a.ok("spawn", "9", "--protocol", "air", "--no-worktree", as_="main")
+    remote_before = git(tmp_path / "remote.git", "rev-parse", "refs/codev/broadcast").strip()
+    result = a.run("sync")
+    assert result.code == 1 and "refused refs/notes/codev/owners" in result.err
+    assert "hidden ref" in result.err and len(result.err.strip().splitlines()) == 1
+    # git 2.39's receive-pack still applies the other refs of an atomic push in this case;
+    # the error says so, and what went through is a fast-forward of the remote
+    assert "only refs/codev/broadcast got published" in result.err
+    remote_after = git(tmp_path / "remote.git", "rev-parse", "refs/codev/broadcast").strip()
+    git(tmp_path / "remote.git", "merge-base", "--is-ancestor", remote_before, remote_after)
+    # the local side is fully merged: both messages are here, the new record too
+    assert sorted(messages_on(a, "refs/codev/broadcast")) == ["local", "published"]
+    assert "builder-air-9" in a.ok("status").out
+
+
+def test_a_remote_ref_that_is_not_a_commit_is_left_alone(
+    clones: list[Sandbox], tmp_path: Path
+) -> None:
+    a, b, _ = clones
+    remote = tmp_path / "remote.git"
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=remote, input=b"junk", capture_output=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git(remote, "update-ref", "refs/codev/broadcast", blob)
+    a.ok("send", "broadcast", "kept here", as_="main")
+    a.ok("send", "architect:payments", "still travels", as_="main")
+    result = a.ok("sync", "--json")
+    data = json.loads(result.out)
+    assert data["pushedRefs"] == ["refs/codev/inbox/payments"]
+    assert "refs/codev/broadcast" in result.err and "not a commit" in data["warnings"][0]
+    assert git(remote, "rev-parse", "refs/codev/broadcast").strip() == blob
+    assert messages_on(a, "refs/codev/broadcast") == ["kept here"]
+    b.ok("sync")
+    assert "refs/codev/broadcast" not in shared_refs(b)
+
+
+def test_clones_merging_the_same_tips_write_the_same_merge_commit(clones: list[Sandbox]) -> None:
+    from codev_git.ref_merge import merged_tip
+
+    a, b, _ = clones
+    diverge(a, b)
+    b.git("fetch", "-q", str(a.root), "refs/codev/broadcast:refs/tmp/theirs")
+    a.git("fetch", "-q", str(b.root), "refs/codev/broadcast:refs/tmp/theirs")
+    mine_a, theirs_a = a.refs("refs/codev/")["refs/codev/broadcast"], a.refs()["refs/tmp/theirs"]
+    mine_b, theirs_b = b.refs("refs/codev/")["refs/codev/broadcast"], b.refs()["refs/tmp/theirs"]
+    one = merged_tip(Store.discover(a.root), "channel", mine_a, theirs_a)
+    two = merged_tip(Store.discover(b.root), "channel", mine_b, theirs_b)
+    assert one is not None and one == two
+    assert a.git("cat-file", "-p", one).count("parent ") == 2
+
+
+def test_dry_run_changes_no_local_ref_and_not_the_remote(
+    clones: list[Sandbox], tmp_path: Path
+) -> None:
+    a, b, _ = clones
+    diverge(a, b)
+    local_before, remote_before = shared_refs(b), git(tmp_path / "remote.git", "for-each-ref")
+    data = sync_json(b, "--dry-run")
+    assert data["dryRun"] is True and data["newMessages"] == 1
+    assert data["mergedRefs"] == ["refs/codev/broadcast"] and data["mergeCommits"] == 1
+    assert data["pushedRefs"] == ["refs/codev/broadcast"]
+    assert shared_refs(b) == local_before
+    assert git(tmp_path / "remote.git", "for-each-ref") == remote_before
+    assert "would bring 1 new message" in b.ok("sync", "--dry-run").out
+
+
+# -- the narrow paths: inbox --fetch, send --push, codev.autoPush -------------------------------
+def test_inbox_fetch_takes_only_the_callers_refs(clones: list[Sandbox]) -> None:
+    a, b, _ = clones
+    a.ok("spawn", "4", "--protocol", "spir", "--no-worktree", "--architect", "payments", as_="main")
+    a.ok("send", "architect:payments", "for payments", as_="main")
+    a.ok("send", "architect:main", "for main", as_="payments")
+    a.ok("send", "broadcast", "for all", as_="main")
+    a.ok("inbox", as_="main")  # main has read its inbox and the broadcast in clone a
+    a.ok("sync")
+    data = json.loads(b.ok("inbox", "--fetch", "--json", as_="payments").out)
+    assert [m["message"] for m in data["messages"]] == ["for payments", "for all"]
+    assert data["fetched"]["pushedRefs"] == [] and data["fetched"]["newMessages"] == 2
+    assert "refs/codev/inbox/main" not in shared_refs(b)
+    assert "refs/codev/read/architect/main/inbox" not in shared_refs(b)
+    main = b.run("inbox", "--fetch", as_="main")
+    assert main.code == 0 and "no unread messages" in main.out  # read in clone a: read here
+    assert "brought 1 new message" in main.err
+
+
+def test_send_push_and_auto_push_publish_right_away(clones: list[Sandbox]) -> None:
+    a, b, _ = clones
+    sent = json.loads(
+        a.ok("send", "architect:payments", "pushed", "--push", "--json", as_="main").out
+    )
+    assert sent["published"]["pushedRefs"] == ["refs/codev/inbox/payments"]
+    a.git("config", "codev.autoPush", "true")
+    a.ok("send", "architect:payments", "auto", as_="main")
+    a.ok("send", "architect:payments", "held back", "--no-push", as_="main")
+    remote = b.git("ls-remote", "origin", "refs/codev/inbox/payments").split()[0]
+    assert sorted(messages_on(a, remote)) == ["auto", "pushed"]
+    assert "refs/codev/broadcast" not in b.git("ls-remote", "origin")
+
+
+# -- a real network transport ----------------------------------------------------------------
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[str]:
+    """``git daemon`` serving tmp_path on a free loopback port, with push enabled."""
+    make_remote(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={tmp_path}",
+            "--export-all",
+            "--enable=receive-pack",
+            "--informative-errors",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert proc.poll() is None, "git daemon exited"
+                assert time.monotonic() < deadline, "git daemon did not start listening"
+                time.sleep(0.05)
+        yield f"git://127.0.0.1:{port}/remote.git"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_sync_over_git_daemon(daemon: str, tmp_path: Path) -> None:
+    a, b = make_clone(tmp_path, daemon, "a"), make_clone(tmp_path, daemon, "b")
+    env = {"CODEV_ARCHITECT_NAME": "main"}
+    assert (
+        run_subprocess(a.root, ["spawn", "5", "--protocol", "air", "--no-worktree"], env).code == 0
+    )
+    pushed = run_subprocess(a.root, ["send", "5", "over the wire", "--push"], env)
+    assert pushed.code == 0 and "pushed 1 ref" in pushed.err, pushed.err
+    b.ok("send", "architect:main", "reply over the wire", as_="payments")
+    first = run_subprocess(b.root, ["sync"], env)
+    assert first.code == 0 and "brought 1 new message" in first.out, first.err
+    fetched = run_subprocess(a.root, ["inbox", "--fetch"], env)
+    assert fetched.code == 0 and "reply over the wire" in fetched.out, fetched.err
+    quiesce([a, b])
+    assert shared_refs(a) == shared_refs(b)
+    assert messages_on(b, "refs/codev/builders/builder-air-5") == ["over the wire"]
+    assert "refs/codev-remotes/origin/codev/inbox/main" in b.refs("refs/codev-remotes/")
+
+
+# -- the benchmark's code path, small --------------------------------------------------------
+def test_benchmark_reconciles_diverged_clones(tmp_path: Path) -> None:
+    from bench.sync_bench import measure_sync
+
+    figures = measure_sync(tmp_path, per_clone=30)
+    assert set(figures) == {"build", "publish", "diverged", "catch-up", "idle"}
