@@ -47,7 +47,7 @@ def amount(value: float | None, unit: str) -> str:
         return f"{value:,.0f} B"
     if value >= 1:
         return f"{value:.2f} s"
-    if value >= 0.01:
+    if value >= 0.001:
         return f"{value * 1000:.1f} ms"
     return f"{value * 1e6:.0f} µs"
 
@@ -69,6 +69,11 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
             cells.append(ok)
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def notes(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [f"- {row['key']}: {row['note']}" for row in rows if row["measured"] and row["note"]]
+    return [*lines, ""] if lines else []
 
 
 def mb(n: float) -> str:
@@ -98,9 +103,10 @@ def text(report: dict[str, Any]) -> str:
         "",
         *table(report["rows"]),
         "",
+        *notes(report["rows"]),
         *disk_lines(report["disk"]),
     ]
     rated = [r for r in report["rows"] if r["ok"] is not None]
     met = sum(1 for r in rated if r["ok"])
-    lines.append(f"{met} of {len(rated)} targets met.")
+    lines += ["", f"{met} of {len(rated)} targets met."]
     return "\n".join(lines)

@@ -6,7 +6,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -36,13 +35,35 @@ class Sizes:
     cli_runs: int
     warmup: int
     sync_messages: int
-    sync_runs: int
     hook_runs: int
     auto_pack: int | None = None  # codev.autoPack for the big inbox (None: the default)
 
 
-FULL = Sizes(100_000, 100, 10, 1000, 2000, 500, 15, 2, 10_000, 3, 7)
-SMOKE = Sizes(600, 30, 10, 20, 50, 20, 1, 0, 40, 1, 1, auto_pack=256)
+FULL = Sizes(
+    big_inbox=100_000,
+    small_inbox=100,
+    unread=10,
+    builders=1000,
+    gc_messages=2000,
+    appends=500,
+    cli_runs=15,
+    warmup=2,
+    sync_messages=10_000,
+    hook_runs=7,
+)
+SMOKE = Sizes(
+    big_inbox=400,
+    small_inbox=30,
+    unread=10,
+    builders=20,
+    gc_messages=50,
+    appends=20,
+    cli_runs=1,
+    warmup=0,
+    sync_messages=40,
+    hook_runs=1,
+    auto_pack=256,  # so that the packing policy runs even in a tiny inbox
+)
 
 
 @dataclass
@@ -168,7 +189,7 @@ def raw_cas_append(repo: pygit2.Repository, name: str, message: str) -> None:
     parents = [ref.target] if ref is not None else []
     oid = repo.create_commit(None, sig, sig, message, pygit2.Oid(hex=EMPTY_TREE), parents)
     if ref is None:
-        repo.create_reference_direct(name, oid, False, message="bench")  # create-only
+        repo.create_reference_direct(name, oid, False, message="bench")  # first append only
     else:
         ref.set_target(oid, "bench")  # fails if the ref moved since the lookup
 
@@ -285,60 +306,45 @@ def has_module(name: str) -> bool:
 
 
 def post_checkout_hook_row(b: Bench) -> Row:
-    """`git worktree add` of an owned builder with the post-checkout hook vs without it."""
+    """`git worktree add` of an owned builder with the post-checkout hook installed vs not,
+    alternating; measured by bench/hook_cost.py, which also checks the hook wrote .thread."""
     row = Row("hook", "post-checkout hook on `git worktree add`", None)
     row.floor_name = "`git worktree add` without the hook"
-    if not has_module("codev_git.commands.hooks"):
-        row.note = "not measured: `git codev hooks` (codev_git.commands.hooks) is not there yet"
+    if not (has_module("codev_git.commands.hooks") and has_module("bench.hook_cost")):
+        row.note = "not measured: `git codev hooks` (bench/hook_cost.py) is not there yet"
         return row
-    runs = b.sizes.hook_runs + b.sizes.warmup
-    roots = []
-    for name in ("hooked", "plain"):
-        root = b.dir(f"hook-{name}") / "repo"
-        fx.add_builders(fx.new_repo(root), runs)
-        roots.append(root)
-    fx.git(roots[0], "codev", "hooks", "install")
-    counters = {root: 0 for root in roots}
+    from bench.hook_cost import measure
 
-    def add_worktree(root: Path) -> Callable[[], float]:
-        def once() -> float:
-            counters[root] += 1
-            n = counters[root]
-            argv = ["git", "worktree", "add", "-q", f".builders/spir-{n}", f"builder/spir-{n}"]
-            return run_timed(argv, root)
-
-        return once
-
-    row.values, row.floor_values = interleaved(
-        add_worktree(roots[0]), add_worktree(roots[1]), b.sizes.hook_runs, b.sizes.warmup
+    result = measure(runs=b.sizes.hook_runs)
+    row.values = [result["worktree_add_with_hook"]["median_ms"] / 1000]
+    row.floor_values = [result["worktree_add_without_hook"]["median_ms"] / 1000]
+    row.samples = int(result["runs"])
+    row.note = (
+        f"the hook adds {result['hook_overhead_median_ms']:.0f} ms; the hook script alone "
+        f"takes {result['hook_alone']['median_ms']:.0f} ms"
     )
     return row
 
 
 def sync_row(b: Bench) -> Row:
-    """`git codev sync` of messages that diverged: half only on the remote, half only here."""
+    """Two clones each append half the messages to one inbox; the headline is the second
+    clone's sync (fetch, merge, push), measured by bench/sync_bench.py, which also checks
+    that both clones end with every message."""
     n = b.sizes.sync_messages
     row = Row("sync", f"`git codev sync` of {n:,} diverged messages", 3.0)
-    if not has_module("codev_git.sync"):
-        row.note = "not measured: `git codev sync` (codev_git.sync) is not there yet"
+    if not (has_module("codev_git.sync") and has_module("bench.sync_bench")):
+        row.note = "not measured: `git codev sync` (bench/sync_bench.py) is not there yet"
         return row
-    base = b.dir("sync")
-    remote, local = base / "remote.git", base / "local"
-    remote_store = fx.new_repo(remote, bare=True)
-    local_store = fx.new_repo(local)
-    fx.git(local, "remote", "add", "origin", str(remote))
-    ref = fx.architect_inbox()
-    fx.fill(local_store, ref, 1)
-    fx.git(local, "push", "-q", "origin", "main", f"{ref}:{ref}")
-    b.say(f"building {n:,} diverged messages for sync")
-    fx.fill(remote_store, ref, n // 2, start=1)
-    fx.fill(local_store, ref, n - n // 2, start=n)
-    for i in range(b.sizes.sync_runs):
-        run = base / f"run-{i}"
-        shutil.copytree(remote, run / "remote.git", symlinks=True)
-        shutil.copytree(local, run / "local", symlinks=True)
-        fx.git(run / "local", "remote", "set-url", "origin", str(run / "remote.git"))
-        row.values.append(codev(["sync", "origin"], run / "local")())
+    from bench.sync_bench import measure_sync
+
+    b.say(f"building two clones with {n // 2:,} new messages each")
+    figures = measure_sync(b.dir("sync"), per_clone=n // 2)
+    row.values = [figures["diverged"]]
+    row.note = (
+        f"in-process sync(), {n // 2:,} new messages on each side, one run; then the other "
+        f"clone catches up in {figures['catch-up']:.2f} s and a sync with nothing to do "
+        f"takes {figures['idle']:.2f} s"
+    )
     return row
 
 

@@ -32,6 +32,7 @@ class Row:
     values: list[float] = field(default_factory=list)
     floor_values: list[float] = field(default_factory=list)
     note: str = ""
+    samples: int | None = None  # when ``values`` holds medians measured elsewhere
 
     @property
     def target(self) -> str:
@@ -76,10 +77,10 @@ class Row:
             "measured": self.measured,
             "median": self.median,
             "p90": _quantile(self.values, 0.9),
-            "samples": len(self.values),
+            "samples": self.samples if self.samples is not None else len(self.values),
             "floorName": self.floor_name or None,
             "floor": self.floor,
-            "floorSamples": len(self.floor_values),
+            "floorSamples": self.samples if self.samples is not None else len(self.floor_values),
             "ratio": self.ratio,
             "target": self.target,
             "limit": self.limit,

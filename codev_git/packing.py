@@ -47,7 +47,11 @@ def after_append(store: Store, new_id: str) -> int:
 
 
 def auto_limit(store: Store) -> int:
-    """How many loose objects are allowed before packing (0: never pack)."""
+    """How many loose objects are allowed before packing (0: never pack). A repository
+    with ``extensions.preciousObjects`` (where git itself deletes no object file) is left
+    alone."""
+    if store.config_bool("extensions.preciousObjects"):
+        return 0
     return store.config_int(CONFIG_LIMIT, store.config_int("gc.auto", DEFAULT_LIMIT))
 
 

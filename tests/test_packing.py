@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from codev_git import packing
 from codev_git.messages import append, decode, inbox_ref, read_channel
@@ -75,6 +79,9 @@ def test_only_sampled_ids_over_the_limit_pack_and_zero_turns_it_off(sandbox: San
     assert packing.after_append(store, sampled) == 0
     store.config_set(packing.CONFIG_LIMIT, "256")
     assert packing.after_append(store, "ab" + "0" * 38) == 0  # not sampled: no look
+    store.config_set("extensions.preciousObjects", "true")
+    assert packing.after_append(store, sampled) == 0
+    store.config_set("extensions.preciousObjects", "false")
     assert store.loose_count(packing.PROBE) == 3
     assert packing.after_append(store, sampled) >= 3
     assert loose(sandbox.root) == 0
@@ -91,3 +98,52 @@ def test_a_running_packer_is_left_alone_and_a_stale_lock_is_taken_over(sandbox: 
     os.utime(lock, (old, old))
     assert packing.pack_now(store) > 0
     assert store.loose_count(packing.PROBE) == 0 and not lock.exists()
+
+
+WORKER = """
+import sys
+from codev_git.messages import append
+from codev_git.store import Ident, Store
+store = Store.discover(".")
+who, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    trailers = {"Codev-From": "builder-" + who, "Codev-To": "architect:main"}
+    append(store, "refs/codev/inbox/main", f"{who} {i}".encode(), trailers, Ident(who, "w@x"))
+"""
+
+PACKER = """
+import time
+from codev_git.packing import pack_now
+from codev_git.store import Store
+store = Store.discover(".")
+for _ in range(25):
+    pack_now(store)
+    time.sleep(0.02)
+"""
+
+
+@pytest.mark.stress
+def test_packing_while_others_append_loses_nothing(sandbox: Sandbox) -> None:
+    store = Store.discover(sandbox.root)
+    store.config_set(packing.CONFIG_LIMIT, "256")  # appenders pack now and then as well
+    workers, each = 4, 250
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, f"w{n}", str(each)],
+            cwd=sandbox.root,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(workers)
+    ]
+    procs.append(
+        subprocess.Popen([sys.executable, "-c", PACKER], cwd=sandbox.root, stderr=subprocess.PIPE)
+    )
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+        assert b"warning" not in err
+    bodies = sorted(m.body for m in read_channel(store, INBOX, None, include_read=True))
+    assert bodies == sorted(f"w{n} {i}".encode() for n in range(workers) for i in range(each))
+    assert sandbox.git("rev-list", "--count", INBOX).strip() == str(workers * each)
+    assert len(packs(sandbox.root)) > 1 and not (store.common_dir / packing.LOCK_NAME).exists()
+    sandbox.git("fsck", "--full", "--strict", "--no-dangling")
