@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,13 +59,20 @@ def fill(
     to: str = "architect:main",
     start: int = 0,
     progress: Callable[[int], None] | None = None,
+    slowest: list[float] | None = None,
 ) -> list[str]:
-    """Append ``count`` messages to ``ref`` through the library (packing policy included)."""
+    """Append ``count`` messages to ``ref`` through the library (packing policy included).
+    ``slowest`` receives the longest single append, in seconds (a packing one)."""
     ids: list[str] = []
+    worst = 0.0
     for i in range(start, start + count):
+        began = time.perf_counter()
         ids.append(append(store, ref, body(i), trailers(sender, to), AUTHOR))
+        worst = max(worst, time.perf_counter() - began)
         if progress is not None and (i + 1) % 10_000 == 0:
             progress(i + 1)
+    if slowest is not None:
+        slowest.append(worst)
     return ids
 
 

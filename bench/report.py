@@ -89,7 +89,9 @@ def disk_lines(disk: dict[str, Any]) -> list[str]:
         f"apparent); objects {mb(disk['objectsBytes'])} in {disk['packs']} packs + "
         f"{disk['looseObjects']:,} loose; reflogs {mb(disk['reflogBytes'])}. "
         f"Appending took {disk['appendSeconds']:.1f} s "
-        f"({disk['appendMicrosecondsEach']:.0f} µs a message, packing included).",
+        f"({disk['appendMicrosecondsEach']:.0f} µs a message, packing included; the slowest "
+        f"single append{', one that packed,' if disk['packs'] else ''} took "
+        f"{disk['slowestAppendSeconds'] * 1000:.0f} ms).",
     ]
 
 

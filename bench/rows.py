@@ -128,7 +128,14 @@ def inbox_repo(b: Bench, count: int, name: str) -> tuple[Path, Store, list[str]]
         store.config_set("codev.autoPack", str(b.sizes.auto_pack))
     fx.add_builders(store, 1)
     start = time.perf_counter()
-    ids = fx.fill(store, fx.architect_inbox(), count, progress=lambda i: b.say(f"  {i:,} messages"))
+    slowest: list[float] = []
+    ids = fx.fill(
+        store,
+        fx.architect_inbox(),
+        count,
+        progress=lambda i: b.say(f"  {i:,} messages"),
+        slowest=slowest,
+    )
     elapsed = time.perf_counter() - start
     if count == b.sizes.big_inbox:
         objects = root / ".git" / "objects"
@@ -139,6 +146,7 @@ def inbox_repo(b: Bench, count: int, name: str) -> tuple[Path, Store, list[str]]
             "messages": count,
             "appendSeconds": elapsed,
             "appendMicrosecondsEach": elapsed / count * 1e6,
+            "slowestAppendSeconds": slowest[0],
             "gitDirBytes": allocated,
             "gitDirApparentBytes": apparent,
             "objectsBytes": obj_alloc,
