@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from codev_git.identity import Identity
-from codev_git.inbox import InboxEntry, read_inbox
-from codev_git.messages import Message, channels_of, mark_read
+from codev_git.inbox import InboxEntry, mark_read, read_inbox
+from codev_git.messages import Message, channels_of
 from codev_git.ownership import OwnerBook
 from codev_git.store import Store
 

@@ -17,21 +17,20 @@ author, and this message::
     Codev-Thread: checkout-v2
     Codev-Time: 2026-11-24T17:00:00.123456Z
 
+Reading (unread walks, order, verification, read cursors) is in ``inbox.py``.
 This module imports only what the send and inbox paths need.
 """
 
 from __future__ import annotations
 
 import base64
-import heapq
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from codev_git.errors import UsageError
 from codev_git.identity import Identity
 from codev_git.names import ArchitectName, BuilderId, parse_architect, shown
-from codev_git.ownership import OwnerBook, Ownership, now_iso
+from codev_git.ownership import OwnerBook, now_iso
 from codev_git.packing import after_append
 from codev_git.store import CommitInfo, Ident, Store
 
@@ -256,158 +255,3 @@ def channels_of(reader: Identity) -> list[tuple[str, str]]:
         (own_channel(reader), cursor_ref(reader, "inbox")),
         (BROADCAST_REF, cursor_ref(reader, "broadcast")),
     ]
-
-
-def _valid_tip(store: Store, ref: str) -> str | None:
-    tip = store.ref_target(ref)
-    if tip is None:
-        return None
-    kind = store.object_type(tip)
-    if kind != "commit":
-        print(
-            f"git-codev: warning: skipping {ref}: it points at {kind or 'a missing object'}",
-            file=sys.stderr,
-        )
-        return None
-    return tip
-
-
-def read_channel(
-    store: Store, channel: str, cursor: str | None, *, include_read: bool = False
-) -> list[Message]:
-    """Messages on ``channel`` not reached by ``cursor`` (all with ``include_read``),
-    parents before children, ties by (time, id)."""
-    tip = _valid_tip(store, channel)
-    if tip is None:
-        return []
-    hide: list[str] = []
-    if cursor is not None and not include_read:
-        if store.object_type(cursor) == "commit":
-            hide.append(cursor)
-        else:
-            print(
-                f"git-codev: warning: ignoring a broken read cursor on {channel}", file=sys.stderr
-            )
-    infos = list(store.walk(tip, hide))
-    messages: list[Message] = []
-    for info in infos:
-        if is_merge(info):
-            continue
-        msg = decode(info, channel)
-        if msg is None:
-            print(
-                f"git-codev: warning: skipping commit {info.id[:12]} on {channel}: "
-                "not a codev message (no Codev-From/Codev-To trailers)",
-                file=sys.stderr,
-            )
-            continue
-        messages.append(msg)
-    return order(messages, infos)
-
-
-def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]:
-    """A deterministic order that puts every message after its ancestors: Kahn's algorithm
-    over the commit graph with (time, id) as the priority."""
-    by_id = {m.id: m for m in messages}
-    graph = {info.id: info.parents for info in infos}
-    children: dict[str, list[str]] = {}
-    pending: dict[str, int] = {}
-    for node, parents in graph.items():
-        inside = [p for p in parents if p in graph]
-        pending[node] = len(inside)
-        for parent in inside:
-            children.setdefault(parent, []).append(node)
-
-    def key(node: str) -> tuple[str, str]:
-        msg = by_id.get(node)
-        return (msg.time if msg else "", node)
-
-    heap = [(key(n), n) for n, count in pending.items() if count == 0]
-    heapq.heapify(heap)
-    out: list[Message] = []
-    while heap:
-        _, node = heapq.heappop(heap)
-        if node in by_id:
-            out.append(by_id[node])
-        for child in children.get(node, ()):
-            pending[child] -= 1
-            if pending[child] == 0:
-                heapq.heappush(heap, (key(child), child))
-    return out
-
-
-def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[Message]:
-    """Mark messages whose claimed builder sender was not the reader's at send time, and,
-    with ``codev.requireSigned``, messages git's own verification does not accept."""
-    cache: dict[str, Ownership | None] = {}
-    store = book.store
-    require_signed = bool(messages) and store.config_bool(CONFIG_REQUIRE_SIGNED)
-
-    def ownership(builder: str) -> Ownership | None:
-        if builder not in cache:
-            cache[builder] = book.by_builder(builder)
-        return cache[builder]
-
-    out: list[Message] = []
-    for msg in messages:
-        problem: str | None = None
-        if msg.sender.startswith("builder-"):
-            owned = ownership(msg.sender)
-            owner = owned.owner_at(msg.time) if owned else None
-            if owner is None:
-                problem = f"{msg.sender} had no ownership record when this was sent"
-            elif msg.channel.startswith(INBOX_PREFIX) and owner != msg.channel[len(INBOX_PREFIX) :]:
-                problem = f"{msg.sender} belonged to architect {owner} when this was sent"
-        elif msg.sender.startswith("architect:") and reader.is_builder:
-            owned = ownership(reader.name)
-            owner = owned.owner_at(msg.time) if owned else None
-            sender_name = msg.sender[len("architect:") :]
-            if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_name:
-                problem = f"{sender_name} did not own {reader.name} when this was sent"
-        if problem is None and require_signed:
-            from codev_git.porcelain import verify_commit
-
-            if not verify_commit(store.workdir or store.git_dir, msg.id):
-                problem = f"not signed by a trusted key ({CONFIG_REQUIRE_SIGNED} is set)"
-        if problem:
-            msg = Message(**{**msg.__dict__, "verified": False, "why_unverified": problem})
-        out.append(msg)
-    return out
-
-
-def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complete: bool) -> None:
-    """Move a read cursor so that it reaches every shown message (compare-and-swap).
-
-    When everything unread was shown the cursor moves to the channel tip; otherwise it points
-    at a small commit whose parents are the old cursor and the shown messages."""
-    if not shown_ids:
-        return
-    author = Ident("git-codev", "codev@invalid")
-
-    def compute(old: str | None) -> str | None:
-        if old is not None and store.object_type(old) != "commit":
-            old = None  # a broken cursor is replaced, never built on
-        if complete:
-            if old is None or store.is_ancestor(old, tip):
-                return tip
-            if store.is_ancestor(tip, old):
-                return None
-            parents = [old, tip]
-        else:
-            parents = ([old] if old else []) + shown_ids
-        return store.write_commit(
-            tree=store.empty_tree(),
-            parents=parents,
-            author=author,
-            message=b"codev read cursor\n\nCodev-Merge: read\n",
-        )
-
-    store.cas_update(cursor, compute, "codev: mark read", require_commit=False)
-
-
-def unread_count(store: Store, channel: str, cursor: str | None) -> int:
-    tip = store.ref_target(channel)
-    if tip is None or store.object_type(tip) != "commit":
-        return 0
-    hide = [cursor] if cursor and store.object_type(cursor) == "commit" else []
-    return sum(1 for info in store.walk(tip, hide) if not is_merge(info))

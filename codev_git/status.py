@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from codev_git.identity import Identity
-from codev_git.messages import INBOX_PREFIX, channels_of, unread_count
+from codev_git.inbox import unread_count
+from codev_git.messages import INBOX_PREFIX, channels_of
 from codev_git.names import BRANCH_PREFIX, ArchitectName, short_branch
 from codev_git.ownership import OwnerBook, OwnerRecord, Ownership
 from codev_git.store import Store

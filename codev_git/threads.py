@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from codev_git.errors import UsageError
-from codev_git.messages import channels_of, read_channel
+from codev_git.inbox import read_channel
+from codev_git.messages import channels_of
 from codev_git.names import (
     ARCHITECT_RE,
     THREAD_RE,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from codev_git import packing
-from codev_git.messages import append, decode, inbox_ref, read_channel
+from codev_git.inbox import read_channel
+from codev_git.messages import append, decode, inbox_ref
 from codev_git.names import ArchitectName
 from codev_git.store import Ident, Store
 from tests.helpers import Sandbox
