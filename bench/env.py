@@ -1,5 +1,6 @@
-"""A hermetic seal for the benchmark, like tests/conftest.py: temporary HOME with a known
-identity, no system or user git config. Call :func:`seal` before pygit2 is imported."""
+"""The hermetic seal shared by the tests (tests/conftest.py) and the benchmark: a temporary
+HOME with a known identity, no system or user git config, no CODEV_/GIT_ variables leaking in.
+Call :func:`seal` before pygit2 is imported."""
 
 from __future__ import annotations
 
@@ -8,23 +9,35 @@ import sys
 from pathlib import Path
 
 GITCONFIG = (
-    "[user]\n\tname = Bench Architect\n\temail = bench@example.invalid\n"
+    "[user]\n\tname = {name}\n\temail = {email}\n"
     "[init]\n\tdefaultBranch = main\n"
     '[protocol "file"]\n\tallow = always\n'
     "[advice]\n\tdetachedHead = false\n"
 )
 
 
-def seal(root: Path) -> Path:
-    """Point git, libgit2 and every child process at a fresh HOME under ``root``."""
+def seal(
+    root: Path,
+    *,
+    name: str = "Bench Architect",
+    email: str = "bench@example.invalid",
+    keep: frozenset[str] = frozenset(),
+) -> Path:
+    """Point git, libgit2 and every child process at a fresh HOME under ``root``; the
+    variables in ``keep`` survive (e.g. CODEV_STRESS, which is a switch, not an identity)."""
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text(GITCONFIG)
-    for name in list(os.environ):
+    (home / ".gitconfig").write_text(GITCONFIG.format(name=name, email=email))
+    for name_ in list(os.environ):
+        if name_ in keep:
+            continue
         # PYTHONDONTWRITEBYTECODE would make every `git codev` recompile its modules, which an
         # installed package never does: let the warm-up runs cache the bytecode.
-        if name.startswith(("GIT_", "CODEV_")) or name in {"NO_COLOR", "PYTHONDONTWRITEBYTECODE"}:
-            del os.environ[name]
+        if name_.startswith(("GIT_", "CODEV_")) or name_ in {
+            "NO_COLOR",
+            "PYTHONDONTWRITEBYTECODE",
+        }:
+            del os.environ[name_]
     venv_bin = str(Path(sys.executable).parent)
     os.environ.update(
         HOME=str(home),
