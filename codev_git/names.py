@@ -85,8 +85,8 @@ def builder_branch_for_dir(directory: str) -> BranchRef:
     return BranchRef(BUILDER_BRANCH_PREFIX + parse_builder_dir(directory))
 
 
-def short_branch(ref: str) -> str:
-    return ref[len(BRANCH_PREFIX) :] if ref.startswith(BRANCH_PREFIX) else ref
+def short_branch(ref: str, prefix: str = BRANCH_PREFIX) -> str:
+    return ref[len(prefix) :] if ref.startswith(prefix) else ref
 
 
 def builder_id_for_branch(ref: BranchRef) -> BuilderId:

@@ -26,6 +26,7 @@ class BranchState:
     merged: bool = False
     last_time: int | None = None
     last_subject: str | None = None
+    remote_ref: str | None = None  # read from here when there is no local branch
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class BuilderRow:
             "issueNumber": rec.issue,
             "task": rec.task,
             "branch": rec.branch_name,
+            "remoteBranch": short_branch(self.state.remote_ref, "refs/remotes/")
+            if self.state.remote_ref
+            else None,
             "worktree": str(self.worktree) if self.worktree else None,
             "running": self.worktree is not None,
             "ahead": self.state.ahead,
@@ -99,6 +103,9 @@ def branch_state(
     commits are in the base and it has moved since ``started`` (its spawn point).
     ``refs`` is a snapshot of ref tips (:meth:`Store.ref_snapshot`) to read instead of git."""
     tip = refs.get(branch) if refs is not None else store.ref_target(branch)
+    remote_ref = None
+    if tip is None:  # on another machine the branch may exist only as origin/builder/...
+        remote_ref, tip = _tracking(store, branch, refs)
     summary = store.commit_summary(tip) if tip is not None else None
     if tip is None or summary is None:
         return BranchState(exists=False)
@@ -107,7 +114,20 @@ def branch_state(
     if base_tip is not None:
         ahead, behind = store.ahead_behind(tip, base_tip)
         merged = ahead == 0 and tip != started
-    return BranchState(True, tip, ahead, behind, merged, *summary)
+    return BranchState(True, tip, ahead, behind, merged, *summary, remote_ref=remote_ref)
+
+
+def _tracking(
+    store: Store, branch: str, refs: Mapping[str, str] | None
+) -> tuple[str | None, str | None]:
+    """The first remote-tracking copy of a local branch (origin first): (refname, tip)."""
+    short = short_branch(branch)
+    for remote in store.remote_names():
+        name = f"refs/remotes/{remote}/{short}"
+        tip = refs.get(name) if refs is not None else store.ref_target(name)
+        if tip is not None:
+            return name, tip
+    return None, None
 
 
 def builder_identity(rec: OwnerRecord) -> Identity:

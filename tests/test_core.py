@@ -331,3 +331,21 @@ def test_porcelain_ignores_git_dir_from_the_environment(sandbox: Sandbox, tmp_pa
     assert result.code == 0, result.err
     assert sandbox.builder_dir("spir-5").is_dir()
     assert "spir-5" not in git(other, "worktree", "list")
+
+
+def test_status_on_another_clone_reads_remote_tracking_branches(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    (b / "w.txt").write_text("w\n")
+    git(b, "add", "w.txt")
+    git(b, "commit", "-q", "-m", "work")
+    clone = tmp_path / "laptop"
+    git(tmp_path, "clone", "-q", str(sandbox.root), str(clone))
+    git(clone, "fetch", "-q", "origin", "refs/notes/codev/*:refs/notes/codev/*")
+    rows = json.loads(run_inprocess(clone, ["status", "--json"]).out)["builders"]
+    assert [(r["id"], r["status"], r["ahead"], r["remoteBranch"]) for r in rows] == [
+        ("builder-spir-1487", "active", 1, "origin/builder/spir-1487")
+    ]
+    assert "(from origin/builder/spir-1487)" in run_inprocess(clone, ["status"]).out

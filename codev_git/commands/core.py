@@ -348,6 +348,7 @@ def _print_status(report: dict[str, Any]) -> None:
             echo(
                 f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b['thread'] or '-':<14} "
                 f"{style(f'{state:<8}', colour)} {ahead_behind:<9} {b['unread']}"
+                + (f"  (from {b['remoteBranch']})" if b["remoteBranch"] else "")
             )
     arch = ", ".join(f"{a['name']} ({a['unread']} unread)" for a in report["architects"])
     if arch:

@@ -18,6 +18,7 @@ class StoreBase:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self._empty_tree_written = False
+        self._remotes: list[str] | None = None
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -144,6 +145,16 @@ class StoreBase:
             raise UsageError(
                 f"config {key}={value!r} is not a number", f"fix it with 'git config {key} N'"
             ) from exc
+
+    def remote_names(self) -> list[str]:
+        """The configured remotes, ``origin`` first."""
+        if self._remotes is None:
+            try:
+                names = [str(n) for n in self.repo.remotes.names()]
+            except (pygit2.GitError, OSError):
+                names = []
+            self._remotes = sorted(names, key=lambda n: (n != "origin", n))
+        return self._remotes
 
     def config_set(self, key: str, value: str) -> None:
         self.repo.config[key] = value
