@@ -4,6 +4,7 @@ cursors, and one's inbox (own channel plus broadcast, oldest first, then marked 
 from __future__ import annotations
 
 import heapq
+import itertools
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,9 +42,24 @@ def read_channel(
 ) -> list[Message]:
     """Messages on ``channel`` not reached by ``cursor`` (all with ``include_read``),
     parents before children, ties by (time, id)."""
-    tip = _valid_tip(store, channel)
+    return walk_channel(store, channel, cursor, include_read=include_read)[1]
+
+
+def walk_channel(
+    store: Store,
+    channel: str,
+    cursor: str | None,
+    *,
+    include_read: bool = False,
+    tip: str | None = None,
+) -> tuple[str | None, list[Message]]:
+    """(the tip walked, its messages) — see :func:`read_channel`. Marking read must use the
+    tip that was walked: a message appended since then has not been seen. ``tip`` walks
+    from a tip read earlier instead of reading the channel again."""
     if tip is None:
-        return []
+        tip = _valid_tip(store, channel)
+    if tip is None:
+        return None, []
     hide: list[str] = []
     if cursor is not None and not include_read:
         if store.object_type(cursor) == "commit":
@@ -66,7 +82,7 @@ def read_channel(
             )
             continue
         messages.append(msg)
-    return order(messages, infos)
+    return tip, order(messages, infos)
 
 
 def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]:
@@ -178,6 +194,14 @@ def unread_count(store: Store, channel: str, cursor: str | None) -> int:
 
 
 @dataclass(frozen=True)
+class _Channel:
+    cursor: str  # the reader's cursor ref on this channel
+    tip: str | None  # the tip that was walked
+    unread: list[Message]  # parents first
+    listed: list[Message]  # what is shown (unread, or everything with include_read)
+
+
+@dataclass(frozen=True)
 class InboxEntry:
     message: Message
     unread: bool
@@ -197,29 +221,31 @@ def read_inbox(
     Unless ``peek``, every unread message returned is marked read. With ``limit`` the oldest
     unread (or, with ``include_read``, the newest) ``limit`` messages are returned."""
     book = book or OwnerBook(store)
-    per_channel: list[tuple[str, str, list[Message], set[str]]] = []
+    per_channel: list[_Channel] = []
     for channel, cursor_name in channels_of(reader):
         cursor = store.ref_target(cursor_name)
-        unread = read_channel(store, channel, cursor)
-        unread_ids = {m.id for m in unread}
-        listed = read_channel(store, channel, cursor, include_read=True) if include_read else unread
-        per_channel.append((channel, cursor_name, listed, unread_ids))
+        tip, unread = walk_channel(store, channel, cursor)
+        listed = unread
+        if include_read and tip is not None:
+            listed = walk_channel(store, channel, cursor, include_read=True, tip=tip)[1]
+        per_channel.append(_Channel(cursor_name, tip, unread, listed))
 
     def key(msg: Message) -> tuple[str, str]:
         return (msg.time, msg.id)
 
-    merged = list(heapq.merge(*(listed for _, _, listed, _ in per_channel), key=key))
+    merged = list(heapq.merge(*(c.listed for c in per_channel), key=key))
     if limit is not None:
         merged = merged[-limit:] if include_read else merged[:limit]
     merged = verify(merged, reader, book)
-    all_unread = set().union(*(ids for _, _, _, ids in per_channel))
+    all_unread = {m.id for c in per_channel for m in c.unread}
     entries = [InboxEntry(m, m.id in all_unread) for m in merged]
     if not peek:
-        shown_ids = {e.message.id for e in entries if e.unread}
-        for channel, cursor_name, _, unread_ids in per_channel:
-            mine = [i for i in unread_ids if i in shown_ids]
-            tip = store.ref_target(channel)
-            if mine and tip is not None:
-                complete = len(mine) == len(unread_ids)
-                mark_read(store, cursor_name, tip, mine, complete)
+        shown = {e.message.id for e in entries if e.unread}
+        for c in per_channel:
+            # Only a prefix of the unread list (parents first) is ancestor-closed: marking a
+            # message read marks everything it reaches, so stop at the first one not shown.
+            prefix = list(itertools.takewhile(lambda m: m.id in shown, c.unread))
+            if prefix and c.tip is not None:
+                complete = len(prefix) == len(c.unread)
+                mark_read(store, c.cursor, c.tip, [m.id for m in prefix], complete)
     return entries

@@ -349,3 +349,36 @@ def test_status_on_another_clone_reads_remote_tracking_branches(
         ("builder-spir-1487", "active", 1, "origin/builder/spir-1487")
     ]
     assert "(from origin/builder/spir-1487)" in run_inprocess(clone, ["status"]).out
+
+
+def test_message_arriving_during_inbox_stays_unread(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codev_git.inbox as inbox_module
+
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "first", cwd=b)
+    real_verify = inbox_module.verify
+
+    def verify_while_a_builder_sends(*args: object, **kwargs: object) -> object:
+        run_subprocess(b, ["send", "architect", "arrived during inbox"])
+        return real_verify(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbox_module, "verify", verify_while_a_builder_sends)
+    first = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    monkeypatch.setattr(inbox_module, "verify", real_verify)
+    assert [m["message"] for m in first] == ["first"]
+    later = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    assert [m["message"] for m in later] == ["arrived during inbox"]
+
+
+def test_all_with_limit_marks_nothing_it_did_not_show(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    for n in range(1, 6):
+        sandbox.ok("send", "architect", f"m{n}", cwd=b)
+    newest = json.loads(sandbox.ok("inbox", "--all", "--limit", "2", "--json", as_="main").out)
+    assert [m["message"] for m in newest["messages"]] == ["m4", "m5"]
+    rest = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    assert [m["message"] for m in rest] == ["m1", "m2", "m3", "m4", "m5"]
