@@ -17,6 +17,7 @@ from codev_git.names import (
     ThreadName,
     builder_branch_for_dir,
     builder_id_for_branch,
+    is_builder_branch_ref,
     short_branch,
     shown,
 )
@@ -128,8 +129,11 @@ def spawn(
 
 def _branch_ref(store: Store, name: str) -> BranchRef:
     ref = name if name.startswith("refs/") else BRANCH_PREFIX + name
-    if not ref.startswith(BRANCH_PREFIX) or ".." in ref or any(ord(c) < 33 for c in ref):
-        raise UsageError(f"invalid branch {shown(name)}", "give a local branch name")
+    if not is_builder_branch_ref(ref):
+        raise UsageError(
+            f"invalid branch {shown(name)}",
+            "give a local branch named with letters, digits and . _ / + -",
+        )
     if store.ref_target(ref) is None:
         raise UsageError(f"no branch {shown(name)} in this repository", "create the branch first")
     return BranchRef(ref)

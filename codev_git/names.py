@@ -26,6 +26,14 @@ BUILDER_PREFIX = "builder-"
 BRANCH_PREFIX = "refs/heads/"
 BUILDER_BRANCH_PREFIX = "refs/heads/builder/"
 MAX_ISSUE = 10**9
+BRANCH_REF_RE = re.compile(r"refs/heads/[A-Za-z0-9._/+-]{1,200}")
+
+
+def is_builder_branch_ref(ref: str) -> bool:
+    """A local branch name we record ownership of: plain ASCII, no '..', no '@{'."""
+    return (
+        bool(BRANCH_REF_RE.fullmatch(ref)) and ".." not in ref and not ref.endswith((".lock", "/"))
+    )
 
 
 def shown(raw: str, limit: int = 40) -> str:

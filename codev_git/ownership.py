@@ -15,6 +15,7 @@ union, and the newest line (by its leading ``time`` field, then by text) wins.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
@@ -22,12 +23,16 @@ from datetime import UTC, datetime
 
 from codev_git.errors import OperationalError, UsageError
 from codev_git.names import (
+    ARCHITECT_RE,
+    PROTOCOL_RE,
+    THREAD_RE,
     ArchitectName,
     BranchRef,
     BuilderId,
     ThreadName,
     builder_branch_for_dir,
     dir_of_builder,
+    is_builder_branch_ref,
     looks_like_builder_id,
     short_branch,
 )
@@ -74,7 +79,7 @@ class OwnerRecord:
         data = json.loads(line)
         if not isinstance(data, dict):
             raise ValueError("not an object")
-        return cls(
+        record = cls(
             time=str(data["time"]),
             event=str(data["event"]),
             builder=BuilderId(str(data["builder"])),
@@ -88,6 +93,31 @@ class OwnerRecord:
             base=str(data["base"]) if data.get("base") else None,
             v=int(data.get("v", RECORD_VERSION)),
         )
+        record.check()
+        return record
+
+    def check(self) -> None:
+        """Records also arrive from other clones (sync): every name must be one we would
+        have written, so none can misroute a message or rewrite a terminal."""
+        checks = {
+            "architect": ARCHITECT_RE.fullmatch(self.architect),
+            "builder": looks_like_builder_id(self.builder),
+            "branch": is_builder_branch_ref(self.branch),
+            "thread": self.thread is None or THREAD_RE.fullmatch(self.thread),
+            "protocol": self.protocol is None or PROTOCOL_RE.fullmatch(self.protocol),
+            "by": self.by is None or _BY_RE.fullmatch(self.by),
+            "base": self.base is None or _HEX_RE.fullmatch(self.base),
+            "time": _TIME_RE.fullmatch(self.time),
+            "event": self.event in EVENTS,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError("invalid " + ", ".join(bad))
+
+
+_BY_RE = re.compile(r"[a-z][a-z0-9-]{0,90}")
+_HEX_RE = re.compile(r"[0-9a-f]{40}")
+_TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord))

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import sys
+import unicodedata
 from typing import Any
 
 from codev_git.messages import Message
@@ -18,7 +19,8 @@ _VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
 
 
 def visible(text: str) -> str:
-    """Control characters (other than newline and tab) shown as escapes."""
+    """Control characters (other than newline and tab) and invisible format characters
+    (bidi overrides, zero-width) shown as escapes, so text cannot disguise itself."""
     out = []
     for ch in text:
         code = ord(ch)
@@ -30,6 +32,8 @@ def visible(text: str) -> str:
             out.append(f"\\x{code:02x}")
         elif 0xDC80 <= code <= 0xDCFF:  # undecodable byte (surrogateescape)
             out.append(f"\\x{code - 0xDC00:02x}")
+        elif code > 0x7F and unicodedata.category(ch) == "Cf":  # bidi overrides, zero-width
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     return "".join(out)

@@ -360,3 +360,42 @@ def test_read_only_repository_gives_one_line(sandbox: Sandbox) -> None:
     assert proc.stdout.split() == ["rc=1", "rc=0"]
     assert "Read-only file system" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_records_from_elsewhere_with_hostile_names_are_skipped(sandbox: Sandbox) -> None:
+    """Notes arrive by sync from any clone that can push: they are validated when read."""
+    owned_pair(sandbox)
+    anchor = (
+        subprocess.run(
+            ["git", "hash-object", "--stdin"],
+            input=b"refs/heads/builder/spir-1",
+            capture_output=True,
+            check=True,
+            cwd=sandbox.root,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    good = sandbox.git("notes", "--ref", "codev/owners", "show", anchor).strip()
+    evil = json.loads(good.splitlines()[-1])
+    evil.update(time="2099-01-01T00:00:00.000000Z", architect="ev\x1b]0;PWNED\x07il")
+    sandbox.git(
+        "notes", "--ref", "codev/owners", "add", "-f", "-m", good + "\n" + json.dumps(evil), anchor
+    )
+    status = sandbox.run("status")
+    assert status.code == 0 and "\x1b" not in status.out
+    assert "skipping unreadable line" in status.err
+    rows = json.loads(sandbox.ok("status", "--json").out)["builders"]
+    assert {r["id"]: r["spawnedByArchitect"] for r in rows}["builder-spir-1"] == "main"
+
+
+def test_bidi_and_zero_width_characters_are_made_visible(sandbox: Sandbox) -> None:
+    owned_pair(sandbox)
+    sandbox.ok(
+        "send", "architect:main", "ok \u202edesrever\u202c and\u200bhidden é", as_="payments"
+    )
+    text = sandbox.ok("inbox", "--peek", as_="main").out
+    assert "\u202e" not in text and "\u200b" not in text
+    assert "\\u202e" in text and "\\u200b" in text and "é" in text
+    exact = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"][0]["message"]
+    assert exact == "ok \u202edesrever\u202c and\u200bhidden é"
