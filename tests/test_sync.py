@@ -219,9 +219,16 @@ def test_unreachable_remote_exits_1_and_changes_nothing(clones: list[Sandbox]) -
         assert "cannot fetch" in result.err and "refused" in result.err.lower()
         assert len(result.err.strip().splitlines()) == 1
         assert a.snapshot() == before
-    sent = a.run("send", "broadcast", "push me", "--push", as_="main")
-    assert sent.code == 1 and "could not publish" in sent.err and "git codev sync" in sent.err
-    assert "push me" in messages_on(a, "refs/codev/broadcast")  # stored here all the same
+    sent = a.run("send", "broadcast", "push me", "--push", "--json", as_="main")
+    # stored here all the same, so success: a retry on failure would send it twice
+    assert sent.code == 0 and "not published" in sent.err and "git codev sync" in sent.err
+    assert "cannot fetch" in json.loads(sent.out)["published"]["error"]
+    assert messages_on(a, "refs/codev/broadcast").count("push me") == 1
+    a.git("remote", "remove", "origin")
+    before_send = a.snapshot()
+    no_remote = a.run("send", "broadcast", "nowhere to go", "--push", as_="main")
+    assert no_remote.code == 2 and "no remote named" in no_remote.err
+    assert a.snapshot() == before_send  # refused before anything was written
     unknown = a.run("sync", "nosuchremote")
     assert unknown.code == 2 and "no remote named" in unknown.err
 

@@ -75,22 +75,30 @@ def send_cmd(
     store = Store.discover()
     book = OwnerBook(store)
     sender = resolve(store, as_name, book)
+    remote = None
+    if push or (push is None and store.config_bool("codev.autoPush")):
+        from codev_git.sync import parse_remote
+
+        remote = parse_remote(store, None)  # a missing remote is refused before anything is sent
     from codev_git.messages import send
 
     message_id, where = send(store, sender, target, body, book=book)
     sent = f"sent {message_id[:12]} to {where.to} (from {sender.address})"
-    published = None
-    if push or (push is None and store.config_bool("codev.autoPush")):
-        from codev_git.errors import OperationalError
-        from codev_git.sync import parse_remote, ref_scope, sync
+    published: dict[str, object] | None = None
+    summary = None
+    if remote is not None:
+        from codev_git.sync import ref_scope, sync
 
         try:
-            published = sync(store, parse_remote(store, None), scope=ref_scope(where.ref))
-        except (OperationalError, UsageError) as exc:
-            raise OperationalError(
-                f"{sent}, but could not publish it: {exc.what}",
-                "it is stored here; publish it later with 'git codev sync'",
-            ) from exc
+            result = sync(store, remote, scope=ref_scope(where.ref))
+            published, summary = result.as_json(), result.summary()
+        except CodevError as exc:
+            # the message is stored: failing here would invite a retry that sends it twice
+            published = {"error": str(exc)}
+            summary = (
+                f"warning: {sent}, but not published: {exc.what}; "
+                "it is stored here; publish it later with 'git codev sync'"
+            )
     if as_json:
         from codev_git.render import dump_json
 
@@ -102,12 +110,14 @@ def send_cmd(
             "thread": where.thread,
         }
         if published is not None:
-            data["published"] = published.as_json()
+            data["published"] = published
         dump_json(data)
+        if summary and "error" in (published or {}):
+            note(summary)
     else:
         echo(sent)
-        if published is not None:
-            note(published.summary())
+        if summary:
+            note(summary)
 
 
 @click.command("inbox")
