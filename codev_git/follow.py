@@ -12,6 +12,7 @@ import ctypes.util
 import os
 import select
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,7 +88,8 @@ def run_exec(command: str, msg: Message, text: bytes) -> bool:
         "CODEV_MESSAGE_TO": msg.to,
         "CODEV_MESSAGE_THREAD": msg.thread or "",
     }
-    proc = subprocess.run(command, shell=True, input=text, env=env, check=False)
+    # its output goes to stderr: stdout carries the feed (JSON lines with --json)
+    proc = subprocess.run(command, shell=True, input=text, env=env, stdout=sys.stderr, check=False)
     return proc.returncode == 0
 
 
@@ -97,22 +99,19 @@ def deliver_once(
     book: OwnerBook,
     show: Callable[[InboxEntry], None],
     execute: Callable[[InboxEntry], bool] | None,
-) -> int:
-    """Hand over every unread message once; returns how many were marked read."""
+) -> bool:
+    """Hand over every unread message once. False when ``execute`` refused one: it and
+    the messages after it stay unread."""
     if execute is None:
-        entries = read_inbox(store, reader, book=book)
-        for entry in entries:
+        for entry in read_inbox(store, reader, book=book):
             show(entry)
-        return len(entries)
-    entries = read_inbox(store, reader, peek=True, book=book)
-    marked = 0
-    for entry in entries:
+        return True
+    for entry in read_inbox(store, reader, peek=True, book=book):
         show(entry)
         if not execute(entry):
-            break  # keep it (and what follows) unread; try again on the next change
+            return False
         _mark_one(store, reader, entry.message)
-        marked += 1
-    return marked
+    return True
 
 
 def _mark_one(store: Store, reader: Identity, msg: Message) -> None:
@@ -137,13 +136,23 @@ def follow(
     book = OwnerBook(store)
     watcher = RefWatcher(watched_dirs(store, reader))
     started = last_fetch = time.monotonic()
+    seen: tuple[str | None, ...] | None = None  # channel tips at the last delivery
+    retry_at: float | None = None  # after a refused --exec: when to try again
+    backoff = 0.0
     try:
         while True:
-            deliver_once(store, reader, book, show, execute)
             now = time.monotonic()
+            tips = tuple(store.ref_target(channel) for channel, _ in channels_of(reader))
+            if tips != seen or (retry_at is not None and now >= retry_at):
+                seen = tips
+                if deliver_once(store, reader, book, show, execute):
+                    retry_at, backoff = None, 0.0
+                else:  # new messages retry at once; the same one waits longer each time
+                    backoff = min(max(2.0, backoff * 2), 60.0)
+                    retry_at = now + backoff
             if stop_after is not None and now - started >= stop_after:
                 return
-            timeout = 1.0 if execute is None else 2.0
+            timeout = 1.0 if retry_at is None else max(0.05, retry_at - now)
             if fetch is not None and fetch_every:
                 if now - last_fetch >= fetch_every:
                     fetch()

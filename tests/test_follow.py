@@ -39,10 +39,11 @@ def read_lines(proc: subprocess.Popen[bytes], count: int, timeout: float = 20) -
     return lines
 
 
-def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
+def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str, str]:
+    """Ctrl-C, then (exit code, what was left on stdout, stderr)."""
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
-    return proc.returncode, err.decode()
+    out, err = proc.communicate(timeout=20)
+    return proc.returncode, out.decode(), err.decode()
 
 
 def test_follow_prints_each_message_as_it_arrives(sandbox: Sandbox) -> None:
@@ -59,7 +60,7 @@ def test_follow_prints_each_message_as_it_arrives(sandbox: Sandbox) -> None:
         later = read_lines(follower, 3)
         assert [json.loads(x)["message"] for x in later] == ["live 0", "live 1", "live 2"]
     finally:
-        code, err = stop(follower)
+        code, _, err = stop(follower)
     assert code == 0 and "Traceback" not in err
     assert json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"] == []
 
@@ -84,7 +85,7 @@ def test_follow_exec_marks_read_only_on_success(sandbox: Sandbox, tmp_path: Path
             time.sleep(0.1)
         time.sleep(1.0)
     finally:
-        code, err = stop(follower)
+        code, _, err = stop(follower)
     assert code == 0, err
     assert sink.read_text() == "builder-spir-1487|one\n"
     assert "stays unread" in err
@@ -95,3 +96,16 @@ def test_follow_exec_marks_read_only_on_success(sandbox: Sandbox, tmp_path: Path
 def test_follow_option_errors(sandbox: Sandbox) -> None:
     assert sandbox.run("inbox", "--exec", "cat", as_="main").code == 2
     assert sandbox.run("inbox", "--follow", "--peek", as_="main").code == 2
+
+
+def test_follow_json_stays_json_and_a_refusing_command_backs_off(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    sandbox.ok("send", "architect", "p1", cwd=sandbox.builder_dir("spir-1487"))
+    follower = start_follower(sandbox, "--json", "--exec", "cat >/dev/null; echo NOISE; exit 3")
+    time.sleep(5)
+    code, out, err = stop(follower)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert all(json.loads(line)["message"] == "p1" for line in lines)  # nothing but JSON
+    assert 1 <= len(lines) <= 3  # retried after 2 s, then 4 s: not every tick
+    assert "NOISE" in err
