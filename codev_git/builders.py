@@ -146,11 +146,14 @@ def adopt(
     *,
     architect: ArchitectName | None,
     thread: ThreadName | None,
+    force: bool = False,
 ) -> tuple[OwnerRecord, bool]:
     """Record ownership of an existing branch. Returns (record, written)."""
     if who.is_builder:
         raise UsageError(f"builder {who.name} cannot adopt", "adopt from an architect's worktree")
     branch = _branch_ref(store, branch_name)
+    if not force:
+        _refuse_shared_branch(store, branch)
     owner = architect or who.architect
     book = OwnerBook(store)
     existing = book.lookup(branch)
@@ -185,6 +188,26 @@ def adopt(
     )
     book.record([record], actor_ident(store, who), f"adopt {builder} for {owner}")
     return record, True
+
+
+def _refuse_shared_branch(store: Store, branch: BranchRef) -> None:
+    """Whoever has a branch with a record checked out *is* that builder: adopting the main
+    worktree's branch or the base branch would turn every architect there into a builder."""
+    from codev_git.status import base_branch
+
+    base = base_branch(store)
+    main = store.main_workdir
+    if base is not None and base[0] == branch:
+        why = "it is the base branch builders merge into"
+    elif main is not None and store.worktree_heads().get(branch) == main:
+        why = "it is checked out in the main worktree"
+    else:
+        return
+    raise UsageError(
+        f"refusing to adopt {short_branch(branch)}: {why}, and every architect working "
+        "there would become its builder",
+        "adopt a builder branch instead, or pass --force if you really mean it",
+    )
 
 
 def _parse_dir(builder: BuilderId) -> tuple[str | None, int | None]:

@@ -382,3 +382,15 @@ def test_all_with_limit_marks_nothing_it_did_not_show(sandbox: Sandbox) -> None:
     assert [m["message"] for m in newest["messages"]] == ["m4", "m5"]
     rest = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
     assert [m["message"] for m in rest] == ["m1", "m2", "m3", "m4", "m5"]
+
+
+def test_adopt_refuses_the_main_worktree_branch(sandbox: Sandbox) -> None:
+    before = sandbox.snapshot()
+    refused = sandbox.run("adopt", "main", "--architect", "main", as_="main")
+    assert refused.code == 2 and "--force" in refused.err
+    assert sandbox.snapshot() == before
+    sandbox.git("checkout", "-q", "-b", "feature")
+    mine = sandbox.run("adopt", "feature", "--architect", "main", as_="main")
+    assert mine.code == 2 and "main worktree" in mine.err
+    sandbox.ok("adopt", "feature", "--architect", "main", "--force", as_="main")
+    assert json.loads(sandbox.ok("whoami", "--json").out)["type"] == "builder"

@@ -176,6 +176,7 @@ def spawn_cmd(
 @architect_option("Owner to record (default: you).")
 @thread_option("Thread the builder belongs to.")
 @click.option("--from-afx", is_flag=True, help="Adopt every builder afx knows in this workspace.")
+@click.option("--force", is_flag=True, help="Adopt even the base branch or the main worktree's.")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -189,6 +190,7 @@ def adopt_cmd(
     architect: str | None,
     thread: str | None,
     from_afx: bool,
+    force: bool,
     db: Path | None,
     as_name: str | None,
     as_json: bool,
@@ -220,7 +222,7 @@ def adopt_cmd(
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="adopt")
-    record, written = adopt(store, who, branch, architect=owner, thread=thread_name)
+    record, written = adopt(store, who, branch, architect=owner, thread=thread_name, force=force)
     if as_json:
         from codev_git.render import dump_json
 
