@@ -16,9 +16,13 @@ from codev_git.errors import OperationalError
 from codev_git.names import (
     ARCHITECT_RE,
     BRANCH_PREFIX,
+    PROTOCOL_RE,
     ArchitectName,
     BranchRef,
     builder_id_for_branch,
+    is_builder_branch_ref,
+    printable,
+    shown,
 )
 from codev_git.ownership import OwnerBook, OwnerRecord, now_iso
 from codev_git.store import Ident, Store
@@ -94,10 +98,11 @@ def read_builders(db: Path, workspace: Path) -> list[AfxBuilder]:
     finally:
         conn.close()
     here = os.path.realpath(workspace)
+    shared = "workspace_path" in columns  # global.db: every workspace's builders in one table
     out: list[AfxBuilder] = []
     for bid, branch, architect, protocol, issue, task, ws in rows:
-        if ws is not None and os.path.realpath(str(ws)) != here:
-            continue  # another workspace's builder
+        if shared and (ws is None or os.path.realpath(str(ws)) != here):
+            continue  # another workspace's builder (or one whose workspace is unknown)
         out.append(
             AfxBuilder(
                 id=str(bid),
@@ -132,22 +137,27 @@ def adopt_from_afx(
     outcomes: list[Outcome] = []
     records: list[OwnerRecord] = []
     for row in read_builders(db, workspace):
+        name = printable(row.id)
         if not row.branch:
-            outcomes.append(Outcome(row.id, False, "afx recorded no branch"))
+            outcomes.append(Outcome(name, False, "afx recorded no branch"))
             continue
         ref = BranchRef(
             row.branch if row.branch.startswith("refs/") else BRANCH_PREFIX + row.branch
         )
+        if not is_builder_branch_ref(ref):
+            outcomes.append(Outcome(name, False, f"invalid branch {shown(row.branch)}"))
+            continue
         tip = store.ref_target(ref)
         if tip is None:
-            outcomes.append(Outcome(row.id, False, f"branch {row.branch} does not exist here"))
+            why = f"branch {shown(row.branch)} does not exist here"
+            outcomes.append(Outcome(name, False, why))
             continue
         architect = row.architect or fallback
         if architect is None or not ARCHITECT_RE.fullmatch(architect):
             why = "afx recorded no spawning architect (pass --architect to adopt it)"
             if architect is not None:
-                why = f"afx's architect name {architect!r} is not a valid name"
-            outcomes.append(Outcome(row.id, False, why))
+                why = f"afx's architect name {shown(architect)} is not a valid name"
+            outcomes.append(Outcome(name, False, why))
             continue
         existing = book.lookup(ref)
         if existing is not None:
@@ -161,7 +171,7 @@ def adopt_from_afx(
             builder=builder_id_for_branch(ref),
             branch=ref,
             architect=ArchitectName(architect),
-            protocol=row.protocol,
+            protocol=row.protocol if row.protocol and PROTOCOL_RE.fullmatch(row.protocol) else None,
             issue=row.issue,
             task=row.task,
             by=by,

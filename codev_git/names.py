@@ -42,6 +42,12 @@ def shown(raw: str, limit: int = 40) -> str:
     return repr(text)
 
 
+def printable(raw: str, limit: int = 120) -> str:
+    """Outside data made safe to print: control and invisible characters escaped, no quotes."""
+    text = raw if len(raw) <= limit else raw[:limit] + "…"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def parse_architect(raw: str) -> ArchitectName:
     if not ARCHITECT_RE.fullmatch(raw):
         raise UsageError(

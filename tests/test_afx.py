@@ -132,3 +132,50 @@ def test_adopt_from_afx_errors(sandbox: Sandbox, tmp_path: Path) -> None:
     assert result.code == 1 and len(result.err.strip().splitlines()) == 1
     both = sandbox.run("adopt", "builder/x", "--from-afx")
     assert both.code == 2
+
+
+def test_untrusted_rows_are_skipped_not_fatal(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.git("branch", "builder/air-5")
+    ws = os.path.realpath(sandbox.root)
+    schema = GLOBAL_SCHEMA.replace("workspace_path TEXT NOT NULL", "workspace_path TEXT").replace(
+        "PRIMARY KEY (workspace_path, id)", "PRIMARY KEY (id)"
+    )
+    make_db(
+        tmp_path / "global.db",
+        schema,
+        [
+            {
+                "workspace_path": None,
+                "id": "builder-orphan",
+                "branch": "builder/air-5",
+                "spawned_by_architect": "main",
+            },
+            {
+                "workspace_path": ws,
+                "id": "builder-x\x1b[2J",
+                "branch": "../../x",
+                "spawned_by_architect": "main",
+            },
+            {
+                "workspace_path": ws,
+                "id": "builder-tag",
+                "branch": "refs/tags/v1",
+                "spawned_by_architect": "main",
+            },
+            {
+                "workspace_path": ws,
+                "id": "builder-air-5",
+                "branch": "builder/air-5",
+                "protocol_name": "A\x1bB",
+                "spawned_by_architect": "payments",
+            },
+        ],
+    )
+    result = sandbox.run("adopt", "--from-afx", "--db", str(tmp_path / "global.db"))
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out
+    assert result.out.count("invalid branch") == 2 and "1 adopted" in result.out
+    rows = json.loads(sandbox.ok("status", "--json").out)["builders"]
+    assert [(r["id"], r["spawnedByArchitect"], r["protocolName"]) for r in rows] == [
+        ("builder-air-5", "payments", None)
+    ]
