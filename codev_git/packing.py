@@ -29,6 +29,10 @@ LOCK_NAME = "codev-pack.lock"
 STALE_LOCK_SECONDS = 600.0
 
 
+# the refs whose objects this module may pack: ours, and the sync mirror of a remote's
+OUR_REFS = ("refs/codev/", "refs/notes/codev/", "refs/codev-remotes/")
+
+
 def after_append(store: Store, new_id: str) -> int:
     """The check run after every successful append; returns how many objects it packed.
 
@@ -60,7 +64,7 @@ def pack_now(store: Store) -> int:
     with _pack_lock(store) as held:
         if not held:
             return 0
-        packed, _ = store.pack_loose_objects()
+        packed, _ = store.pack_loose_objects(OUR_REFS)
         return packed
 
 

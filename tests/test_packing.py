@@ -41,6 +41,7 @@ def test_appends_past_the_limit_pack_loose_objects_and_keep_every_message(
     store = Store.discover(sandbox.root)
     store.config_set(packing.CONFIG_LIMIT, "256")  # pack once objects/17/ holds more than 1
     before = packs(sandbox.root)
+    users_own = loose(sandbox.root)  # the sandbox's first commit: not ours to pack
     ids: list[str] = []
     peak = 0
     while packs(sandbox.root) == before:
@@ -48,7 +49,7 @@ def test_appends_past_the_limit_pack_loose_objects_and_keep_every_message(
         peak = max(peak, loose(sandbox.root)) if len(ids) % 50 == 0 else peak
         ids.append(send(store, len(ids)))
     assert ids[-1].startswith(packing.PROBE)  # the check fired on the sampled fan-out only
-    assert peak > 50 and loose(sandbox.root) == 0
+    assert peak > 50 and loose(sandbox.root) == users_own  # only ours were packed
     assert not (store.common_dir / packing.LOCK_NAME).exists()
     ids += [send(store, len(ids) + k) for k in range(3)]  # appends go on from the pack
 
@@ -61,13 +62,30 @@ def test_appends_past_the_limit_pack_loose_objects_and_keep_every_message(
 
 
 def objects_in_probe_dir(store: Store, count: int) -> None:
-    """Write blobs until ``count`` loose objects sit in objects/<PROBE>/."""
+    """Write blobs until ``count`` loose objects sit in objects/<PROBE>/, reachable from a
+    codev ref (a tree holding them, committed on refs/codev/probe): packing takes only
+    objects reachable from our refs."""
     i = 0
+    blobs: dict[str, tuple[str, str]] = {}
     while store.loose_count(packing.PROBE) < count:
         data = f"probe {i}".encode()
         if Store.hash_blob(data).startswith(packing.PROBE):
-            store.write_blob(data)
+            blobs[f"b{i}"] = (store.write_blob(data), "blob")
         i += 1
+    tree = store.write_tree(blobs)
+    commit = store.write_commit(tree=tree, parents=[], author=AUTHOR, message=b"probe\n")
+    store.cas_update("refs/codev/probe", lambda old: commit, "probe")
+
+
+def test_packing_leaves_objects_that_are_not_ours(sandbox: Sandbox) -> None:
+    store = Store.discover(sandbox.root)
+    mine = sandbox.git("hash-object", "-w", "README").strip()  # a user's own object
+    dangling = store.write_blob(b"an unreachable object git gc will expire")
+    objects_in_probe_dir(store, 2)
+    assert packing.pack_now(store) > 0
+    assert store.loose_count(packing.PROBE) == 0
+    for oid in (mine, dangling):
+        assert (store.objects_dir / oid[:2] / oid[2:]).is_file()
 
 
 def test_only_sampled_ids_over_the_limit_pack_and_zero_turns_it_off(sandbox: Sandbox) -> None:
@@ -84,8 +102,9 @@ def test_only_sampled_ids_over_the_limit_pack_and_zero_turns_it_off(sandbox: San
     assert packing.after_append(store, sampled) == 0
     store.config_set("extensions.preciousObjects", "false")
     assert store.loose_count(packing.PROBE) == 3
+    users_own = loose(sandbox.root) - 3 - 2  # minus the probe blobs, their tree and commit
     assert packing.after_append(store, sampled) >= 3
-    assert loose(sandbox.root) == 0
+    assert loose(sandbox.root) == users_own
     sandbox.git("fsck", "--full", "--strict")
 
 

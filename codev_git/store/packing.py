@@ -25,21 +25,24 @@ class PackingStore(StoreBase):
         except OSError:
             return 0
 
-    def pack_loose_objects(self) -> tuple[int, int]:
-        """Write every loose object into one new pack (in-process), make it durable, then
-        remove the loose files that the packs on disk now hold. Returns (packed, removed).
+    def pack_loose_objects(self, ref_prefixes: tuple[str, ...]) -> tuple[int, int]:
+        """Write the loose objects reachable from refs under ``ref_prefixes`` into one new
+        pack (in-process), make it durable, then remove those loose files. Returns (packed,
+        removed). Nothing else is touched: the user's own loose objects, and unreachable
+        ones waiting for ``git gc`` to expire them, stay where they are.
 
         Like ``git repack -d`` + ``git prune-packed``: a loose file is deleted only after a
         freshly opened pack reader finds its object, so no object is ever lost, and a reader
         that misses a vanished loose file finds it in the new pack (libgit2 and git rescan
         the pack directory on a miss)."""
         objects = self.objects_dir
-        loose = [
-            (name + entry.name, Path(entry.path))
+        every = {
+            name + entry.name: Path(entry.path)
             for name in os.listdir(objects)
             if is_hex(name, 2)
             for entry in _scan(objects / name)
-        ]
+        }
+        loose = [(oid, every[oid]) for oid in self._reachable_loose(every, ref_prefixes)]
         if not loose:
             return 0, 0
         pack_dir = objects / "pack"
@@ -66,6 +69,29 @@ class PackingStore(StoreBase):
                 except FileNotFoundError:
                     pass
         return packed, removed
+
+    def _reachable_loose(self, loose: dict[str, Path], prefixes: tuple[str, ...]) -> list[str]:
+        """The loose objects reachable from refs under ``prefixes``, walking loose objects
+        only (a packed object's history is packed already), so the cost follows the loose
+        objects, not the history."""
+        stack = [
+            str(ref.target)
+            for ref in self.repo.references.iterator()
+            if ref.name.startswith(prefixes) and not isinstance(ref.target, str)
+        ]
+        found: set[str] = set()
+        while stack:
+            oid = stack.pop()
+            if oid in found or oid not in loose:
+                continue
+            found.add(oid)
+            obj = self.repo.get(oid)
+            if isinstance(obj, pygit2.Commit):
+                stack.extend(str(p) for p in obj.parent_ids)
+                stack.append(str(obj.tree_id))
+            elif isinstance(obj, pygit2.Tree):
+                stack.extend(str(entry.id) for entry in obj)
+        return sorted(found)
 
 
 def _scan(fanout: Path) -> list[os.DirEntry[str]]:
