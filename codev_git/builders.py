@@ -240,3 +240,16 @@ def reassign(
         [record], actor_ident(store, who), f"reassign {record.builder} {current.architect}->{to}"
     )
     return record, True
+
+
+def release(store: Store, who: Identity, address: str) -> OwnerRecord:
+    """Give a builder up: its branch stops being a builder (history kept; adopt again later)."""
+    if who.is_builder:
+        raise UsageError(f"builder {who.name} cannot release", "release from an architect")
+    book = OwnerBook(store)
+    current = book.find(address).current
+    record = OwnerRecord(
+        **{**current.__dict__, "time": now_iso(), "event": "release", "by": who.name}
+    )
+    book.record([record], actor_ident(store, who), f"release {record.builder}")
+    return record

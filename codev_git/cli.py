@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "spawn": "codev_git.commands.core:spawn_cmd",
     "adopt": "codev_git.commands.core:adopt_cmd",
     "reassign": "codev_git.commands.core:reassign_cmd",
+    "release": "codev_git.commands.core:release_cmd",
     "status": "codev_git.commands.core:status_cmd",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",

@@ -41,7 +41,7 @@ from codev_git.store import Ident, Store
 OWNERS_REF = "refs/notes/codev/owners"
 ANCHORS_DIR = "anchors"
 RECORD_VERSION = 1
-EVENTS = ("spawn", "adopt", "reassign")
+EVENTS = ("spawn", "adopt", "reassign", "release")
 
 
 def now_iso() -> str:
@@ -138,8 +138,13 @@ class Ownership:
         owner: ArchitectName | None = None
         for record in self.history:
             if record.time <= when:
-                owner = record.architect
+                owner = None if record.event == "release" else record.architect
         return owner
+
+    @property
+    def released(self) -> bool:
+        """The newest record gives the branch up: it is no builder any more."""
+        return self.current.event == "release"
 
 
 def anchor_id(branch: BranchRef) -> str:
@@ -192,7 +197,7 @@ class OwnerBook:
             return None
         return self.store.tree_of(tip)
 
-    def lookup(self, branch: BranchRef) -> Ownership | None:
+    def lookup(self, branch: BranchRef, *, include_released: bool = False) -> Ownership | None:
         tree = self._tree()
         if tree is None:
             return None
@@ -205,9 +210,12 @@ class OwnerBook:
             for r in parse_note(self.store.read_blob(blob), f"the ownership note of {branch}")
             if r.branch == branch
         ]
-        return Ownership(tuple(records)) if records else None
+        if not records:
+            return None
+        owned = Ownership(tuple(records))
+        return owned if include_released or not owned.released else None
 
-    def all(self) -> list[Ownership]:
+    def all(self, *, include_released: bool = False) -> list[Ownership]:
         tree = self._tree()
         if tree is None:
             return []
@@ -218,18 +226,20 @@ class OwnerBook:
             except OperationalError:
                 continue
             records = parse_note(data, f"ownership note {annotated[:12]}")
-            if records:
+            if records and (include_released or records[-1].event != "release"):
                 out.append(Ownership(tuple(records)))
         out.sort(key=lambda o: o.current.builder)
         return out
 
     def by_builder(self, builder: str) -> Ownership | None:
-        """A builder's records by id: O(1) for ``builder/<dir>`` branches, else a scan."""
+        """A builder's records by id (released ones too, for checking old messages): O(1)
+        for ``builder/<dir>`` branches, else a scan."""
         if looks_like_builder_id(builder):
-            direct = self.lookup(builder_branch_for_dir(dir_of_builder(BuilderId(builder))))
+            branch = builder_branch_for_dir(dir_of_builder(BuilderId(builder)))
+            direct = self.lookup(branch, include_released=True)
             if direct is not None and direct.current.builder == builder:
                 return direct
-        for owned in self.all():
+        for owned in self.all(include_released=True):
             if owned.current.builder == builder:
                 return owned
         return None

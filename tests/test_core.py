@@ -394,3 +394,15 @@ def test_adopt_refuses_the_main_worktree_branch(sandbox: Sandbox) -> None:
     assert mine.code == 2 and "main worktree" in mine.err
     sandbox.ok("adopt", "feature", "--architect", "main", "--force", as_="main")
     assert json.loads(sandbox.ok("whoami", "--json").out)["type"] == "builder"
+
+
+def test_release_undoes_a_mistaken_adopt_and_keeps_history(sandbox: Sandbox) -> None:
+    sandbox.ok("adopt", "main", "--architect", "main", "--force", as_="main")
+    assert json.loads(sandbox.ok("whoami", "--json", as_="payments").out)["type"] == "builder"
+    sandbox.ok("release", "builder-main", as_="main")
+    who = json.loads(sandbox.ok("whoami", "--json", as_="payments").out)
+    assert who["type"] == "architect" and who["name"] == "payments"
+    assert json.loads(sandbox.ok("status", "--json").out)["builders"] == []
+    records = note_of(sandbox, "refs/heads/main")
+    assert [r["event"] for r in records] == ["adopt", "release"]
+    assert sandbox.run("release", "builder-main", as_="main").code == 2  # nothing to release

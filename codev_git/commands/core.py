@@ -299,6 +299,30 @@ def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
         echo(f"{record.builder} already belongs to {record.architect}; nothing changed")
 
 
+@click.command("release")
+@click.argument("builder", shell_complete=complete_builders)
+@as_option
+def release_cmd(builder: str, as_name: str | None) -> None:
+    """Give a builder up: its branch is no longer a builder (the record's history is kept).
+
+    Undoes a mistaken adopt; the branch can be adopted again later.
+
+    \b
+    Example:
+      git codev release builder-spir-1487
+    """
+    from codev_git.builders import release
+    from codev_git.identity import NO_IDENTITY_HINT, architect_from_settings
+
+    store = Store.discover()
+    # the way out of a mistaken adopt: it must work inside the worktree that became a builder
+    who = architect_from_settings(store, as_name)
+    if who is None:
+        raise UsageError("cannot tell which architect you are", NO_IDENTITY_HINT)
+    record = release(store, who, builder)
+    echo(f"released {record.builder} (branch {record.branch_name}; it was {record.architect}'s)")
+
+
 @click.command("status")
 @architect_option("Only this architect's builders.")
 @click.option("--mine", is_flag=True, help="Only your own builders.")
