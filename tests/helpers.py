@@ -116,6 +116,17 @@ class Sandbox:
     def git(self, *args: str, cwd: Path | None = None) -> str:
         return git(cwd or self.root, *args)
 
+    def anchor(self, branch: str) -> str:
+        """The object an ownership note annotates: the blob of the branch's full refname."""
+        proc = subprocess.run(
+            ["git", "hash-object", "--stdin"],
+            input=branch.encode(),
+            capture_output=True,
+            check=True,
+            cwd=self.root,
+        )
+        return proc.stdout.decode().strip()
+
     def refs(self, prefix: str = "refs/") -> dict[str, str]:
         out = self.git("for-each-ref", "--format=%(refname) %(objectname)", prefix)
         return dict(line.split(" ", 1) for line in out.splitlines())

@@ -16,22 +16,9 @@ def two_architects(box: Sandbox) -> None:
 
 
 def note_of(box: Sandbox, branch: str) -> list[dict[str, object]]:
-    blob = box.git("rev-parse", f"refs/notes/codev/owners:{_anchor(box, branch)}").strip()
+    blob = box.git("rev-parse", f"refs/notes/codev/owners:{box.anchor(branch)}").strip()
     text = box.git("cat-file", "-p", blob)
     return [json.loads(line) for line in text.splitlines()]
-
-
-def _anchor(box: Sandbox, branch: str) -> str:
-    import subprocess
-
-    out = subprocess.run(
-        ["git", "hash-object", "--stdin"],
-        input=branch.encode(),
-        capture_output=True,
-        cwd=box.root,
-        check=True,
-    )
-    return out.stdout.decode().strip()
 
 
 # -- init ----------------------------------------------------------------------------------------
@@ -101,7 +88,7 @@ def test_spawn_creates_branch_worktree_and_readable_note(sandbox: Sandbox) -> No
     assert wt.is_dir()
     assert git(wt, "rev-parse", "--abbrev-ref", "HEAD").strip() == "builder/spir-1487"
     shown = sandbox.git(
-        "notes", "--ref", "codev/owners", "show", _anchor(sandbox, "refs/heads/builder/spir-1487")
+        "notes", "--ref", "codev/owners", "show", sandbox.anchor("refs/heads/builder/spir-1487")
     )
     record = json.loads(shown.strip().splitlines()[-1])
     assert record["architect"] == "main" and record["builder"] == "builder-spir-1487"

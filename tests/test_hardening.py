@@ -123,17 +123,7 @@ def test_any_message_bytes_round_trip_exactly(sandbox: Sandbox, body: bytes) -> 
 # -- corrupt data --------------------------------------------------------------------------------
 def test_corrupt_note_line_and_trailerless_commit_are_skipped(sandbox: Sandbox) -> None:
     owned_pair(sandbox)
-    anchor = (
-        subprocess.run(
-            ["git", "hash-object", "--stdin"],
-            input=b"refs/heads/builder/spir-1",
-            capture_output=True,
-            check=True,
-            cwd=sandbox.root,
-        )
-        .stdout.decode()
-        .strip()
-    )
+    anchor = sandbox.anchor("refs/heads/builder/spir-1")
     note = sandbox.git("notes", "--ref", "codev/owners", "show", anchor)
     sandbox.git(
         "notes", "--ref", "codev/owners", "add", "-f", "-m", note.strip() + "\n{not json", anchor
@@ -365,17 +355,7 @@ def test_read_only_repository_gives_one_line(sandbox: Sandbox) -> None:
 def test_records_from_elsewhere_with_hostile_names_are_skipped(sandbox: Sandbox) -> None:
     """Notes arrive by sync from any clone that can push: they are validated when read."""
     owned_pair(sandbox)
-    anchor = (
-        subprocess.run(
-            ["git", "hash-object", "--stdin"],
-            input=b"refs/heads/builder/spir-1",
-            capture_output=True,
-            check=True,
-            cwd=sandbox.root,
-        )
-        .stdout.decode()
-        .strip()
-    )
+    anchor = sandbox.anchor("refs/heads/builder/spir-1")
     good = sandbox.git("notes", "--ref", "codev/owners", "show", anchor).strip()
     evil = json.loads(good.splitlines()[-1])
     evil.update(time="2099-01-01T00:00:00.000000Z", architect="ev\x1b]0;PWNED\x07il")
