@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from codev_git.errors import UsageError
 from codev_git.identity import Identity
+from codev_git.inbox import walk_channel
 from codev_git.messages import (
     BROADCAST_REF,
     BUILDER_INBOX_PREFIX,
     INBOX_PREFIX,
     Message,
     decode,
-    is_merge,
 )
 from codev_git.ownership import OwnerBook, Ownership
 from codev_git.store import Store
@@ -33,24 +33,17 @@ def timeline(
     """Every message on every channel, oldest first by (time, id); newest ``limit`` kept."""
     book = OwnerBook(store)
     owners: dict[str, Ownership] = {o.current.builder: o for o in book.all()} if architect else {}
-    seen: set[str] = set()
-    out: list[Message] = []
-    for channel in channels(store):
-        tip = store.ref_target(channel)
-        if tip is None or store.object_type(tip) != "commit":
-            continue
-        for info in store.walk(tip):
-            if info.id in seen or is_merge(info):
-                continue
-            seen.add(info.id)
-            msg = decode(info, channel)
-            if msg is None:
-                continue
-            if thread is not None and msg.thread != thread:
-                continue
-            if architect is not None and not _involves(msg, architect, owners):
-                continue
-            out.append(msg)
+    everything = {
+        msg.id: msg
+        for channel in channels(store)
+        for msg in walk_channel(store, channel, None, include_read=True)[1]
+    }
+    out = [
+        msg
+        for msg in everything.values()
+        if (thread is None or msg.thread == thread)
+        and (architect is None or _involves(msg, architect, owners))
+    ]
     out.sort(key=lambda m: (m.time, m.id))
     return out[-limit:] if limit else out
 

@@ -13,6 +13,7 @@ from codev_git.identity import Identity
 from codev_git.messages import (
     BUILDER_INBOX_PREFIX,
     CONFIG_REQUIRE_SIGNED,
+    CURSOR_COMMIT_MESSAGE,
     INBOX_PREFIX,
     Message,
     channels_of,
@@ -179,14 +180,16 @@ def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complet
             tree=store.empty_tree(),
             parents=parents,
             author=author,
-            message=b"codev read cursor\n\nCodev-Merge: read\n",
+            message=CURSOR_COMMIT_MESSAGE,
         )
 
     store.cas_update(cursor, compute, "codev: mark read", require_commit=False)
 
 
-def unread_count(store: Store, channel: str, cursor: str | None) -> int:
-    tip = store.ref_target(channel)
+def unread_count(store: Store, channel: str, cursor: str | None, tip: str | None = None) -> int:
+    """How many messages on ``channel`` ``cursor`` does not reach; ``tip`` counts from a
+    tip the caller already read instead of reading the channel again."""
+    tip = tip if tip is not None else store.ref_target(channel)
     if tip is None or store.object_type(tip) != "commit":
         return 0
     hide = [cursor] if cursor and store.object_type(cursor) == "commit" else []

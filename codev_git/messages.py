@@ -142,6 +142,10 @@ def _iso_from_epoch(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# the commit a read cursor points at when it must reach several messages (never a message)
+CURSOR_COMMIT_MESSAGE = b"codev read cursor\n\nCodev-Merge: read\n"
+
+
 def is_merge(info: CommitInfo) -> bool:
     return len(info.parents) > 1 and b"Codev-Merge:" in info.raw_message
 

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from codev_git.messages import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX, READ_PREFIX
+from codev_git.messages import (
+    BROADCAST_REF,
+    BUILDER_INBOX_PREFIX,
+    CURSOR_COMMIT_MESSAGE,
+    INBOX_PREFIX,
+    READ_PREFIX,
+)
 from codev_git.ownership import ANCHORS_DIR, merge_note_lines
 from codev_git.store import Ident, Store
 
 NOTES_PREFIX = "refs/notes/codev/"
 MERGE_AUTHOR = Ident("git-codev", "codev@invalid")
 CHANNEL_MERGE = b"codev merge\n\nCodev-Merge: sync\n"
-CURSOR_MERGE = b"codev read cursor\n\nCodev-Merge: read\n"
 NOTES_MERGE = b"codev: merge ownership records\n\nCodev-Merge: sync\n"
 
 Kind = Literal["channel", "cursor", "notes", "other"]
@@ -65,7 +70,7 @@ def merged_tip(store: Store, kind: Kind, local: str | None, remote: str | None) 
         return _merge_commit(
             store, union_notes_tree(store, local, remote), local, remote, NOTES_MERGE
         )
-    message = CURSOR_MERGE if kind == "cursor" else CHANNEL_MERGE
+    message = CURSOR_COMMIT_MESSAGE if kind == "cursor" else CHANNEL_MERGE
     return _merge_commit(store, store.empty_tree(), local, remote, message)
 
 
@@ -85,7 +90,7 @@ def union_notes_tree(store: Store, one: str, two: str) -> str:
     anchors: dict[str, tuple[str, str]] = {}
     for tree in reversed(trees):  # the first tree is applied last, so it wins
         for name, oid, kind in store.tree_entries(tree):
-            if _is_note_entry(name, kind):
+            if store.is_note_entry(name, kind):
                 continue
             if name == ANCHORS_DIR and kind == "tree":
                 anchors.update((n, (o, k)) for n, o, k in store.tree_entries(oid))
@@ -103,10 +108,3 @@ def union_notes_tree(store: Store, one: str, two: str) -> str:
     if anchors:
         entries[ANCHORS_DIR] = (store.write_tree(anchors), "tree")
     return store.write_tree(entries)
-
-
-def _is_note_entry(name: str, kind: str) -> bool:
-    hexdigits = set("0123456789abcdef")
-    if kind == "blob" and len(name) == 40:
-        return set(name) <= hexdigits
-    return kind == "tree" and len(name) == 2 and set(name) <= hexdigits

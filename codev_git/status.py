@@ -162,7 +162,7 @@ class UnreadCounter:
                 continue
             key = (tip, self._ref(cursor_name))
             if key not in self._counts:
-                self._counts[key] = unread_count(self.store, channel, key[1])
+                self._counts[key] = unread_count(self.store, channel, key[1], tip)
             total += self._counts[key]
         return total
 

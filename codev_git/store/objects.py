@@ -225,12 +225,20 @@ class ObjectStore(StoreBase):
                 return inner[0]
         return None
 
+    @staticmethod
+    def is_note_entry(name: str, kind: str) -> bool:
+        """Whether a notes tree's top-level entry is a note (or a fan-out directory of notes)
+        rather than another entry such as ``anchors/``."""
+        return (kind == "blob" and is_hex(name, 40)) or (kind == "tree" and is_hex(name, 2))
+
     def note_entries(self, notes_tree: str) -> Iterator[tuple[str, str]]:
         """(annotated id, note blob id) for every note in a notes tree; other entries skipped."""
         for name, oid, kind in self.tree_entries(notes_tree):
-            if kind == "blob" and is_hex(name, 40):
+            if not self.is_note_entry(name, kind):
+                continue
+            if kind == "blob":
                 yield name, oid
-            elif kind == "tree" and is_hex(name, 2):
+            else:
                 for sub_name, sub_oid, sub_kind in self.tree_entries(oid):
                     if sub_kind == "blob" and is_hex(sub_name, 38):
                         yield name + sub_name, sub_oid
