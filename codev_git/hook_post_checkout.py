@@ -71,10 +71,10 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
 
 def _forget_git_environment() -> None:
     """Drop the variables git sets for hooks, so nothing below is pointed at another repo."""
-    from codev_git.porcelain import clean_env
+    from codev_git.porcelain import GIT_ENV_VARS
 
-    for key in set(os.environ) - set(clean_env()):
-        del os.environ[key]
+    for key in GIT_ENV_VARS:
+        os.environ.pop(key, None)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import BinaryIO, cast
 
 from codev_git.errors import OperationalError
 
-_GIT_ENV = (
+GIT_ENV_VARS = (
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
@@ -30,7 +30,7 @@ _GIT_ENV = (
 def clean_env() -> dict[str, str]:
     """The environment minus variables that would point git at another repository, for
     ``subprocess`` calls (which, unlike GitPython, use the mapping exactly as given)."""
-    return {k: v for k, v in os.environ.items() if k not in _GIT_ENV}
+    return {k: v for k, v in os.environ.items() if k not in GIT_ENV_VARS}
 
 
 @contextlib.contextmanager
@@ -38,7 +38,7 @@ def _scrubbed_environ() -> Iterator[None]:
     """Remove variables that would point git at another repository (a hook runs with
     GIT_DIR set) for the duration of a call. GitPython merges any ``env`` it is given into
     a copy of ``os.environ``, so removing them there is the only way to drop them."""
-    saved = {name: os.environ.pop(name) for name in _GIT_ENV if name in os.environ}
+    saved = {name: os.environ.pop(name) for name in GIT_ENV_VARS if name in os.environ}
     try:
         yield
     finally:
