@@ -18,7 +18,7 @@ import pygit2
 
 from bench import fixtures as fx
 from bench.timing import BenchError, Row, interleaved, run_timed, timed
-from codev_git.messages import append
+from codev_git.messaging.message import append
 from codev_git.store import EMPTY_TREE, Store
 
 IMPORT_FLOOR = 'python -c "import pygit2, click"'
@@ -340,7 +340,7 @@ def sync_row(b: Bench) -> Row:
     that both clones end with every message."""
     n = b.sizes.sync_messages
     row = Row("sync", f"`git codev sync` of {n:,} diverged messages", 3.0)
-    if not (has_module("codev_git.sync") and has_module("bench.sync_bench")):
+    if not (has_module("codev_git.sync.exchange") and has_module("bench.sync_bench")):
         row.note = "not measured: `git codev sync` (bench/sync_bench.py) is not there yet"
         return row
     from bench.sync_bench import measure_sync

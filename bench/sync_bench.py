@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from codev_git.messages import append, is_merge
+from codev_git.messaging.message import append, is_merge
 from codev_git.store import Ident, Store
-from codev_git.sync import sync
+from codev_git.sync.exchange import sync
 
 INBOX = "refs/codev/inbox/main"
 IDENTITY = ("-c", "user.name=Bench", "-c", "user.email=bench@example.invalid")

@@ -341,7 +341,7 @@ def test_status_on_another_clone_reads_remote_tracking_branches(
 def test_message_arriving_during_inbox_stays_unread(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import codev_git.inbox as inbox_module
+    import codev_git.messaging.inbox as inbox_module
 
     two_architects(sandbox)
     b = sandbox.builder_dir("spir-1487")

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codev_git.hook_install import install
 from codev_git.store import Store
-from codev_git.thread_file import MARKER
+from codev_git.worktree.hook_install import install
+from codev_git.worktree.tag import MARKER
 from tests.helpers import Sandbox, git, run_inprocess, run_subprocess
 
 

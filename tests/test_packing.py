@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from codev_git import packing
-from codev_git.inbox import read_channel
-from codev_git.messages import append, decode, inbox_ref
+from codev_git.messaging.inbox import read_channel
+from codev_git.messaging.message import append, decode, inbox_ref
 from codev_git.names import ArchitectName
-from codev_git.store import Ident, Store
+from codev_git.store import Ident, Store, autopack
 from tests.helpers import Sandbox
 
 AUTHOR = Ident("Test Architect", "test@example.invalid")
@@ -39,7 +38,7 @@ def test_appends_past_the_limit_pack_loose_objects_and_keep_every_message(
     sandbox: Sandbox,
 ) -> None:
     store = Store.discover(sandbox.root)
-    store.config_set(packing.CONFIG_LIMIT, "256")  # pack once objects/17/ holds more than 1
+    store.config_set(autopack.CONFIG_LIMIT, "256")  # pack once objects/17/ holds more than 1
     before = packs(sandbox.root)
     users_own = loose(sandbox.root)  # the sandbox's first commit: not ours to pack
     ids: list[str] = []
@@ -48,9 +47,9 @@ def test_appends_past_the_limit_pack_loose_objects_and_keep_every_message(
         assert len(ids) < 20_000, "the policy never packed"
         peak = max(peak, loose(sandbox.root)) if len(ids) % 50 == 0 else peak
         ids.append(send(store, len(ids)))
-    assert ids[-1].startswith(packing.PROBE)  # the check fired on the sampled fan-out only
+    assert ids[-1].startswith(autopack.PROBE)  # the check fired on the sampled fan-out only
     assert peak > 50 and loose(sandbox.root) == users_own  # only ours were packed
-    assert not (store.common_dir / packing.LOCK_NAME).exists()
+    assert not (store.common_dir / autopack.LOCK_NAME).exists()
     ids += [send(store, len(ids) + k) for k in range(3)]  # appends go on from the pack
 
     messages = read_channel(store, INBOX, None, include_read=True)
@@ -67,9 +66,9 @@ def objects_in_probe_dir(store: Store, count: int) -> None:
     objects reachable from our refs."""
     i = 0
     blobs: dict[str, tuple[str, str]] = {}
-    while store.loose_count(packing.PROBE) < count:
+    while store.loose_count(autopack.PROBE) < count:
         data = f"probe {i}".encode()
-        if Store.hash_blob(data).startswith(packing.PROBE):
+        if Store.hash_blob(data).startswith(autopack.PROBE):
             blobs[f"b{i}"] = (store.write_blob(data), "blob")
         i += 1
     tree = store.write_tree(blobs)
@@ -82,8 +81,8 @@ def test_packing_leaves_objects_that_are_not_ours(sandbox: Sandbox) -> None:
     mine = sandbox.git("hash-object", "-w", "README").strip()  # a user's own object
     dangling = store.write_blob(b"an unreachable object git gc will expire")
     objects_in_probe_dir(store, 2)
-    assert packing.pack_now(store) > 0
-    assert store.loose_count(packing.PROBE) == 0
+    assert autopack.pack_now(store) > 0
+    assert store.loose_count(autopack.PROBE) == 0
     for oid in (mine, dangling):
         assert (store.objects_dir / oid[:2] / oid[2:]).is_file()
 
@@ -91,19 +90,19 @@ def test_packing_leaves_objects_that_are_not_ours(sandbox: Sandbox) -> None:
 def test_only_sampled_ids_over_the_limit_pack_and_zero_turns_it_off(sandbox: Sandbox) -> None:
     store = Store.discover(sandbox.root)
     objects_in_probe_dir(store, 3)
-    sampled = packing.PROBE + "0" * 38
-    store.config_set(packing.CONFIG_LIMIT, "0")
-    assert packing.after_append(store, sampled) == 0
-    store.config_set(packing.CONFIG_LIMIT, str(256 * 3))  # 3 allowed in the probed directory
-    assert packing.after_append(store, sampled) == 0
-    store.config_set(packing.CONFIG_LIMIT, "256")
-    assert packing.after_append(store, "ab" + "0" * 38) == 0  # not sampled: no look
+    sampled = autopack.PROBE + "0" * 38
+    store.config_set(autopack.CONFIG_LIMIT, "0")
+    assert autopack.after_append(store, sampled) == 0
+    store.config_set(autopack.CONFIG_LIMIT, str(256 * 3))  # 3 allowed in the probed directory
+    assert autopack.after_append(store, sampled) == 0
+    store.config_set(autopack.CONFIG_LIMIT, "256")
+    assert autopack.after_append(store, "ab" + "0" * 38) == 0  # not sampled: no look
     store.config_set("extensions.preciousObjects", "true")
-    assert packing.after_append(store, sampled) == 0
+    assert autopack.after_append(store, sampled) == 0
     store.config_set("extensions.preciousObjects", "false")
-    assert store.loose_count(packing.PROBE) == 3
+    assert store.loose_count(autopack.PROBE) == 3
     users_own = loose(sandbox.root) - 3 - 2  # minus the probe blobs, their tree and commit
-    assert packing.after_append(store, sampled) >= 3
+    assert autopack.after_append(store, sampled) >= 3
     assert loose(sandbox.root) == users_own
     sandbox.git("fsck", "--full", "--strict")
 
@@ -111,18 +110,18 @@ def test_only_sampled_ids_over_the_limit_pack_and_zero_turns_it_off(sandbox: San
 def test_a_running_packer_is_left_alone_and_a_stale_lock_is_taken_over(sandbox: Sandbox) -> None:
     store = Store.discover(sandbox.root)
     objects_in_probe_dir(store, 2)
-    lock = store.common_dir / packing.LOCK_NAME
+    lock = store.common_dir / autopack.LOCK_NAME
     lock.write_text("12345\n")
-    assert packing.pack_now(store) == 0 and store.loose_count(packing.PROBE) == 2
-    old = time.time() - packing.STALE_LOCK_SECONDS - 5
+    assert autopack.pack_now(store) == 0 and store.loose_count(autopack.PROBE) == 2
+    old = time.time() - autopack.STALE_LOCK_SECONDS - 5
     os.utime(lock, (old, old))
-    assert packing.pack_now(store) > 0
-    assert store.loose_count(packing.PROBE) == 0 and not lock.exists()
+    assert autopack.pack_now(store) > 0
+    assert store.loose_count(autopack.PROBE) == 0 and not lock.exists()
 
 
 WORKER = """
 import sys
-from codev_git.messages import append
+from codev_git.messaging.message import append
 from codev_git.store import Ident, Store
 store = Store.discover(".")
 who, count = sys.argv[1], int(sys.argv[2])
@@ -133,7 +132,7 @@ for i in range(count):
 
 PACKER = """
 import time
-from codev_git.packing import pack_now
+from codev_git.store.autopack import pack_now
 from codev_git.store import Store
 store = Store.discover(".")
 for _ in range(25):
@@ -145,7 +144,7 @@ for _ in range(25):
 @pytest.mark.stress
 def test_packing_while_others_append_loses_nothing(sandbox: Sandbox) -> None:
     store = Store.discover(sandbox.root)
-    store.config_set(packing.CONFIG_LIMIT, "256")  # appenders pack now and then as well
+    store.config_set(autopack.CONFIG_LIMIT, "256")  # appenders pack now and then as well
     workers, each = 4, 250
     procs = [
         subprocess.Popen(
@@ -165,5 +164,5 @@ def test_packing_while_others_append_loses_nothing(sandbox: Sandbox) -> None:
     bodies = sorted(m.body for m in read_channel(store, INBOX, None, include_read=True))
     assert bodies == sorted(f"w{n} {i}".encode() for n in range(workers) for i in range(each))
     assert sandbox.git("rev-list", "--count", INBOX).strip() == str(workers * each)
-    assert len(packs(sandbox.root)) > 1 and not (store.common_dir / packing.LOCK_NAME).exists()
+    assert len(packs(sandbox.root)) > 1 and not (store.common_dir / autopack.LOCK_NAME).exists()
     sandbox.git("fsck", "--full", "--strict", "--no-dangling")

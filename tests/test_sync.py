@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from codev_git.store import Store
-from codev_git.sync import EVERYTHING, fetch, merge_into_local, publish, read_mirror, sync
-from codev_git.sync import SyncReport as Report
+from codev_git.sync.exchange import EVERYTHING, fetch, merge_into_local, publish, read_mirror, sync
+from codev_git.sync.exchange import SyncReport as Report
 from tests.helpers import Sandbox, git, run_subprocess
 
 SHARED = ("refs/codev/", "refs/notes/codev/")
@@ -281,7 +281,7 @@ def test_a_remote_ref_that_is_not_a_commit_is_left_alone(
 
 
 def test_clones_merging_the_same_tips_write_the_same_merge_commit(clones: list[Sandbox]) -> None:
-    from codev_git.ref_merge import merged_tip
+    from codev_git.sync.merge import merged_tip
 
     a, b, _ = clones
     diverge(a, b)

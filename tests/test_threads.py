@@ -493,7 +493,8 @@ def test_shell_completion_offers_active_thread_names(box: Sandbox) -> None:
 
 def test_reading_threads_imports_neither_jinja2_nor_gitpython() -> None:
     code = (
-        "import sys, codev_git.threads, codev_git.threads_link, codev_git.commands.messaging\n"
+        "import sys, codev_git.threads.model, codev_git.threads.choose\n"
+        "import codev_git.commands.messaging\n"
         "bad = {'jinja2', 'git'} & set(sys.modules)\n"
         "sys.exit(f'imported {bad}' if bad else 0)\n"
     )

@@ -35,8 +35,8 @@ def note(text: str) -> None:
 # -- shell completion from the repository (never raises: a completion must not break a shell)
 def _names(kind: str) -> list[str]:
     try:
-        from codev_git.ownership import OwnerBook
-        from codev_git.status import architect_names
+        from codev_git.ownership.builder_state import architect_names
+        from codev_git.ownership.records import OwnerBook
         from codev_git.store import Store
 
         store = Store.discover()
@@ -45,7 +45,7 @@ def _names(kind: str) -> list[str]:
             return list(architect_names(store, owned))
         if kind == "builders":
             return [o.current.builder for o in owned]
-        from codev_git.threads import head_commit, list_threads
+        from codev_git.threads.model import head_commit, list_threads
 
         return [t.name for t in list_threads(store, head_commit(store))]
     except Exception:

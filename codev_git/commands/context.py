@@ -28,12 +28,12 @@ def context_cmd(thread: str | None, as_name: str | None, as_json: bool) -> None:
       git codev context
       git codev context --thread checkout-v2 --json
     """
-    from codev_git.context import resolve_context
+    from codev_git.context.resolve import resolve_context
 
     name = parse_thread(thread) if thread is not None else None
     ctx = resolve_context(Store.discover(), name, as_name)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(ctx.as_json())
         return
@@ -69,14 +69,14 @@ def consult_cmd(thread: str | None, as_name: str | None, args: tuple[str, ...]) 
       git codev consult -- -m gemini --type spec
       git codev consult --thread checkout-v2 -- -m claude --type impl
     """
-    from codev_git.consult import gives_project, plan, run
+    from codev_git.context.consult import gives_project, plan, run
 
     name = parse_thread(thread) if thread is not None else None
     store = Store.discover()
     arguments = list(args)
     ctx = None
     if not gives_project(arguments):
-        from codev_git.context import resolve_context
+        from codev_git.context.resolve import resolve_context
 
         ctx = resolve_context(store, name, as_name)
     invocation = plan(store, ctx, arguments)

@@ -18,7 +18,6 @@ from codev_git.commands.common import (
     thread_option,
 )
 from codev_git.errors import UsageError
-from codev_git.identity import Identity, resolve, resolve_architect
 from codev_git.names import (
     ArchitectName,
     parse_architect,
@@ -26,6 +25,7 @@ from codev_git.names import (
     parse_protocol,
     parse_thread,
 )
+from codev_git.ownership.identity import Identity, resolve, resolve_architect
 from codev_git.store import Ident, Store
 
 
@@ -38,7 +38,7 @@ def init_cmd() -> None:
     worktree can say `git config --worktree codev.architect NAME`. Installs the post-checkout
     hook that writes .thread in each builder's worktree (see `git codev hooks`).
     """
-    from codev_git.repo_init import init_repository
+    from codev_git.worktree.repo_init import init_repository
 
     store = Store.discover()
     changes = init_repository(store)
@@ -63,7 +63,7 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
     who = resolve(store, as_name)
     workspace = str(store.main_workdir or store.common_dir)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         data: dict[str, Any] = {
             "workspace": workspace,
@@ -129,8 +129,8 @@ def spawn_cmd(
     proto = parse_protocol(protocol) if protocol is not None else None
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
-    from codev_git.builders import spawn
-    from codev_git.threads_link import choose_thread
+    from codev_git.ownership.builders import spawn
+    from codev_git.threads.choose import choose_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="spawn")
@@ -148,7 +148,7 @@ def spawn_cmd(
     )
     rec = result.record
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(
             {
@@ -218,13 +218,13 @@ def adopt_cmd(
         raise UsageError("--db goes with --from-afx")
     if branch is None:
         raise UsageError("give the BRANCH to adopt, or --from-afx")
-    from codev_git.builders import adopt
+    from codev_git.ownership.builders import adopt
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="adopt")
     record, written = adopt(store, who, branch, architect=owner, thread=thread_name, force=force)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(
             {
@@ -243,8 +243,8 @@ def adopt_cmd(
 def _adopt_from_afx(
     db: Path | None, fallback: ArchitectName | None, as_name: str | None, as_json: bool
 ) -> None:
-    from codev_git.afx import adopt_from_afx, find_db
-    from codev_git.builders import actor_ident
+    from codev_git.ownership.afx import adopt_from_afx, find_db
+    from codev_git.ownership.builders import actor_ident
 
     store = Store.discover()
     try:
@@ -258,7 +258,7 @@ def _adopt_from_afx(
     path = find_db(store, db)
     outcomes = adopt_from_afx(store, actor, by, path, fallback)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json({"database": str(path), "builders": [o.__dict__ for o in outcomes]})
         return
@@ -288,7 +288,7 @@ def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
       git codev reassign 1487 --to payments
     """
     target = parse_architect(to)
-    from codev_git.builders import reassign
+    from codev_git.ownership.builders import reassign
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="reassign")
@@ -311,8 +311,8 @@ def release_cmd(builder: str, as_name: str | None) -> None:
     Example:
       git codev release builder-spir-1487
     """
-    from codev_git.builders import release
-    from codev_git.identity import NO_IDENTITY_HINT, architect_from_settings
+    from codev_git.ownership.builders import release
+    from codev_git.ownership.identity import NO_IDENTITY_HINT, architect_from_settings
 
     store = Store.discover()
     # the way out of a mistaken adopt: it must work inside the worktree that became a builder
@@ -344,14 +344,14 @@ def status_cmd(
         raise UsageError("give --architect or --mine, not both")
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
-    from codev_git.status import status_report
+    from codev_git.ownership.builder_state import status_report
 
     store = Store.discover()
     if mine:
         owner = resolve(store, as_name).architect
     report = status_report(store, architect=owner, thread=thread_name)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(report)
         return
@@ -361,7 +361,7 @@ def status_cmd(
 
 
 def _print_status(report: dict[str, Any]) -> None:
-    from codev_git.render import style
+    from codev_git.messaging.render import style
 
     builders = report["builders"]
     if builders:

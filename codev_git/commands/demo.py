@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from codev_git.errors import OperationalError
-from codev_git.render import style
+from codev_git.messaging.render import style
 
 
 @dataclass(frozen=True)

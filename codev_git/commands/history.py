@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from codev_git.commands.common import as_option, echo, json_option
-from codev_git.identity import resolve
 from codev_git.names import parse_architect, parse_thread
-from codev_git.ownership import OwnerBook
+from codev_git.ownership.identity import resolve
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
 
 
@@ -26,8 +26,8 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
     """
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
-    from codev_git.history import timeline
-    from codev_git.render import body_text, dump_json, iso_seconds, message_json, visible
+    from codev_git.messaging.history import timeline
+    from codev_git.messaging.render import body_text, dump_json, iso_seconds, message_json, visible
 
     store = Store.discover()
     messages = timeline(store, architect=owner, thread=thread_name, limit=limit)
@@ -62,8 +62,8 @@ def reply_cmd(
       echo "details" | git codev reply 1a2b3c4d -
     """
     from codev_git.commands.messaging import _read_body
-    from codev_git.history import find_message, reply_target
-    from codev_git.messages import send
+    from codev_git.messaging.history import find_message, reply_target
+    from codev_git.messaging.message import send
 
     body = _read_body(message, file)
     store = Store.discover()
@@ -73,7 +73,7 @@ def reply_cmd(
     target = reply_target(me, original)
     new_id, where = send(store, me, target, body, book=book, reply_to=original.id)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json({"id": new_id, "to": where.to, "replyTo": original.id})
     else:

@@ -27,7 +27,7 @@ def hooks_group() -> None:
 @hooks_group.command("install")
 def install_cmd() -> None:
     """Install the hook, pinned to this interpreter (safe to run again)."""
-    from codev_git.hook_install import install
+    from codev_git.worktree.hook_install import install
 
     _report(install(Store.discover()), "the hook is already installed; nothing changed")
 
@@ -35,7 +35,7 @@ def install_cmd() -> None:
 @hooks_group.command("uninstall")
 def uninstall_cmd() -> None:
     """Remove the hook and restore the one it chained, if any."""
-    from codev_git.hook_install import uninstall
+    from codev_git.worktree.hook_install import uninstall
 
     _report(uninstall(Store.discover()), "the hook is not installed; nothing changed")
 
@@ -44,11 +44,11 @@ def uninstall_cmd() -> None:
 @json_option
 def status_cmd(as_json: bool) -> None:
     """Say whether the hook is installed, where, with which interpreter, chaining what."""
-    from codev_git.hook_install import hook_status
+    from codev_git.worktree.hook_install import hook_status
 
     state = hook_status(Store.discover())
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(state.as_json())
         return

@@ -8,8 +8,8 @@ import click
 
 from codev_git.commands.common import as_option, complete_targets, echo, json_option, note
 from codev_git.errors import CodevError, UsageError
-from codev_git.identity import Identity, resolve
-from codev_git.ownership import OwnerBook
+from codev_git.ownership.identity import Identity, resolve
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
 
 
@@ -77,17 +77,17 @@ def send_cmd(
     sender = resolve(store, as_name, book)
     remote = None
     if push or (push is None and store.config_bool("codev.autoPush")):
-        from codev_git.sync import parse_remote
+        from codev_git.sync.exchange import parse_remote
 
         remote = parse_remote(store, None)  # a missing remote is refused before anything is sent
-    from codev_git.messages import send
+    from codev_git.messaging.message import send
 
     message_id, where = send(store, sender, target, body, book=book)
     sent = f"sent {message_id[:12]} to {where.to} (from {sender.address})"
     published: dict[str, object] | None = None
     summary = None
     if remote is not None:
-        from codev_git.sync import ref_scope, sync
+        from codev_git.sync.exchange import ref_scope, sync
 
         try:
             result = sync(store, remote, scope=ref_scope(where.ref))
@@ -100,7 +100,7 @@ def send_cmd(
                 "it is stored here; publish it later with 'git codev sync'"
             )
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         data: dict[str, object] = {
             "id": message_id,
@@ -168,15 +168,15 @@ def inbox_cmd(
         raise UsageError("--exec and --fetch-every go with --follow")
     if follow and (peek or include_read or limit is not None):
         raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
-    from codev_git.inbox import read_inbox
-    from codev_git.render import dump_json, message_json, message_text
+    from codev_git.messaging.inbox import read_inbox
+    from codev_git.messaging.render import dump_json, message_json, message_text
 
     store = Store.discover()
     book = OwnerBook(store)
     reader = resolve(store, as_name, book)
     fetched = None
     if fetch:
-        from codev_git.sync import inbox_scope, parse_remote, sync
+        from codev_git.sync.exchange import inbox_scope, parse_remote, sync
 
         fetched = sync(store, parse_remote(store, None), scope=inbox_scope(reader), push=False)
         if not as_json:
@@ -212,9 +212,9 @@ def _follow(
     """Print (or hand over) each message as it arrives, until Ctrl-C."""
     import json
 
-    from codev_git.follow import follow, run_exec
-    from codev_git.inbox import InboxEntry
-    from codev_git.render import message_json, message_text
+    from codev_git.messaging.follow import follow, run_exec
+    from codev_git.messaging.inbox import InboxEntry
+    from codev_git.messaging.render import message_json, message_text
 
     def show(entry: InboxEntry) -> None:
         if as_json:
@@ -236,7 +236,7 @@ def _follow(
 
     fetch = None
     if fetch_every is not None:
-        from codev_git.sync import inbox_scope, parse_remote, sync
+        from codev_git.sync.exchange import inbox_scope, parse_remote, sync
 
         remote = parse_remote(store, None)
 

@@ -29,12 +29,12 @@ def sync_cmd(remote: str | None, dry_run: bool, as_json: bool) -> None:
       git codev sync upstream --dry-run
       git codev sync --json
     """
-    from codev_git.sync import parse_remote, sync
+    from codev_git.sync.exchange import parse_remote, sync
 
     store = Store.discover()
     report = sync(store, parse_remote(store, remote), dry_run=dry_run)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(report.as_json())
     else:

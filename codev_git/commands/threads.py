@@ -7,10 +7,10 @@ from typing import Any
 import click
 
 from codev_git.commands.common import as_option, complete_threads, echo, json_option, note
-from codev_git.identity import resolve_architect
 from codev_git.names import parse_architect, parse_thread
+from codev_git.ownership.identity import resolve_architect
 from codev_git.store import Store
-from codev_git.threads import (
+from codev_git.threads.model import (
     Live,
     find_thread,
     head_commit,
@@ -64,7 +64,7 @@ def new_cmd(
     thread = parse_thread(name)
     owner = parse_architect(architect) if architect is not None else None
     text = parse_headline(headline)
-    from codev_git.thread_edit import new_thread
+    from codev_git.threads.edit import new_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="thread new")
@@ -91,14 +91,14 @@ def list_cmd(show_all: bool, ref: str, as_json: bool) -> None:
     commit = head_commit(store) if ref == "HEAD" else store.resolve_commit(ref)
     found = summaries(store, commit, archived=show_all)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json({"ref": ref, "commit": commit, "threads": found})
         return
     if not found:
         note(f"no {'' if show_all else 'active '}threads at {ref}; start one with 'thread new'")
         return
-    from codev_git.render import style, visible
+    from codev_git.messaging.render import style, visible
 
     echo(
         style(
@@ -117,7 +117,7 @@ def list_cmd(show_all: bool, ref: str, as_json: bool) -> None:
 def _change(change: dict[str, Any] | None, width: int = 50) -> str:
     if change is None:
         return "-"
-    from codev_git.render import visible
+    from codev_git.messaging.render import visible
 
     return f"{change['time'][:10]} {change['commit'][:10]} {visible(change['subject'])[:width]}"
 
@@ -147,7 +147,7 @@ def show_cmd(name: str, ref: str, brief: bool, as_json: bool) -> None:
     now = live(store, thread)
     data = show_json(thread, ref, commit, store.last_commit_touching(commit, thread.path), now)
     if as_json:
-        from codev_git.render import dump_json
+        from codev_git.messaging.render import dump_json
 
         dump_json(data)
         return
@@ -155,8 +155,8 @@ def show_cmd(name: str, ref: str, brief: bool, as_json: bool) -> None:
 
 
 def _print_show(data: dict[str, Any], now: Live, brief: bool) -> None:
-    from codev_git.render import style, visible
-    from codev_git.thread_render import roster_markdown
+    from codev_git.messaging.render import style, visible
+    from codev_git.threads.render import roster_markdown
 
     change = _change(data["lastChange"], 72)
     echo(style(f"==> {data['path']} at {data['ref']} ({data['commit'][:12]})", "bold"))
@@ -198,7 +198,7 @@ def refresh_cmd(name: str, no_commit: bool, as_name: str | None) -> None:
       CODEV_ARCHITECT_NAME=payments git codev thread refresh checkout-v2
     """
     thread = parse_thread(name)
-    from codev_git.thread_edit import refresh_thread
+    from codev_git.threads.edit import refresh_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="thread refresh")
@@ -226,7 +226,7 @@ def archive_cmd(name: str, force: bool, as_name: str | None) -> None:
       CODEV_ARCHITECT_NAME=payments git codev thread archive checkout-v2
     """
     thread = parse_thread(name)
-    from codev_git.thread_edit import archive_thread
+    from codev_git.threads.edit import archive_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="thread archive")

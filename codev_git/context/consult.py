@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from codev_git.context import THREAD_HINT, Context
+from codev_git.context.resolve import THREAD_HINT, Context
 from codev_git.errors import CodevError, OperationalError, UsageError
 from codev_git.store import Store
 
@@ -75,7 +75,7 @@ def plan(store: Store, ctx: Context | None, args: list[str]) -> Invocation:
 
 def run(invocation: Invocation) -> None:
     """Run consult; its non-zero exit status is raised as :class:`ConsultFailed`."""
-    from codev_git.porcelain import clean_env
+    from codev_git.store.porcelain import clean_env
 
     try:
         proc = subprocess.run(invocation.argv, cwd=invocation.cwd, env=clean_env(), check=False)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git.errors import OperationalError, UsageError
-from codev_git.identity import Identity
 from codev_git.names import (
     BRANCH_PREFIX,
     ArchitectName,
@@ -21,9 +20,10 @@ from codev_git.names import (
     short_branch,
     shown,
 )
-from codev_git.ownership import OwnerBook, OwnerRecord, now_iso
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OwnerBook, OwnerRecord, now_iso
 from codev_git.store import Ident, Store
-from codev_git.threads_link import choose_thread
+from codev_git.threads.choose import choose_thread
 
 TASK_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -114,7 +114,7 @@ def spawn(
         raise OperationalError(f"branch {short_branch(branch)} was created by someone else")
     book.record([record], actor_ident(store, who), f"spawn {record.builder} for {owner}")
     if path is not None:
-        from codev_git.porcelain import worktree_add
+        from codev_git.store.porcelain import worktree_add
 
         root = store.main_workdir
         assert root is not None
@@ -193,7 +193,7 @@ def adopt(
 def _refuse_shared_branch(store: Store, branch: BranchRef) -> None:
     """Whoever has a branch with a record checked out *is* that builder: adopting the main
     worktree's branch or the base branch would turn every architect there into a builder."""
-    from codev_git.status import base_branch
+    from codev_git.ownership.builder_state import base_branch
 
     base = base_branch(store)
     main = store.main_workdir

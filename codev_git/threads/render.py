@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from codev_git.errors import OperationalError
-from codev_git.render import visible
-from codev_git.status import BuilderRow
+from codev_git.messaging.render import visible
+from codev_git.ownership.builder_state import BuilderRow
 
 TEMPLATE_NAME = "THREAD.md.j2"
 OVERRIDE = f"codev/templates/{TEMPLATE_NAME}"

@@ -24,7 +24,7 @@ from codev_git.names import (
     printable,
     shown,
 )
-from codev_git.ownership import OwnerBook, OwnerRecord, now_iso
+from codev_git.ownership.records import OwnerBook, OwnerRecord, now_iso
 from codev_git.store import Ident, Store
 
 ENV_DIR = "CODEV_AGENT_FARM_DIR"

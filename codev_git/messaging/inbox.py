@@ -9,8 +9,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from codev_git.identity import Identity
-from codev_git.messages import (
+from codev_git.messaging.message import (
     BUILDER_INBOX_PREFIX,
     CONFIG_REQUIRE_SIGNED,
     CURSOR_COMMIT_MESSAGE,
@@ -20,7 +19,8 @@ from codev_git.messages import (
     decode,
     is_merge,
 )
-from codev_git.ownership import OwnerBook, Ownership
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OwnerBook, Ownership
 from codev_git.store import CommitInfo, Ident, Store
 
 
@@ -146,7 +146,7 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
             if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_name:
                 problem = f"{sender_name} did not own {reader.name} when this was sent"
         if problem is None and require_signed:
-            from codev_git.porcelain import verify_commit
+            from codev_git.store.porcelain import verify_commit
 
             if not verify_commit(store.workdir or store.git_dir, msg.id):
                 problem = f"not signed by a trusted key ({CONFIG_REQUIRE_SIGNED} is set)"

@@ -24,7 +24,7 @@ from codev_git.names import (
     short_branch,
     shown,
 )
-from codev_git.ownership import OwnerBook, OwnerRecord
+from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Store
 
 ENV_ARCHITECT = "CODEV_ARCHITECT_NAME"

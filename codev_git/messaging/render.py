@@ -13,7 +13,7 @@ import sys
 import unicodedata
 from typing import Any
 
-from codev_git.messages import Message
+from codev_git.messaging.message import Message
 
 _VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
 

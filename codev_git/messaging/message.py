@@ -28,11 +28,11 @@ import sys
 from dataclasses import dataclass
 
 from codev_git.errors import UsageError
-from codev_git.identity import Identity
 from codev_git.names import ArchitectName, BuilderId, parse_architect, shown
-from codev_git.ownership import OwnerBook, now_iso
-from codev_git.packing import after_append
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OwnerBook, now_iso
 from codev_git.store import CommitInfo, Ident, Store
+from codev_git.store.autopack import after_append
 
 INBOX_PREFIX = "refs/codev/inbox/"
 BUILDER_INBOX_PREFIX = "refs/codev/builders/"
@@ -217,7 +217,7 @@ def append(
     def compute(old: str | None) -> str:
         parents = [old] if old else []
         if sign:
-            from codev_git.porcelain import commit_tree_signed
+            from codev_git.store.porcelain import commit_tree_signed
 
             where = store.workdir or store.git_dir
             return commit_tree_signed(where, tree, parents, payload, author.name, author.email)

@@ -14,19 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git.errors import OperationalError, UsageError
-from codev_git.identity import Identity
 from codev_git.names import ArchitectName, BuilderId, ThreadName, short_branch, shown
-from codev_git.porcelain import run_git
-from codev_git.status import base_branch
+from codev_git.ownership.builder_state import base_branch
+from codev_git.ownership.identity import Identity
 from codev_git.store import Store
-from codev_git.thread_render import (
-    blocks,
-    marker,
-    render_template,
-    replace_block,
-    template_source,
-)
-from codev_git.threads import (
+from codev_git.store.porcelain import run_git
+from codev_git.threads.model import (
     ARCHIVE_DIR,
     THREAD_DIR,
     Thread,
@@ -38,6 +31,13 @@ from codev_git.threads import (
     read_thread,
     thread_path,
     unknown_thread,
+)
+from codev_git.threads.render import (
+    blocks,
+    marker,
+    render_template,
+    replace_block,
+    template_source,
 )
 
 

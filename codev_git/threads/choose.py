@@ -7,7 +7,7 @@ import sys
 from codev_git.errors import UsageError
 from codev_git.names import ArchitectName, ThreadName
 from codev_git.store import Store
-from codev_git.threads import active_names, head_commit, list_threads
+from codev_git.threads.model import active_names, head_commit, list_threads
 
 
 def choose_thread(

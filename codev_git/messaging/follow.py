@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from codev_git.identity import Identity
-from codev_git.inbox import InboxEntry, mark_read, read_inbox
-from codev_git.messages import Message, channels_of
-from codev_git.ownership import OwnerBook
+from codev_git.messaging.inbox import InboxEntry, mark_read, read_inbox
+from codev_git.messaging.message import Message, channels_of
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
 
 IN_CREATE = 0x100

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from codev_git import thread_file
 from codev_git.errors import UsageError
-from codev_git.identity import architect_from_settings
 from codev_git.names import (
     ArchitectName,
     BranchRef,
@@ -26,10 +24,12 @@ from codev_git.names import (
     parse_thread,
     shown,
 )
-from codev_git.ownership import OwnerBook, OwnerRecord
-from codev_git.status import BuilderRow, base_branch, branch_state
+from codev_git.ownership.builder_state import BuilderRow, base_branch, branch_state
+from codev_git.ownership.identity import architect_from_settings
+from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Store
-from codev_git.threads import head_commit, is_live, list_threads, thread_path
+from codev_git.threads.model import head_commit, is_live, list_threads, thread_path
+from codev_git.worktree import tag
 
 PROJECTS_DIR = Path("codev") / "projects"
 THREAD_HINT = "pass --thread NAME, or write the thread name into .thread at this worktree's root"
@@ -157,12 +157,12 @@ def _pick_thread(
 def _read_thread_file(world: _World, here: OwnerRecord | None) -> Context | None:
     if world.here is None:
         return None
-    found = thread_file.read(world.here)
+    found = tag.read(world.here)
     if found is None:
         return None
     if found.ours and (here is None or found.branch != here.branch_name):
         return None  # written for a branch no longer checked out here (hook not run since)
-    path = world.here / thread_file.FILE_NAME
+    path = world.here / tag.FILE_NAME
     source = f"{path}" + (", written by the post-checkout hook" if found.ours else "")
     if found.thread is None and found.builder is None:
         return None

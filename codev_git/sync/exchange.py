@@ -8,7 +8,7 @@ fetches them into a private mirror per remote, never over local refs::
 
 The mirror lies outside ``refs/codev/`` so no reader ever mistakes it for local state; it is a
 disposable cache of what the remote held at the last fetch. Each local ref then takes in its
-mirror (see :mod:`codev_git.ref_merge`; every move is a compare-and-swap), and every ref
+mirror (see :mod:`codev_git.sync.merge`; every move is a compare-and-swap), and every ref
 that differs from the remote is pushed in ONE ``git push --atomic`` with
 ``--force-with-lease=<ref>:<value fetched>`` (a remote compare-and-swap) and only as a
 fast-forward of that value. When another clone pushed in between, the whole
@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from codev_git.errors import OperationalError, UsageError
-from codev_git.identity import Identity
-from codev_git.messages import BROADCAST_REF, READ_PREFIX, is_merge, own_channel
+from codev_git.messaging.message import BROADCAST_REF, READ_PREFIX, is_merge, own_channel
 from codev_git.names import shown
-from codev_git.ownership import OWNERS_REF
-from codev_git.porcelain import GitOutcome, try_git
-from codev_git.ref_merge import NOTES_PREFIX, Kind, action_for, kind_of, merged_tip
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OWNERS_REF
 from codev_git.store import Store
+from codev_git.store.porcelain import GitOutcome, try_git
+from codev_git.sync.merge import NOTES_PREFIX, Kind, action_for, kind_of, merged_tip
 
 MIRROR_ROOT = "refs/codev-remotes/"
 SHARED_PREFIXES = ("refs/codev/", NOTES_PREFIX)

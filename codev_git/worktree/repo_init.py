@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from codev_git.hook_install import install as install_hook
 from codev_git.store import Store
+from codev_git.worktree.hook_install import install as install_hook
 
 EXCLUDES = (".builders/", ".thread")
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from codev_git.errors import UsageError
-from codev_git.inbox import read_channel
-from codev_git.messages import channels_of
+from codev_git.messaging.inbox import read_channel
+from codev_git.messaging.message import channels_of
 from codev_git.names import (
     ARCHITECT_RE,
     THREAD_RE,
@@ -36,8 +36,8 @@ from codev_git.names import (
     short_branch,
     shown,
 )
-from codev_git.ownership import OwnerBook
-from codev_git.status import BuilderRow, architect_identity, base_branch, rows
+from codev_git.ownership.builder_state import BuilderRow, architect_identity, base_branch, rows
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import CommitInfo, Store
 
 THREAD_DIR = "codev"

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from codev_git.messages import (
+from codev_git.messaging.message import (
     BROADCAST_REF,
     BUILDER_INBOX_PREFIX,
     CURSOR_COMMIT_MESSAGE,
     INBOX_PREFIX,
     READ_PREFIX,
 )
-from codev_git.ownership import ANCHORS_DIR, merge_note_lines
+from codev_git.ownership.records import ANCHORS_DIR, merge_note_lines
 from codev_git.store import Ident, Store
 
 NOTES_PREFIX = "refs/notes/codev/"

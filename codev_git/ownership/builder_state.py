@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codev_git.identity import Identity
-from codev_git.inbox import unread_count
-from codev_git.messages import INBOX_PREFIX, channels_of
+from codev_git.messaging.inbox import unread_count
+from codev_git.messaging.message import INBOX_PREFIX, channels_of
 from codev_git.names import BRANCH_PREFIX, ArchitectName, short_branch
-from codev_git.ownership import OwnerBook, OwnerRecord, Ownership
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OwnerBook, OwnerRecord, Ownership
 from codev_git.store import Store
 
 CONFIG_BASE = "codev.baseBranch"

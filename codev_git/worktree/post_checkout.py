@@ -1,6 +1,6 @@
 """What the post-checkout hook does: tag the worktree with ``.thread``, quickly, never failing.
 
-``hooks/post-checkout`` runs ``python -I -c 'from codev_git.hook_post_checkout import main'``
+``hooks/post-checkout`` runs ``python -I -c 'from codev_git.worktree.post_checkout import main'``
 with git's arguments ``PREV NEW FLAG``. On a branch checkout (FLAG 1) whose branch has an
 ownership record, ``.thread`` is written from the record; on any other branch checkout a
 ``.thread`` the hook wrote earlier is removed. Whatever goes wrong, one warning line is printed
@@ -43,9 +43,9 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
     _forget_git_environment()
 
     from codev_git.names import BranchRef
-    from codev_git.ownership import OwnerBook
+    from codev_git.ownership.records import OwnerBook
     from codev_git.store import Store
-    from codev_git.thread_file import ThreadFile, read, remove_ours, write_ours
+    from codev_git.worktree.tag import ThreadFile, read, remove_ours, write_ours
 
     store = Store.open(str(cwd / git_dir)) if git_dir else Store.discover(cwd)
     worktree = (cwd / work_tree) if work_tree else store.workdir
@@ -71,7 +71,7 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
 
 def _forget_git_environment() -> None:
     """Drop the variables git sets for hooks, so nothing below is pointed at another repo."""
-    from codev_git.porcelain import GIT_ENV_VARS
+    from codev_git.store.porcelain import GIT_ENV_VARS
 
     for key in GIT_ENV_VARS:
         os.environ.pop(key, None)
