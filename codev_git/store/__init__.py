@@ -1,20 +1,12 @@
-"""The storage façade: the one module that touches pygit2 objects and references.
+"""The git façade: the only package that touches pygit2, runs git, or uses GitPython.
 
-Every reference move goes through :meth:`Store.cas_update`, a compare-and-swap with a bounded,
-jittered retry. Objects are written raw into the object database so that message bytes are
-stored exactly as given.
+``repository`` (objects, refs with compare-and-swap, packing), ``autopack`` (when to pack),
+``porcelain`` (what must be git's own CLI), ``values`` (small shared types).
 """
 
 from __future__ import annotations
 
-from codev_git.store._common import EMPTY_TREE, CasConflict, CommitInfo, Ident
-from codev_git.store.packing import PackingStore
-from codev_git.store.refs import RefStore
+from codev_git.store.repository import Store
+from codev_git.store.values import EMPTY_TREE, CasConflict, CommitInfo, Ident
 
 __all__ = ["EMPTY_TREE", "CasConflict", "CommitInfo", "Ident", "Store"]
-
-
-class Store(RefStore, PackingStore):
-    """A repository opened through pygit2, with the few operations the domain needs:
-    opening and config (``base``), objects (``objects``), refs and compare-and-swap
-    (``refs``), and packing (``packing``)."""
