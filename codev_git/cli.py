@@ -5,7 +5,6 @@ Commands are loaded lazily so that ``send`` and ``inbox`` import only what they 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import sys
@@ -14,7 +13,9 @@ from typing import Any
 import click
 
 from codev_git import __version__
+from codev_git.commands.console import say, stderr_sink
 from codev_git.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CodevError
+from codev_git.report import sink
 
 COMMANDS: dict[str, str] = {
     "init": "codev_git.commands.core:init_cmd",
@@ -93,7 +94,12 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    """The entry point: run one command; domain warnings and notes go to stderr."""
+    with sink(stderr_sink):
+        return _run(sys.argv[1:] if argv is None else argv)
+
+
+def _run(args: list[str]) -> int:
     try:
         result = cli.main(
             args=args,
@@ -102,20 +108,20 @@ def main(argv: list[str] | None = None) -> int:
             standalone_mode=False,
         )
     except CodevError as exc:
-        _say(f"git-codev: {_one_line(str(exc))}")
+        say(f"git-codev: {_one_line(str(exc))}")
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
-        _say("git-codev: aborted")
+        say("git-codev: aborted")
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
         ctx = exc.ctx if isinstance(exc, click.UsageError) else None
         hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
-        _say(f"git-codev: {_one_line(exc.format_message())}{hint}")
+        say(f"git-codev: {_one_line(exc.format_message())}{hint}")
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
-        _say("git-codev: interrupted")
+        say("git-codev: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
@@ -123,18 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("CODEV_DEBUG"):
             raise
-        _say(
+        say(
             f"git-codev: internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]}); "
             "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it"
         )
         return EXIT_FAILURE
     # without standalone mode, click returns the code given to ctx.exit(n) instead of exiting
     return result if isinstance(result, int) else 0
-
-
-def _say(line: str) -> None:
-    with contextlib.suppress(OSError):
-        print(line, file=sys.stderr)
 
 
 def _quiet_stdout() -> None:

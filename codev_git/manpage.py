@@ -49,6 +49,23 @@ def _command_section(path: str, command: click.Command, ctx: click.Context) -> l
     return out
 
 
+def _settings_sections() -> list[str]:
+    """CONFIGURATION, ENVIRONMENT and FILES, from :mod:`codev_git.config`."""
+    from codev_git import config
+
+    lines = [".SH CONFIGURATION"]
+    for key in config.KEYS:
+        default = f" (default: {key.default})" if key.default is not None else ""
+        lines.append(f".TP\n.B {_esc(key.name)}\n{_esc(f'{key.type}{default}. {key.doc}')}")
+    lines.append(".SH ENVIRONMENT")
+    for var in config.ENVIRONMENT:
+        lines.append(f".TP\n.B {_esc(var.name)}\n{_esc(var.doc)}")
+    lines.append(".SH FILES")
+    for path, doc in config.FILES:
+        lines.append(f".TP\n.I {_esc(path)}\n{_esc(doc)}")
+    return lines
+
+
 def render(group: click.Group) -> str:
     ctx = click.Context(group, info_name="git codev", **group.context_settings)
     lines = [
@@ -76,9 +93,7 @@ def render(group: click.Group) -> str:
     lines += [
         ".SH EXIT STATUS",
         ".PP\n0 success; 1 operational failure; 2 bad input (nothing written); 130 interrupted.",
-        ".SH ENVIRONMENT",
-        ".TP\n.B CODEV_ARCHITECT_NAME\nThe architect you are, unless --as is given.",
-        ".TP\n.B NO_COLOR\nNo colour, even on a terminal.",
+        *_settings_sections(),
         ".SH SEE ALSO",
         SEE_ALSO,
     ]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from codev_git.layout import inbox_ref
 from codev_git.messaging.inbox import read_channel
-from codev_git.messaging.message import append, decode, inbox_ref
+from codev_git.messaging.message import append, decode
 from codev_git.names import ArchitectName
 from codev_git.store import Ident, Store, autopack
 from tests.helpers import Sandbox

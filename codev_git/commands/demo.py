@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from codev_git.errors import OperationalError
+from codev_git.layout import SHARED_PREFIXES
 from codev_git.messaging.render import style
 
 
@@ -134,7 +135,7 @@ def story() -> list[Step]:
         ),
         Step(
             "Everything lives in git refs",
-            ["for-each-ref", "refs/codev", "refs/notes/codev"],
+            ["for-each-ref", *(p.rstrip("/") for p in SHARED_PREFIXES)],
             git=True,
         ),
     ]

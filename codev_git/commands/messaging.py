@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from codev_git import config
 from codev_git.commands.common import as_option, complete_targets, echo, json_option, note
 from codev_git.errors import CodevError, UsageError
 from codev_git.ownership.identity import Identity, resolve
@@ -76,7 +77,7 @@ def send_cmd(
     book = OwnerBook(store)
     sender = resolve(store, as_name, book)
     remote = None
-    if push or (push is None and store.config_bool("codev.autoPush")):
+    if push or (push is None and config.AUTO_PUSH.flag(store)):
         from codev_git.sync.exchange import parse_remote
 
         remote = parse_remote(store, None)  # a missing remote is refused before anything is sent

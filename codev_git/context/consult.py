@@ -9,12 +9,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git import config
 from codev_git.context.resolve import THREAD_HINT, Context
 from codev_git.errors import CodevError, OperationalError, UsageError
 from codev_git.store import Store
 
-CONFIG_COMMAND = "codev.consultCommand"
-DEFAULT_COMMAND = "consult"
+CONFIG_COMMAND = config.CONSULT_COMMAND.name
 PROJECT_FLAG = "--project-id"
 
 
@@ -39,7 +39,7 @@ def gives_project(args: list[str]) -> bool:
 
 
 def consult_command(store: Store) -> list[str]:
-    configured = store.config_get(CONFIG_COMMAND) or DEFAULT_COMMAND
+    configured = config.CONSULT_COMMAND.text(store) or "consult"
     try:
         words = shlex.split(configured)
     except ValueError as exc:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from codev_git.errors import UsageError
+from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.messaging.inbox import walk_channel
-from codev_git.messaging.message import (
-    BROADCAST_REF,
-    BUILDER_INBOX_PREFIX,
-    INBOX_PREFIX,
-    Message,
-    decode,
-)
+from codev_git.messaging.message import Message, decode
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, Ownership
 from codev_git.store import Store

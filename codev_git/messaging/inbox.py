@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from codev_git import config, report
+from codev_git.layout import BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.messaging.message import (
-    BUILDER_INBOX_PREFIX,
-    CONFIG_REQUIRE_SIGNED,
     CURSOR_COMMIT_MESSAGE,
-    INBOX_PREFIX,
     Message,
     channels_of,
     decode,
@@ -30,10 +28,7 @@ def _valid_tip(store: Store, ref: str) -> str | None:
         return None
     kind = store.object_type(tip)
     if kind != "commit":
-        print(
-            f"git-codev: warning: skipping {ref}: it points at {kind or 'a missing object'}",
-            file=sys.stderr,
-        )
+        report.warn(f"skipping {ref}: it points at {kind or 'a missing object'}")
         return None
     return tip
 
@@ -66,9 +61,7 @@ def walk_channel(
         if store.object_type(cursor) == "commit":
             hide.append(cursor)
         else:
-            print(
-                f"git-codev: warning: ignoring a broken read cursor on {channel}", file=sys.stderr
-            )
+            report.warn(f"ignoring a broken read cursor on {channel}")
     infos = list(store.walk(tip, hide))
     messages: list[Message] = []
     for info in infos:
@@ -76,10 +69,9 @@ def walk_channel(
             continue
         msg = decode(info, channel)
         if msg is None:
-            print(
-                f"git-codev: warning: skipping commit {info.id[:12]} on {channel}: "
-                "not a codev message (no Codev-From/Codev-To trailers)",
-                file=sys.stderr,
+            report.warn(
+                f"skipping commit {info.id[:12]} on {channel}: "
+                "not a codev message (no Codev-From/Codev-To trailers)"
             )
             continue
         messages.append(msg)
@@ -122,7 +114,7 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
     with ``codev.requireSigned``, messages git's own verification does not accept."""
     cache: dict[str, Ownership | None] = {}
     store = book.store
-    require_signed = bool(messages) and store.config_bool(CONFIG_REQUIRE_SIGNED)
+    require_signed = bool(messages) and config.REQUIRE_SIGNED.flag(store)
 
     def ownership(builder: str) -> Ownership | None:
         if builder not in cache:
@@ -149,7 +141,7 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
             from codev_git.store.porcelain import verify_commit
 
             if not verify_commit(store.workdir or store.git_dir, msg.id):
-                problem = f"not signed by a trusted key ({CONFIG_REQUIRE_SIGNED} is set)"
+                problem = f"not signed by a trusted key ({config.REQUIRE_SIGNED.name} is set)"
         if problem:
             msg = Message(**{**msg.__dict__, "verified": False, "why_unverified": problem})
         out.append(msg)

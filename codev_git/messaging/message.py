@@ -1,11 +1,6 @@
 """Routed messages: one commit per message on a per-recipient ref.
 
-Ref layout (every name under ``refs/codev/``)::
-
-    refs/codev/inbox/<architect>            an architect's inbox
-    refs/codev/builders/<builder-id>        a builder's inbox (instructions from its architect)
-    refs/codev/broadcast                    everyone's broadcast channel
-    refs/codev/read/<kind>/<name>/<channel> a reader's cursor; everything it reaches is read
+Where the channels and read cursors live: :mod:`codev_git.layout`.
 
 A message commit has the empty tree, the previous tip as parent, the sender's git identity as
 author, and this message::
@@ -24,37 +19,26 @@ This module imports only what the send and inbox paths need.
 from __future__ import annotations
 
 import base64
-import sys
 from dataclasses import dataclass
 
+from codev_git import config, layout, report
 from codev_git.errors import UsageError
-from codev_git.names import ArchitectName, BuilderId, parse_architect, shown
+from codev_git.layout import (
+    BROADCAST_REF,
+    builder_inbox_ref,
+    inbox_ref,
+)
+from codev_git.names import ArchitectName, parse_architect, shown
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, now_iso
 from codev_git.store import CommitInfo, Ident, Store
 from codev_git.store.autopack import after_append
 
-INBOX_PREFIX = "refs/codev/inbox/"
-BUILDER_INBOX_PREFIX = "refs/codev/builders/"
-BROADCAST_REF = "refs/codev/broadcast"
-READ_PREFIX = "refs/codev/read/"
-DEFAULT_MAX_BYTES = 64 * 1024
-CONFIG_MAX_BYTES = "codev.maxMessageBytes"
-CONFIG_SIGN = "codev.signMessages"
-CONFIG_REQUIRE_SIGNED = "codev.requireSigned"
 TRAILER_KEYS = ("Codev-From", "Codev-To", "Codev-Thread", "Codev-Time", "Codev-Reply-To")
 
 
-def inbox_ref(architect: ArchitectName) -> str:
-    return INBOX_PREFIX + architect
-
-
-def builder_inbox_ref(builder: BuilderId) -> str:
-    return BUILDER_INBOX_PREFIX + builder
-
-
 def cursor_ref(reader: Identity, channel: str) -> str:
-    return f"{READ_PREFIX}{reader.kind}/{reader.name}/{channel}"
+    return layout.cursor_ref(reader.kind, reader.name, channel)
 
 
 def own_channel(reader: Identity) -> str:
@@ -194,11 +178,11 @@ def _owns_any(book: OwnerBook, name: ArchitectName) -> bool:
 def check_body(store: Store, body: bytes) -> None:
     if not body.strip():
         raise UsageError("the message is empty", "give the text as an argument, with --file, or -")
-    limit = store.config_int(CONFIG_MAX_BYTES, DEFAULT_MAX_BYTES)
+    limit = config.MAX_MESSAGE_BYTES.number(store)
     if len(body) > limit:
         raise UsageError(
             f"the message is {len(body)} bytes; the limit is {limit}",
-            f"shorten it, or raise it with 'git config {CONFIG_MAX_BYTES} N'",
+            f"shorten it, or raise it with 'git config {config.MAX_MESSAGE_BYTES.name} N'",
         )
 
 
@@ -212,7 +196,7 @@ def append(
     """Append one message commit to ``ref`` with compare-and-swap; returns its id."""
     payload = encode(body, trailers)
     tree = store.empty_tree()
-    sign = store.config_bool(CONFIG_SIGN) or store.config_bool("commit.gpgSign")
+    sign = config.SIGN_MESSAGES.flag(store) or store.config_bool("commit.gpgSign")
 
     def compute(old: str | None) -> str:
         parents = [old] if old else []
@@ -248,7 +232,7 @@ def send(
         trailers["Codev-Reply-To"] = reply_to
     author = store.identity() or Ident(sender.name, f"{sender.name}@codev.invalid")
     if where.note:
-        print(f"git-codev: {where.note}", file=sys.stderr)
+        report.note(where.note)
     return append(store, where.ref, body, trailers, author), where
 
 

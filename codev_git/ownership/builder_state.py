@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codev_git import config
+from codev_git.layout import INBOX_PREFIX, REMOTES_PREFIX, remote_branch
 from codev_git.messaging.inbox import unread_count
-from codev_git.messaging.message import INBOX_PREFIX, channels_of
+from codev_git.messaging.message import channels_of
 from codev_git.names import BRANCH_PREFIX, ArchitectName, short_branch
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, OwnerRecord, Ownership
 from codev_git.store import Store
-
-CONFIG_BASE = "codev.baseBranch"
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class BuilderRow:
             "issueNumber": rec.issue,
             "task": rec.task,
             "branch": rec.branch_name,
-            "remoteBranch": short_branch(self.state.remote_ref, "refs/remotes/")
+            "remoteBranch": short_branch(self.state.remote_ref, REMOTES_PREFIX)
             if self.state.remote_ref
             else None,
             "worktree": str(self.worktree) if self.worktree else None,
@@ -76,7 +76,7 @@ class BuilderRow:
 def base_branch(store: Store) -> tuple[str, str] | None:
     """(refname, tip) of the branch builders merge into."""
     candidates: list[str] = []
-    configured = store.config_get(CONFIG_BASE)
+    configured = config.BASE_BRANCH.text(store)
     if configured:
         candidates.append(
             configured if configured.startswith("refs/") else BRANCH_PREFIX + configured
@@ -123,7 +123,7 @@ def _tracking(
     """The first remote-tracking copy of a local branch (origin first): (refname, tip)."""
     short = short_branch(branch)
     for remote in store.remote_names():
-        name = f"refs/remotes/{remote}/{short}"
+        name = remote_branch(remote, short)
         tip = refs.get(name) if refs is not None else store.ref_target(name)
         if tip is not None:
             return name, tip

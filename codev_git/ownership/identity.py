@@ -8,10 +8,10 @@ Order: in a worktree whose checked-out branch has an ownership record, you are t
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from typing import Literal
 
+from codev_git import config, report
 from codev_git.errors import UsageError
 from codev_git.names import (
     BRANCH_PREFIX,
@@ -27,9 +27,9 @@ from codev_git.names import (
 from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Store
 
-ENV_ARCHITECT = "CODEV_ARCHITECT_NAME"
-CONFIG_ARCHITECT = "codev.architect"
-CONFIG_DEFAULT_ARCHITECT = "codev.defaultArchitect"
+ENV_ARCHITECT = config.ENV_ARCHITECT
+CONFIG_ARCHITECT = config.ARCHITECT.name
+CONFIG_DEFAULT_ARCHITECT = config.DEFAULT_ARCHITECT.name
 
 NO_IDENTITY_HINT = (
     "set CODEV_ARCHITECT_NAME=<name>, run 'git config --worktree codev.architect <name>', "
@@ -150,7 +150,7 @@ def resolve(store: Store, as_name: str | None = None, book: OwnerBook | None = N
                 f"this is builder worktree {orphan} but its branch has no ownership record",
                 f"from the architect's worktree run 'git codev adopt {orphan} --architect NAME'",
             )
-        print(f"git-codev: note: {fallback.source}", file=sys.stderr)
+        report.note(fallback.source)
         return fallback
     architect = architect_from_settings(store, as_name)
     if architect is None:

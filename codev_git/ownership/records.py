@@ -1,9 +1,10 @@
 """Ownership records: which architect owns which builder branch.
 
-A record is a git note in ``refs/notes/codev/owners``. A branch is not an object, so the note
-annotates a stable stand-in: the blob whose content is the branch's full refname. That blob is
-kept reachable under ``anchors/`` in the same notes tree (git ignores non-note entries), so
-``git gc`` and ``git notes prune`` never drop a record. Anyone can read a record with::
+A record is a git note in the owners notes ref (``layout.OWNERS_REF``). A branch is not an
+object, so the note annotates a stable stand-in: the blob whose content is the branch's full
+refname. That blob is kept reachable under ``anchors/`` in the same notes tree (git ignores
+non-note entries), so ``git gc`` and ``git notes prune`` never drop a record. Anyone can
+read a record with::
 
     branch=refs/heads/builder/spir-1487
     git notes --ref codev/owners show $(printf %s "$branch" | git hash-object --stdin)
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
+from codev_git import report
 from codev_git.errors import OperationalError, UsageError
+from codev_git.layout import OWNERS_REF
 from codev_git.names import (
     ARCHITECT_RE,
     PROTOCOL_RE,
@@ -38,7 +40,6 @@ from codev_git.names import (
 )
 from codev_git.store import Ident, Store
 
-OWNERS_REF = "refs/notes/codev/owners"
 ANCHORS_DIR = "anchors"
 RECORD_VERSION = 1
 EVENTS = ("spawn", "adopt", "reassign", "release")
@@ -161,10 +162,7 @@ def parse_note(data: bytes, label: str, *, warn: bool = True) -> list[OwnerRecor
             records.append(OwnerRecord.from_line(raw))
         except (ValueError, KeyError, TypeError):
             if warn:
-                print(
-                    f"git-codev: warning: skipping unreadable line {number} of {label}",
-                    file=sys.stderr,
-                )
+                report.warn(f"skipping unreadable line {number} of {label}")
     if len(records) > 1:
         records.sort(key=lambda r: (r.time, r.line()))
     return records
@@ -189,10 +187,9 @@ class OwnerBook:
         if tip is None:
             return None
         if self.store.object_type(tip) != "commit":
-            print(
-                f"git-codev: warning: {OWNERS_REF} points at a {self.store.object_type(tip)}, "
-                "not a commit; ignoring ownership records",
-                file=sys.stderr,
+            report.warn(
+                f"{OWNERS_REF} points at a {self.store.object_type(tip)}, "
+                "not a commit; ignoring ownership records"
             )
             return None
         return self.store.tree_of(tip)

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Iterator
 
+from codev_git import config, report
 from codev_git.errors import OperationalError
+from codev_git.layout import PACKABLE_PREFIXES
 from codev_git.store import Store
 
 PROBE = "17"  # the fan-out directory git gc --auto samples, for the same reason
 DEFAULT_LIMIT = 6700  # git's gc.auto default
-CONFIG_LIMIT = "codev.autoPack"
+CONFIG_LIMIT = config.AUTO_PACK.name
 LOCK_NAME = "codev-pack.lock"
 STALE_LOCK_SECONDS = 600.0
-
-
-# the refs whose objects this module may pack: ours, and the sync mirror of a remote's
-OUR_REFS = ("refs/codev/", "refs/notes/codev/", "refs/codev-remotes/")
 
 
 def after_append(store: Store, new_id: str) -> int:
@@ -46,7 +43,7 @@ def after_append(store: Store, new_id: str) -> int:
             return 0
         return pack_now(store)
     except (OperationalError, OSError) as exc:
-        print(f"git-codev: warning: packing skipped ({exc})", file=sys.stderr)
+        report.warn(f"packing skipped ({exc})")
         return 0
 
 
@@ -64,7 +61,7 @@ def pack_now(store: Store) -> int:
     with _pack_lock(store) as held:
         if not held:
             return 0
-        packed, _ = store.pack_loose_objects(OUR_REFS)
+        packed, _ = store.pack_loose_objects(PACKABLE_PREFIXES)
         return packed
 
 

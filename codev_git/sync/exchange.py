@@ -1,12 +1,8 @@
 """Convergence through any git remote: fetch, merge, push fast-forwards atomically with leases.
 
-A plain clone or fetch brings neither ``refs/codev/*`` nor ``refs/notes/codev/*``. ``sync``
-fetches them into a private mirror per remote, never over local refs::
-
-    refs/codev/inbox/main         ->  refs/codev-remotes/<remote>/codev/inbox/main
-    refs/notes/codev/owners       ->  refs/codev-remotes/<remote>/notes/codev/owners
-
-The mirror lies outside ``refs/codev/`` so no reader ever mistakes it for local state; it is a
+A plain clone or fetch brings none of the codev refs (:mod:`codev_git.layout`). ``sync``
+fetches them into a private mirror per remote (``layout.mirror_of``), never over local refs.
+The mirror lies outside the codev namespace so no reader ever mistakes it for local state; it is a
 disposable cache of what the remote held at the last fetch. Each local ref then takes in its
 mirror (see :mod:`codev_git.sync.merge`; every move is a compare-and-swap), and every ref
 that differs from the remote is pushed in ONE ``git push --atomic`` with
@@ -22,25 +18,28 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codev_git import config
 from codev_git.errors import OperationalError, UsageError
-from codev_git.messaging.message import BROADCAST_REF, READ_PREFIX, is_merge, own_channel
+from codev_git.layout import (
+    BROADCAST_REF,
+    OWNERS_REF,
+    READ_PREFIX,
+    SHARED_PREFIXES,
+    mirror_prefix,
+)
+from codev_git.messaging.message import is_merge, own_channel
 from codev_git.names import shown
 from codev_git.ownership.identity import Identity
-from codev_git.ownership.records import OWNERS_REF
+from codev_git.report import warn as report_warning
 from codev_git.store import Store
 from codev_git.store.porcelain import GitOutcome, try_git
-from codev_git.sync.merge import NOTES_PREFIX, Kind, action_for, kind_of, merged_tip
+from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
 
-MIRROR_ROOT = "refs/codev-remotes/"
-SHARED_PREFIXES = ("refs/codev/", NOTES_PREFIX)
-CONFIG_ATTEMPTS = "codev.syncAttempts"
-DEFAULT_ATTEMPTS = 6
 FETCH_LOCK_ATTEMPTS = 8
 REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # reasons a ref is refused that mean "the remote moved; fetch and merge again"
@@ -157,10 +156,6 @@ def parse_remote(store: Store, name: str | None) -> str:
     return remote
 
 
-def mirror_prefix(remote: str) -> str:
-    return f"{MIRROR_ROOT}{remote}/"
-
-
 # -- the cycle ----------------------------------------------------------------------------------
 def sync(
     store: Store,
@@ -174,7 +169,7 @@ def sync(
     """Fetch, merge and (unless ``push`` is false) publish the refs in ``scope``.
 
     With ``dry_run`` only the private mirror is updated; local refs and the remote are not."""
-    limit = attempts or max(1, store.config_int(CONFIG_ATTEMPTS, DEFAULT_ATTEMPTS))
+    limit = attempts or max(1, config.SYNC_ATTEMPTS.number(store))
     report = SyncReport(remote, dry_run, push)
     cwd = store.workdir or store.git_dir
     reason = ""
@@ -380,4 +375,4 @@ def _detail(outcome: GitOutcome) -> str:
 def _warn(report: SyncReport, text: str) -> None:
     if text not in report.warnings:
         report.warnings.append(text)
-        print(f"git-codev: warning: {text}", file=sys.stderr)
+        report_warning(text)

@@ -2,10 +2,10 @@
 
 | kind    | refs                                              | diverged tips become            |
 |---------|---------------------------------------------------|---------------------------------|
-| channel | ``refs/codev/inbox/*``, ``builders/*``, broadcast | a ``Codev-Merge: sync`` commit  |
-| cursor  | ``refs/codev/read/...``                           | a ``Codev-Merge: read`` commit  |
-| notes   | ``refs/notes/codev/*``                            | union of note lines and anchors |
-| other   | anything else under ``refs/codev/``               | left alone (fast-forward only)  |
+| channel | inboxes, builders' inboxes, broadcast            | a ``Codev-Merge: sync`` commit  |
+| cursor  | read cursors                                      | a ``Codev-Merge: read`` commit  |
+| notes   | the ownership notes                               | union of note lines and anchors |
+| other   | any other codev ref                               | left alone (fast-forward only)  |
 
 Every merge commit is deterministic: parents sorted, a fixed author, the newer parent's time.
 Two clones merging the same pair of tips write the same commit, so they agree at once instead
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from codev_git.messaging.message import (
+from codev_git.layout import (
     BROADCAST_REF,
     BUILDER_INBOX_PREFIX,
-    CURSOR_COMMIT_MESSAGE,
     INBOX_PREFIX,
+    NOTES_PREFIX,
     READ_PREFIX,
 )
+from codev_git.messaging.message import CURSOR_COMMIT_MESSAGE
 from codev_git.ownership.records import ANCHORS_DIR, merge_note_lines
 from codev_git.store import Ident, Store
 
-NOTES_PREFIX = "refs/notes/codev/"
 MERGE_AUTHOR = Ident("git-codev", "codev@invalid")
 CHANNEL_MERGE = b"codev merge\n\nCodev-Merge: sync\n"
 NOTES_MERGE = b"codev: merge ownership records\n\nCodev-Merge: sync\n"

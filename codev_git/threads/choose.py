@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
+from codev_git import report
 from codev_git.errors import UsageError
 from codev_git.names import ArchitectName, ThreadName
 from codev_git.store import Store
@@ -30,9 +29,8 @@ def choose_thread(
     mine = [t.name for t in threads if t.architect == architect]
     if len(mine) != 1:
         return None
-    print(
-        f"git-codev: note: thread {mine[0]} chosen: it is {architect}'s only active thread "
-        "(pass --thread to pick another)",
-        file=sys.stderr,
+    report.note(
+        f"thread {mine[0]} chosen: it is {architect}'s only active thread "
+        "(pass --thread to pick another)"
     )
     return mine[0]

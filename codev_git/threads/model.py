@@ -19,12 +19,12 @@ a double-quoted JSON string)::
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from codev_git import report
 from codev_git.errors import UsageError
 from codev_git.messaging.inbox import read_channel
 from codev_git.messaging.message import channels_of
@@ -182,10 +182,9 @@ def list_threads(store: Store, commit: str | None, *, archived: bool = False) ->
 
 
 def warn_truncated(thread: Thread, doing: str = "skipping") -> None:
-    print(
-        f"git-codev: warning: {doing} {thread.path}: its front matter starts with '---' "
-        "but never ends (truncated?); fix the file",
-        file=sys.stderr,
+    report.warn(
+        f"{doing} {thread.path}: its front matter starts with '---' "
+        "but never ends (truncated?); fix the file"
     )
 
 

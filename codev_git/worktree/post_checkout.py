@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from codev_git.commands.console import say
+
 WARNING = "git-codev: warning: post-checkout hook"
 
 
@@ -23,14 +25,13 @@ def main(argv: list[str]) -> int:
         message = tag_worktree(argv, Path.cwd())
     except BaseException as exc:  # a hook must never fail the checkout
         detail = " ".join(str(exc).split())[:160]
-        print(
+        say(
             f"{WARNING} left .thread as it was ({type(exc).__name__}: {detail}); "
-            "the checkout itself is fine",
-            file=sys.stderr,
+            "the checkout itself is fine"
         )
         return 0
     if message:
-        print(message, file=sys.stderr)
+        say(message)
     return 0
 
 

@@ -1,0 +1,75 @@
+"""How parties are written, on the command line and in ``Codev-From:``/``Codev-To:`` trailers.
+
+===========================  ===============================================================
+``architect``                a builder's own architect (only a builder may use it)
+``architect:NAME``           the architect NAME
+``broadcast``                everyone
+``builder-<dir>``            a builder, by id; on the command line also its directory or a
+                             unique tail (``spir-1487``, ``1487``)
+===========================  ===============================================================
+
+Parsing and formatting live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from codev_git.errors import UsageError
+from codev_git.names import BUILDER_PREFIX, ArchitectName, parse_architect, shown
+
+OWN_ARCHITECT = "architect"
+ARCHITECT_PREFIX = "architect:"
+BROADCAST = "broadcast"
+TARGET_HINT = "use architect, architect:<name>, broadcast, or a builder id such as 1487"
+
+TargetKind = Literal["own-architect", "architect", "broadcast", "builder"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A send target as the user wrote it, classified; ``name`` is the architect's name or the
+    builder's id/tail (resolved against ownership records later)."""
+
+    kind: TargetKind
+    name: str = ""
+
+
+def parse_target(raw: str) -> Target:
+    """Classify a command-line target; bad input is a UsageError naming the valid forms."""
+    if raw == BROADCAST:
+        return Target("broadcast")
+    if raw == OWN_ARCHITECT:
+        return Target("own-architect")
+    if raw.startswith(ARCHITECT_PREFIX):
+        return Target("architect", parse_architect(raw[len(ARCHITECT_PREFIX) :]))
+    if not raw or any(ch.isspace() or ord(ch) < 32 for ch in raw):
+        raise UsageError(f"invalid target {shown(raw)}", TARGET_HINT)
+    return Target("builder", raw)
+
+
+def architect_address(name: str) -> str:
+    """``main`` -> ``architect:main``."""
+    return ARCHITECT_PREFIX + name
+
+
+def architect_in(address: str) -> str | None:
+    """The architect named by an address (``architect:main`` -> ``main``), else None."""
+    return address[len(ARCHITECT_PREFIX) :] if address.startswith(ARCHITECT_PREFIX) else None
+
+
+def is_builder_address(address: str) -> bool:
+    return address.startswith(BUILDER_PREFIX)
+
+
+def is_broadcast(address: str) -> bool:
+    return address == BROADCAST
+
+
+def architect_name(address: str) -> ArchitectName:
+    """The architect of an ``architect:NAME`` address, validated."""
+    name = architect_in(address)
+    if name is None:
+        raise UsageError(f"{shown(address)} is not an architect address", TARGET_HINT)
+    return parse_architect(name)

@@ -1,0 +1,136 @@
+"""Every setting ``git codev`` reads: git config keys under ``codev.*``, environment variables,
+and the files it writes. Each with its type, default and one line of documentation; the man
+page's CONFIGURATION, ENVIRONMENT and FILES sections are generated from this module.
+
+Read a key through its :class:`Key` (``config.AUTO_PUSH.flag(store)``), never by spelling
+``"codev.…"`` elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from codev_git.store import Store
+
+KeyType = Literal["string", "bool", "int", "architect"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: KeyType
+    default: str | None
+    doc: str
+
+    def text(self, store: Store) -> str | None:
+        value = store.config_get(self.name)
+        return value if value is not None else self.default
+
+    def flag(self, store: Store) -> bool:
+        return store.config_bool(self.name, self.default == "true")
+
+    def number(self, store: Store, default: int | None = None) -> int:
+        fallback = default if default is not None else int(self.default or 0)
+        return store.config_int(self.name, fallback)
+
+
+KEYS: list[Key] = []
+
+
+def _key(name: str, type_: KeyType, default: str | None, doc: str) -> Key:
+    key = Key(name, type_, default, doc)
+    KEYS.append(key)
+    return key
+
+
+ARCHITECT = _key(
+    "codev.architect",
+    "architect",
+    None,
+    "The architect you are in this repository or worktree (use `git config --worktree`), "
+    "unless --as or CODEV_ARCHITECT_NAME says otherwise.",
+)
+DEFAULT_ARCHITECT = _key(
+    "codev.defaultArchitect",
+    "architect",
+    None,
+    "The owner assumed for a builder worktree whose branch has no ownership record "
+    "(a note says so each time). Unset: such a worktree is an error naming `git codev adopt`.",
+)
+BASE_BRANCH = _key(
+    "codev.baseBranch",
+    "string",
+    None,
+    "The branch builders merge into (merged/ahead/behind are measured against it). "
+    "Unset: origin's HEAD, else main, else master.",
+)
+AUTO_PUSH = _key(
+    "codev.autoPush",
+    "bool",
+    "false",
+    "Publish every sent message to the default remote at once, as `send --push` does.",
+)
+MAX_MESSAGE_BYTES = _key(
+    "codev.maxMessageBytes",
+    "int",
+    str(64 * 1024),
+    "The largest message `send` accepts, in bytes (k/m/g suffixes allowed).",
+)
+SIGN_MESSAGES = _key(
+    "codev.signMessages",
+    "bool",
+    "false",
+    "Sign every message commit with git's own signing configuration (gpg, ssh or x509).",
+)
+REQUIRE_SIGNED = _key(
+    "codev.requireSigned",
+    "bool",
+    "false",
+    "Show messages whose signature git cannot verify as UNVERIFIED.",
+)
+CONSULT_COMMAND = _key(
+    "codev.consultCommand",
+    "string",
+    "consult",
+    "The command `git codev consult` runs (split like a shell would).",
+)
+AUTO_PACK = _key(
+    "codev.autoPack",
+    "int",
+    None,
+    "Pack message objects once about this many are loose (default: gc.auto, else 6700; 0: never).",
+)
+SYNC_ATTEMPTS = _key(
+    "codev.syncAttempts",
+    "int",
+    "6",
+    "How many times `sync` fetches, merges and pushes again when another clone pushed first.",
+)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    doc: str
+
+
+ENV_ARCHITECT = "CODEV_ARCHITECT_NAME"
+ENVIRONMENT = [
+    EnvVar(
+        ENV_ARCHITECT, "The architect you are, unless --as is given (surrounding spaces ignored)."
+    ),
+    EnvVar("CODEV_AGENT_FARM_DIR", "Where afx keeps global.db, for `adopt --from-afx`."),
+    EnvVar("CODEV_NOW", "Fix the clock (seconds since the epoch or ISO-8601 UTC), for tests."),
+    EnvVar("CODEV_DEBUG", "Show the traceback of an internal error instead of one line."),
+    EnvVar("NO_COLOR", "No colour, even on a terminal."),
+]
+
+FILES = [
+    ("<common git dir>/hooks/post-checkout", "the worktree-tag hook `hooks install` writes"),
+    (".builders/<dir>", "a builder's worktree; `init` adds .builders/ to .git/info/exclude"),
+    (".thread", "a builder worktree's tag: its thread and architect, written by the hook"),
+    ("codev/<name>-thread.md", "an architect's thread; archived to codev/archive/"),
+    ("codev/templates/THREAD.md.j2", "a repository's own thread template, if present"),
+]
