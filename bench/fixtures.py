@@ -11,10 +11,11 @@ from pathlib import Path
 import pygit2
 
 from bench.timing import BenchError
+from codev_git.clock import now_iso
 from codev_git.layout import inbox_ref
 from codev_git.messaging.message import append
 from codev_git.names import ArchitectName, BranchRef, builder_branch_for_dir, builder_id_for_branch
-from codev_git.ownership.records import OwnerBook, OwnerRecord, now_iso
+from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
 from codev_git.worktree.repo_init import init_repository
 

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from codev_git.address import BROADCAST, OWN_ARCHITECT, architect_address
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -65,8 +67,8 @@ def complete_threads(ctx: click.Context, param: click.Parameter, incomplete: str
 
 
 def complete_targets(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    options = ["architect", "broadcast"]
-    options += [f"architect:{n}" for n in _names("architects")]
+    options = [OWN_ARCHITECT, BROADCAST]
+    options += [architect_address(n) for n in _names("architects")]
     options += _names("builders")
     return [n for n in options if n.startswith(incomplete)]
 

@@ -26,8 +26,9 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
     """
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
+    from codev_git.clock import iso_seconds
     from codev_git.messaging.history import timeline
-    from codev_git.messaging.render import body_text, dump_json, iso_seconds, message_json, visible
+    from codev_git.messaging.render import body_text, dump_json, message_json, visible
 
     store = Store.discover()
     messages = timeline(store, architect=owner, thread=thread_name, limit=limit)

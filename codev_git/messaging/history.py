@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codev_git.address import architect_address, architect_in
 from codev_git.errors import UsageError
 from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.messaging.inbox import walk_channel
@@ -44,7 +45,7 @@ def timeline(
 
 
 def _involves(msg: Message, architect: str, owners: dict[str, Ownership]) -> bool:
-    me = f"architect:{architect}"
+    me = architect_address(architect)
     if me in (msg.sender, msg.to):
         return True
     for party in (msg.sender, msg.to):
@@ -71,9 +72,9 @@ def find_message(store: Store, prefix: str) -> Message:
 def reply_target(me: Identity, original: Message) -> str:
     """The send target that answers ``original``'s sender."""
     sender = original.sender
-    if sender.startswith("architect:"):
+    if architect_in(sender) is not None:
         if me.is_builder:
-            if sender != f"architect:{me.architect}":
+            if sender != architect_address(me.architect):
                 raise UsageError(
                     f"{sender} is not your architect", "a builder may only write to its own"
                 )

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from codev_git import config, report
+from codev_git.address import architect_in, is_builder_address
 from codev_git.layout import BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.messaging.message import (
     CURSOR_COMMIT_MESSAGE,
@@ -124,19 +125,19 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
     out: list[Message] = []
     for msg in messages:
         problem: str | None = None
-        if msg.sender.startswith("builder-"):
+        sender_architect = architect_in(msg.sender)
+        if is_builder_address(msg.sender):
             owned = ownership(msg.sender)
             owner = owned.owner_at(msg.time) if owned else None
             if owner is None:
                 problem = f"{msg.sender} had no ownership record when this was sent"
             elif msg.channel.startswith(INBOX_PREFIX) and owner != msg.channel[len(INBOX_PREFIX) :]:
                 problem = f"{msg.sender} belonged to architect {owner} when this was sent"
-        elif msg.sender.startswith("architect:") and reader.is_builder:
+        elif sender_architect is not None and reader.is_builder:
             owned = ownership(reader.name)
             owner = owned.owner_at(msg.time) if owned else None
-            sender_name = msg.sender[len("architect:") :]
-            if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_name:
-                problem = f"{sender_name} did not own {reader.name} when this was sent"
+            if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_architect:
+                problem = f"{sender_architect} did not own {reader.name} when this was sent"
         if problem is None and require_signed:
             from codev_git.store.porcelain import verify_commit
 

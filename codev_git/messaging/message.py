@@ -22,15 +22,17 @@ import base64
 from dataclasses import dataclass
 
 from codev_git import config, layout, report
+from codev_git.address import BROADCAST, architect_address, parse_target
+from codev_git.clock import iso, now_iso
 from codev_git.errors import UsageError
 from codev_git.layout import (
     BROADCAST_REF,
     builder_inbox_ref,
     inbox_ref,
 )
-from codev_git.names import ArchitectName, parse_architect, shown
+from codev_git.names import ArchitectName
 from codev_git.ownership.identity import Identity
-from codev_git.ownership.records import OwnerBook, now_iso
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import CommitInfo, Ident, Store
 from codev_git.store.autopack import after_append
 
@@ -111,19 +113,13 @@ def decode(info: CommitInfo, channel: str) -> Message | None:
         sender=trailers["Codev-From"],
         to=trailers["Codev-To"],
         thread=trailers.get("Codev-Thread") or None,
-        time=trailers.get("Codev-Time") or _iso_from_epoch(info.time),
+        time=trailers.get("Codev-Time") or iso(info.time, micro=True),
         body=body,
         author=f"{info.author_name} <{info.author_email}>",
         channel=channel,
         reply_to=trailers.get("Codev-Reply-To"),
         parents=info.parents,
     )
-
-
-def _iso_from_epoch(epoch: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # the commit a read cursor points at when it must reach several messages (never a message)
@@ -138,33 +134,29 @@ def is_merge(info: CommitInfo) -> bool:
 def route(store: Store, sender: Identity, target: str, book: OwnerBook) -> Route:
     """Resolve a send target for this sender, refusing what the sender may not address."""
     thread = sender.record.thread if sender.record is not None else None
-    if target == "broadcast":
-        return Route(BROADCAST_REF, "broadcast", thread)
-    if target == "architect":
+    parsed = parse_target(target)
+    if parsed.kind == "broadcast":
+        return Route(BROADCAST_REF, BROADCAST, thread)
+    if parsed.kind == "own-architect":
         if not sender.is_builder:
             raise UsageError(
                 "'architect' is how a builder addresses its own architect",
                 "address another architect as architect:<name>",
             )
-        return Route(inbox_ref(sender.architect), f"architect:{sender.architect}", thread)
-    if target.startswith("architect:"):
+        return Route(inbox_ref(sender.architect), architect_address(sender.architect), thread)
+    if parsed.kind == "architect":
         if sender.is_builder:
             raise UsageError(
                 f"builder {sender.name} may only write to its own architect",
                 "use the target 'architect'",
             )
-        name = parse_architect(target[len("architect:") :])
+        name = ArchitectName(parsed.name)
         ref = inbox_ref(name)
         note = None
         if store.ref_target(ref) is None and not _owns_any(book, name):
             note = f"architect {name} has no inbox yet; it now has one"
-        return Route(ref, f"architect:{name}", None, note)
-    if not target or any(ch.isspace() or ord(ch) < 32 for ch in target):
-        raise UsageError(
-            f"invalid target {shown(target)}",
-            "use architect, architect:<name>, broadcast, or a builder id such as 1487",
-        )
-    owned = book.find(target)
+        return Route(ref, architect_address(name), None, note)
+    owned = book.find(parsed.name)
     rec = owned.current
     if sender.is_builder and rec.builder == sender.name:
         raise UsageError("a builder cannot send a message to itself", "use the target 'architect'")

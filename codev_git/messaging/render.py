@@ -13,6 +13,8 @@ import sys
 import unicodedata
 from typing import Any
 
+from codev_git.address import architect_in, is_broadcast, is_builder_address
+from codev_git.clock import iso_seconds
 from codev_git.messaging.message import Message
 
 _VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
@@ -43,22 +45,17 @@ def body_text(body: bytes) -> str:
     return visible(body.decode("utf-8", "surrogateescape"))
 
 
-def iso_seconds(stamp: str) -> str:
-    """``2026-11-24T17:00:00.123456Z`` -> ``2026-11-24T17:00:00Z``."""
-    return stamp.split(".")[0] + "Z" if "." in stamp else stamp
-
-
 def frame(msg: Message) -> str:
     """The header Codev shows an agent for a message."""
     when = iso_seconds(msg.time)
-    if msg.to == "broadcast":
+    if is_broadcast(msg.to):
         head = f"### [BROADCAST FROM {visible(msg.sender)} | {when}] ###"
-    elif msg.sender.startswith("builder-"):
+    elif is_builder_address(msg.sender):
         head = f"### [BUILDER {visible(msg.sender)} MESSAGE | {when}] ###"
-    elif msg.to.startswith("builder-"):
+    elif is_builder_address(msg.to):
         head = f"### [ARCHITECT INSTRUCTION | {when}] ###"
     else:
-        name = msg.sender.removeprefix("architect:")
+        name = architect_in(msg.sender) or msg.sender
         head = f"### [ARCHITECT {visible(name)} MESSAGE | {when}] ###"
     extra = [f"id {msg.short_id}"]
     if msg.thread:

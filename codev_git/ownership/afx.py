@@ -12,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git.clock import now_iso
 from codev_git.errors import OperationalError
 from codev_git.names import (
     ARCHITECT_RE,
@@ -24,7 +25,7 @@ from codev_git.names import (
     printable,
     shown,
 )
-from codev_git.ownership.records import OwnerBook, OwnerRecord, now_iso
+from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
 
 ENV_DIR = "CODEV_AGENT_FARM_DIR"

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git.clock import now_iso
 from codev_git.errors import OperationalError, UsageError
 from codev_git.names import (
     BRANCH_PREFIX,
@@ -21,7 +22,7 @@ from codev_git.names import (
     shown,
 )
 from codev_git.ownership.identity import Identity
-from codev_git.ownership.records import OwnerBook, OwnerRecord, now_iso
+from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
 from codev_git.threads.choose import choose_thread
 

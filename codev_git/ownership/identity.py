@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from codev_git import config, report
+from codev_git.address import architect_address
 from codev_git.errors import UsageError
 from codev_git.names import (
     BRANCH_PREFIX,
@@ -57,7 +58,7 @@ class Identity:
     @property
     def address(self) -> str:
         """How this sender is written in a ``Codev-From:`` trailer."""
-        return self.name if self.is_builder else f"architect:{self.name}"
+        return self.name if self.is_builder else architect_address(self.name)
 
 
 def builder_here(store: Store, book: OwnerBook | None = None) -> Identity | None:

@@ -19,7 +19,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
 
 from codev_git import report
 from codev_git.errors import OperationalError, UsageError
@@ -43,10 +42,6 @@ from codev_git.store import Ident, Store
 ANCHORS_DIR = "anchors"
 RECORD_VERSION = 1
 EVENTS = ("spawn", "adopt", "reassign", "release")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

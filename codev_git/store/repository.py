@@ -18,6 +18,7 @@ from typing import Self
 import pygit2
 from pygit2.enums import FileMode, ObjectType, SortMode
 
+from codev_git import clock
 from codev_git.errors import OperationalError, UsageError
 from codev_git.store.values import (
     CAS_ATTEMPTS,
@@ -345,7 +346,7 @@ class Store:
         when: float | None = None,
     ) -> str:
         """Write a commit object exactly as given; returns its id."""
-        stamp = time.time() if when is None else when
+        stamp = clock.now() if when is None else when
         ident = author.line(stamp)
         head = [b"tree " + tree.encode()]
         head += [b"parent " + p.encode() for p in parents]

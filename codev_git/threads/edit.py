@@ -9,10 +9,10 @@ tree, the index and the refs as they were.
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git.clock import iso, now
 from codev_git.errors import OperationalError, UsageError
 from codev_git.names import ArchitectName, BuilderId, ThreadName, short_branch, shown
 from codev_git.ownership.builder_state import base_branch
@@ -26,7 +26,6 @@ from codev_git.threads.model import (
     builder_rows,
     head_commit,
     is_live,
-    iso,
     parse_front_matter,
     read_thread,
     thread_path,
@@ -139,7 +138,7 @@ def new_thread(
         "thread": name,
         "architect": owner,
         "status": "active",
-        "created": iso(int(time.time())),
+        "created": iso(int(now())),
         "headline": headline,
         **blocks(builder_rows(store).get(name, []), short_branch(base[0]) if base else None, name),
     }

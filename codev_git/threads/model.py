@@ -21,10 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from codev_git import report
+from codev_git.clock import iso
 from codev_git.errors import UsageError
 from codev_git.messaging.inbox import read_channel
 from codev_git.messaging.message import channels_of
@@ -238,10 +238,6 @@ def change_json(info: CommitInfo | None) -> dict[str, Any] | None:
         "subject": subject,
         "author": info.author_name,
     }
-
-
-def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def summary_json(
