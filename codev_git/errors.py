@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 operational failure (the repository or the world said n
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -16,7 +16,6 @@ BuilderId = NewType("BuilderId", str)
 ThreadName = NewType("ThreadName", str)
 Protocol = NewType("Protocol", str)
 BranchRef = NewType("BranchRef", str)  # a full refname: refs/heads/...
-CommitId = NewType("CommitId", str)  # 40 hex digits
 
 ARCHITECT_RE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 THREAD_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -89,10 +88,6 @@ def parse_builder_dir(raw: str) -> str:
             f"invalid builder directory {shown(raw)}", "use lowercase letters, digits and '-'"
         )
     return raw
-
-
-def builder_id_for_dir(directory: str) -> BuilderId:
-    return BuilderId(BUILDER_PREFIX + parse_builder_dir(directory))
 
 
 def builder_branch_for_dir(directory: str) -> BranchRef:

@@ -179,3 +179,20 @@ def test_untrusted_rows_are_skipped_not_fatal(sandbox: Sandbox, tmp_path: Path) 
     assert [(r["id"], r["spawnedByArchitect"], r["protocolName"]) for r in rows] == [
         ("builder-air-5", "payments", None)
     ]
+
+
+def test_an_afx_row_for_the_base_branch_is_refused_like_adopt_main(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """afx once recorded a builder on `main`: adopting it would make every architect working in
+    the main worktree that builder. `adopt --from-afx` refuses it exactly as `adopt main` does."""
+    plain = sandbox.run("adopt", "main", "--as", "main")
+    assert plain.code == 2 and "refusing to adopt main" in plain.err
+    ws = os.path.realpath(sandbox.root)
+    row = {"workspace_path": ws, "id": "builder-main", "branch": "main"}
+    make_db(tmp_path / "global.db", GLOBAL_SCHEMA, [{**row, "spawned_by_architect": "main"}])
+    result = sandbox.ok("adopt", "--from-afx", "--db", str(tmp_path / "global.db"), "--json")
+    (outcome,) = json.loads(result.out)["builders"]
+    assert outcome["adopted"] is False and "refusing to adopt main" in outcome["why"]
+    who = sandbox.ok("whoami", env={"CODEV_ARCHITECT_NAME": "main"}).out
+    assert who.startswith("architect main"), who  # not `builder builder-main`

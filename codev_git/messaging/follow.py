@@ -49,10 +49,6 @@ class RefWatcher:
             directory.mkdir(parents=True, exist_ok=True)
             libc.inotify_add_watch(fd, os.fsencode(directory), WATCH_MASK)
 
-    @property
-    def uses_events(self) -> bool:
-        return self.fd is not None
-
     def wait(self, timeout: float) -> None:
         if self.fd is None:
             time.sleep(min(timeout, self.poll_seconds))

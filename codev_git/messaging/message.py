@@ -36,8 +36,6 @@ from codev_git.ownership.records import OwnerBook
 from codev_git.store import CommitInfo, Ident, Store
 from codev_git.store.autopack import after_append
 
-TRAILER_KEYS = ("Codev-From", "Codev-To", "Codev-Thread", "Codev-Time", "Codev-Reply-To")
-
 
 def cursor_ref(reader: Identity, channel: str) -> str:
     return layout.cursor_ref(reader.kind, reader.name, channel)

@@ -12,8 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from codev_git.clock import now_iso
-from codev_git.errors import OperationalError
+from codev_git.errors import CodevError, OperationalError
 from codev_git.names import (
     ARCHITECT_RE,
     BRANCH_PREFIX,
@@ -25,6 +24,7 @@ from codev_git.names import (
     printable,
     shown,
 )
+from codev_git.ownership.builders import plan_adoption
 from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
 
@@ -160,24 +160,18 @@ def adopt_from_afx(
                 why = f"afx's architect name {shown(architect)} is not a valid name"
             outcomes.append(Outcome(name, False, why))
             continue
-        existing = book.lookup(ref)
-        if existing is not None:
-            owner = existing.current.architect
-            why = "already recorded" if owner == architect else f"already owned by {owner} in git"
-            outcomes.append(Outcome(existing.current.builder, False, why))
+        protocol = row.protocol if row.protocol and PROTOCOL_RE.fullmatch(row.protocol) else None
+        details = (protocol, row.issue, row.task)
+        try:
+            record = plan_adoption(
+                store, book, ref, ArchitectName(architect), by=by, details=details
+            )
+        except CodevError as exc:
+            outcomes.append(Outcome(builder_id_for_branch(ref), False, exc.what))
             continue
-        record = OwnerRecord(
-            time=now_iso(),
-            event="adopt",
-            builder=builder_id_for_branch(ref),
-            branch=ref,
-            architect=ArchitectName(architect),
-            protocol=row.protocol if row.protocol and PROTOCOL_RE.fullmatch(row.protocol) else None,
-            issue=row.issue,
-            task=row.task,
-            by=by,
-            base=tip,
-        )
+        if record is None:
+            outcomes.append(Outcome(builder_id_for_branch(ref), False, "already recorded"))
+            continue
         records.append(record)
         outcomes.append(Outcome(record.builder, True, f"owned by {architect} (from afx)"))
     if records:

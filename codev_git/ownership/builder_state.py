@@ -167,10 +167,6 @@ class UnreadCounter:
         return total
 
 
-def unread_for(store: Store, who: Identity) -> int:
-    return UnreadCounter(store)(who)
-
-
 def rows(
     store: Store,
     owned: list[Ownership],

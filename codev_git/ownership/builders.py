@@ -153,16 +153,41 @@ def adopt(
     if who.is_builder:
         raise UsageError(f"builder {who.name} cannot adopt", "adopt from an architect's worktree")
     branch = _branch_ref(store, branch_name)
+    book = OwnerBook(store)
+    owner = architect or who.architect
+    record = plan_adoption(store, book, branch, owner, by=who.name, thread=thread, force=force)
+    if record is None:
+        existing = book.lookup(branch)
+        assert existing is not None
+        return existing.current, False
+    book.record([record], actor_ident(store, who), f"adopt {record.builder} for {owner}")
+    return record, True
+
+
+def plan_adoption(
+    store: Store,
+    book: OwnerBook,
+    branch: BranchRef,
+    owner: ArchitectName,
+    *,
+    by: str,
+    thread: ThreadName | None = None,
+    force: bool = False,
+    details: tuple[str | None, int | None, str | None] | None = None,
+) -> OwnerRecord | None:
+    """The record that adopting ``branch`` for ``owner`` writes, or None when it is already
+    recorded so. Every adoption (``adopt BRANCH`` and ``adopt --from-afx``) goes through here,
+    so both refuse the same things: the base branch and the main worktree's branch (unless
+    ``force``), a branch another architect owns, a builder id already in use. ``details`` is
+    (protocol, issue, task) as another tool recorded them; else they are read off the name."""
     if not force:
         _refuse_shared_branch(store, branch)
-    owner = architect or who.architect
-    book = OwnerBook(store)
     existing = book.lookup(branch)
     builder = builder_id_for_branch(branch)
     if existing is not None:
         current = existing.current
         if current.architect == owner and (thread is None or current.thread == thread):
-            return current, False
+            return None
         raise OperationalError(
             f"{current.builder} is already owned by {current.architect}",
             f"hand it over with 'git codev reassign {current.builder} --to {owner}'",
@@ -174,8 +199,8 @@ def adopt(
             "rename the branch",
         )
     thread = choose_thread(store, owner, thread)  # only a new record takes the default thread
-    protocol, issue = _parse_dir(builder)
-    record = OwnerRecord(
+    protocol, issue, task = details if details is not None else (*_parse_dir(builder), None)
+    return OwnerRecord(
         time=now_iso(),
         event="adopt",
         builder=builder,
@@ -184,11 +209,10 @@ def adopt(
         thread=thread,
         protocol=protocol,
         issue=issue,
-        by=who.name,
+        task=task,
+        by=by,
         base=store.ref_target(branch),
     )
-    book.record([record], actor_ident(store, who), f"adopt {builder} for {owner}")
-    return record, True
 
 
 def _refuse_shared_branch(store: Store, branch: BranchRef) -> None:

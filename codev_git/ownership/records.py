@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from codev_git import report
 from codev_git.errors import OperationalError, UsageError
@@ -328,7 +328,3 @@ def _unfan(store: Store, base_tree: str, anchor: str) -> dict[str, tuple[str, st
         return {}
     new_sub = store.write_tree({anchor[2:]: ("", "delete")}, sub[0])
     return {anchor[:2]: (new_sub, "tree")}
-
-
-def with_change(record: OwnerRecord, **fields: object) -> OwnerRecord:
-    return replace(record, **fields)  # type: ignore[arg-type]

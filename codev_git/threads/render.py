@@ -17,7 +17,6 @@ from codev_git.ownership.builder_state import BuilderRow
 
 TEMPLATE_NAME = "THREAD.md.j2"
 OVERRIDE = f"codev/templates/{TEMPLATE_NAME}"
-BLOCKS = ("roster", "merges")
 SUBJECT_MAX = 60
 
 

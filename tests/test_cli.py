@@ -1,0 +1,28 @@
+"""The command table itself: every listed command loads, and a broken entry is a bug, not
+"no such command"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codev_git import cli
+from tests.helpers import run_inprocess
+
+
+def test_every_listed_command_loads() -> None:
+    import click
+
+    ctx = click.Context(cli.cli)
+    assert cli.cli.list_commands(ctx) == sorted(cli.COMMANDS)
+
+
+def test_a_command_whose_module_is_missing_is_reported_as_a_bug(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(cli.COMMANDS, "ghost", "codev_git.commands.no_such_module:ghost_cmd")
+    result = run_inprocess(tmp_path, ["ghost"])
+    assert result.code == 1
+    assert "internal error (ModuleNotFoundError" in result.err
+    assert "No such command" not in result.err
