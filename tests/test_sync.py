@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from codev_git.store import Store
-from codev_git.sync.exchange import EVERYTHING, fetch, merge_into_local, publish, read_mirror, sync
+from codev_git.sync.exchange import (
+    EVERYTHING,
+    fetch,
+    link_to,
+    merge_into_local,
+    publish,
+    read_mirror,
+    sync,
+)
 from codev_git.sync.exchange import SyncReport as Report
 from tests.helpers import Sandbox, git, run_subprocess
 
@@ -186,13 +195,13 @@ def test_stale_push_is_refused_then_retried(clones: list[Sandbox]) -> None:
     a.ok("send", "broadcast", "from a", as_="main")
     store = Store.discover(a.root)
     report = Report("origin")
-    fetch(a.root, "origin", EVERYTHING)
+    fetch(link_to(store), "origin", EVERYTHING)
     tips = read_mirror(store, "origin", EVERYTHING, report)
     merge_into_local(store, tips, report)
     b.ok("send", "broadcast", "from b", as_="main")
     b.ok("sync")
     remote_before = b.git("ls-remote", "origin", "refs/codev/*")
-    done, why = publish(store, a.root, "origin", tips, EVERYTHING, report)
+    done, why = publish(store, link_to(store), "origin", tips, EVERYTHING, report)
     assert not done and "stale info" in why
     assert b.git("ls-remote", "origin", "refs/codev/*") == remote_before
     final = sync(store, "origin")
@@ -412,3 +421,35 @@ def test_benchmark_reconciles_diverged_clones(tmp_path: Path) -> None:
 
     figures = measure_sync(tmp_path, per_clone=30)
     assert set(figures) == {"build", "publish", "diverged", "catch-up", "idle"}
+
+
+# -- what a person sees on a terminal -------------------------------------------------------------
+def test_sync_on_a_terminal_shows_git_transfer_progress_and_clears_it(
+    clones: list[Sandbox],
+) -> None:
+    """git's own progress stages (parsed by GitPython's RemoteProgress) are redrawn in place on
+    a terminal's stderr; --json and non-terminals get none of it. A GIT_DIR left in the
+    environment (as in a hook) does not send the transfer to another repository."""
+    import pty
+
+    a, b, _ = clones
+    for n in range(150):
+        a.ok("send", "broadcast", f"message {n} " + "x" * 200, as_="main")
+    a.ok("sync")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "main", "GIT_DIR": str(a.root / ".git")}
+    proc = subprocess.run(
+        ["git", "codev", "sync"], cwd=b.root, env=env, stdout=subprocess.PIPE, stderr=follower
+    )
+    os.close(follower)
+    seen = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(leader, 65536):
+            seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0, seen
+    assert b"objects: " in seen and b"\r" in seen  # e.g. "Counting objects: 75/151"
+    assert seen.endswith(b"\r")  # the line is cleared at the end
+    assert len(messages_on(b, "refs/codev/broadcast")) == 150  # fetched into b, not into a
+    quiet = b.run("sync", "--json", as_="main")
+    assert quiet.code == 0 and "objects" not in quiet.err

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ import click
 from codev_git.errors import OperationalError
 from codev_git.layout import SHARED_PREFIXES
 from codev_git.messaging.render import style
+from codev_git.store.porcelain import capture_program, run_git
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def _codev_argv() -> list[str]:
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+    run_git(cwd, *args, what=f"git {args[0]}")
 
 
 def make_scratch(base: Path | None) -> Path:
@@ -174,8 +173,7 @@ def play(root: Path, steps: list[Step]) -> int:
         if not step.git and step.args[0] not in available:
             continue
         argv = ["git", *step.args] if step.git else [*codev, *step.args]
-        env = {k: v for k, v in os.environ.items() if k != "CODEV_ARCHITECT_NAME"}
-        env.update(step.env)
+        env = {"CODEV_ARCHITECT_NAME": "", **step.env}  # blank: no identity unless the step says
         prefix = ""
         if step.architect:
             env["CODEV_ARCHITECT_NAME"] = step.architect
@@ -185,14 +183,14 @@ def play(root: Path, steps: list[Step]) -> int:
         where = f"(cd {step.where} && " if step.where != "." else ""
         shown = "git " + shlex.join(step.args) if step.git else "git codev " + shlex.join(step.args)
         click.echo(style(f"$ {where}{prefix}{shown}{')' if where else ''}", "bold"))
-        proc = subprocess.run(argv, cwd=root / step.where, env=env, capture_output=True, text=True)
-        text = (proc.stdout + proc.stderr).rstrip()
+        proc = capture_program(argv, root / step.where, env=env)
+        text = (proc.out + proc.err).rstrip()
         if text:
             click.echo(text)
         expected_failure = "refused" in step.say
-        if (proc.returncode != 0) != expected_failure:
+        if (proc.code != 0) != expected_failure:
             failures += 1
-            click.echo(style(f"(exit {proc.returncode})", "red"))
+            click.echo(style(f"(exit {proc.code})", "red"))
     return failures
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from codev_git.commands.common import echo, json_option
+from codev_git.commands.console import progress_line
 from codev_git.store import Store
 
 
@@ -32,7 +33,12 @@ def sync_cmd(remote: str | None, dry_run: bool, as_json: bool) -> None:
     from codev_git.sync.exchange import parse_remote, sync
 
     store = Store.discover()
-    report = sync(store, parse_remote(store, remote), dry_run=dry_run)
+    bar = progress_line(not as_json)  # git's transfer stages, on a terminal only
+    try:
+        report = sync(store, parse_remote(store, remote), dry_run=dry_run, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     if as_json:
         from codev_git.messaging.render import dump_json
 

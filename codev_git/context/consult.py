@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +74,9 @@ def plan(store: Store, ctx: Context | None, args: list[str]) -> Invocation:
 
 def run(invocation: Invocation) -> None:
     """Run consult; its non-zero exit status is raised as :class:`ConsultFailed`."""
-    from codev_git.store.porcelain import clean_env
+    from codev_git.store.porcelain import run_program
 
-    try:
-        proc = subprocess.run(invocation.argv, cwd=invocation.cwd, env=clean_env(), check=False)
-    except OSError as exc:
-        raise OperationalError(f"cannot run {invocation.argv[0]}: {exc.strerror or exc}") from exc
-    code = proc.returncode
+    code = run_program(invocation.argv, invocation.cwd)
     if code != 0:
         raise ConsultFailed(128 - code if code < 0 else code)  # by a signal: 128 + its number
 

@@ -11,8 +11,6 @@ import ctypes
 import ctypes.util
 import os
 import select
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,15 +76,15 @@ def watched_dirs(store: Store, reader: Identity) -> list[Path]:
 
 def run_exec(command: str, msg: Message, text: bytes) -> bool:
     env = {
-        **os.environ,
         "CODEV_MESSAGE_ID": msg.id,
         "CODEV_MESSAGE_FROM": msg.sender,
         "CODEV_MESSAGE_TO": msg.to,
         "CODEV_MESSAGE_THREAD": msg.thread or "",
     }
     # its output goes to stderr: stdout carries the feed (JSON lines with --json)
-    proc = subprocess.run(command, shell=True, input=text, env=env, stdout=sys.stderr, check=False)
-    return proc.returncode == 0
+    from codev_git.store.porcelain import run_program
+
+    return run_program(command, env=env, stdin=text, stdout_to_stderr=True) == 0
 
 
 def deliver_once(

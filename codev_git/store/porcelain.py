@@ -1,19 +1,27 @@
-"""The one adapter for git porcelain that must behave exactly like git.
+"""git's own command line, for what only git does right, and every other program we run.
 
-Only three things go through here, because only git's own CLI does them right: creating a
-worktree (so hooks fire), ``git mv`` and committing chosen paths (so the index and the user's
-hooks are respected), and fetch/push with the user's credentials. Everything else is pygit2.
+- plain git commands (``run_git``/``try_git``): creating a worktree so hooks fire, ``git mv``
+  and committing chosen paths so the index and the user's hooks are respected, signing and
+  verifying, ``rev-list`` batches that use the commit-graph; run with ``subprocess`` and an
+  environment built per call: the variables that would point git at another repository (a
+  hook runs with ``GIT_DIR`` set) are left out;
+- fetch and push (``transfer``): through GitPython, whose ``RemoteProgress`` parses git's
+  progress output, so a long ``sync`` can show progress on a terminal. GitPython merges the
+  environment it is given into ``os.environ``, so instead of removing ``GIT_DIR`` and friends
+  each call names this repository's own values explicitly; ``os.environ`` is never changed;
+- other programs (``run_program``): Codev's ``consult``, an ``inbox --follow --exec`` command.
+
+This module, with the rest of :mod:`codev_git.store`, is the only place that starts processes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any
 
 from codev_git.errors import OperationalError
 
@@ -27,48 +35,143 @@ GIT_ENV_VARS = (
 )
 
 
-def clean_env() -> dict[str, str]:
-    """The environment minus variables that would point git at another repository, for
-    ``subprocess`` calls (which, unlike GitPython, use the mapping exactly as given)."""
-    return {k: v for k, v in os.environ.items() if k not in GIT_ENV_VARS}
-
-
-@contextlib.contextmanager
-def _scrubbed_environ() -> Iterator[None]:
-    """Remove variables that would point git at another repository (a hook runs with
-    GIT_DIR set) for the duration of a call. GitPython merges any ``env`` it is given into
-    a copy of ``os.environ``, so removing them there is the only way to drop them."""
-    saved = {name: os.environ.pop(name) for name in GIT_ENV_VARS if name in os.environ}
-    try:
-        yield
-    finally:
-        os.environ.update(saved)
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment minus variables that would point git at another repository, plus
+    ``extra``: what every process we start gets."""
+    env = {k: v for k, v in os.environ.items() if k not in GIT_ENV_VARS}
+    if extra:
+        env.update(extra)
+    return env
 
 
 def _execute(
     cwd: Path,
     args: list[str],
     *,
-    env: dict[str, str] | None = None,
-    istream: BinaryIO | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> tuple[int, str, str]:
-    """Run ``git args`` in ``cwd`` through GitPython: (exit code, stdout, stderr)."""
-    import git  # GitPython: imported only where porcelain is needed
-
+    """Run ``git args`` in ``cwd``: (exit code, stdout, stderr)."""
     try:
-        with _scrubbed_environ():
-            result = git.Git(str(cwd)).execute(
-                ["git", *args],
-                env=env,
-                istream=istream,
-                with_extended_output=True,
-                with_exceptions=False,
-                stdout_as_string=True,
-            )
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=clean_env(env),
+            input=stdin,
+            capture_output=True,
+            check=False,
+        )
     except OSError as exc:
         raise OperationalError(f"git {args[0]} failed: cannot run git ({exc})") from exc
-    code, out, err = result
-    return int(code), str(out), str(err)
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    return proc.returncode, out, err
+
+
+def run_program(
+    argv: list[str] | str,
+    cwd: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    stdout_to_stderr: bool = False,
+) -> int:
+    """Run another program (a string is run by the shell) and return its exit status; its
+    output goes where ours goes (to stderr with ``stdout_to_stderr``, to keep stdout clean)."""
+    import sys
+
+    what = argv if isinstance(argv, str) else argv[0]
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=clean_env(env),
+            input=stdin,
+            shell=isinstance(argv, str),
+            stdout=sys.stderr if stdout_to_stderr else None,
+            check=False,
+        )
+    except OSError as exc:
+        raise OperationalError(f"cannot run {what}: {exc.strerror or exc}") from exc
+    return proc.returncode
+
+
+def capture_program(
+    argv: list[str], cwd: Path, *, env: Mapping[str, str] | None = None
+) -> GitOutcome:
+    """Run another program and return its exit status and output (for the demo's steps)."""
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=clean_env(env), capture_output=True, check=False)
+    except OSError as exc:
+        raise OperationalError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    out = proc.stdout.decode("utf-8", "replace")
+    return GitOutcome(proc.returncode, out, proc.stderr.decode("utf-8", "replace"))
+
+
+def repository_env(git_dir: Path, common_dir: Path, workdir: Path | None) -> dict[str, str]:
+    """This repository's own values for the variables that point git at a repository."""
+    env = {
+        "GIT_DIR": str(git_dir),
+        "GIT_COMMON_DIR": str(common_dir),
+        "GIT_OBJECT_DIRECTORY": str(common_dir / "objects"),
+        "GIT_INDEX_FILE": str(git_dir / "index"),
+        "GIT_PREFIX": "",
+    }
+    if workdir is not None:
+        env["GIT_WORK_TREE"] = str(workdir)
+    return env
+
+
+Progress = Callable[[str, int, int | None], None]  # (stage, done, total)
+
+
+def transfer(
+    cwd: Path,
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    progress: Progress | None = None,
+) -> GitOutcome:
+    """Run ``git fetch``/``git push`` (``args``) through GitPython; ``progress`` is told how
+    each stage advances. ``env`` must name the repository (:func:`repository_env`)."""
+    import git  # GitPython: imported only for remote transfers
+    from git.util import RemoteProgress
+
+    class _Progress(RemoteProgress):
+        def update(
+            self, op_code: int, cur_count: Any, max_count: Any = None, message: str = ""
+        ) -> None:
+            if progress is not None and cur_count is not None:
+                line = (self._cur_line or "").removeprefix("remote:").strip()
+                stage = line.split(":", 1)[0].strip()
+                total = int(float(max_count)) if max_count else None
+                progress(stage, int(float(cur_count)), total)
+
+    command = ["git", args[0], *(["--progress"] if progress is not None else []), *args[1:]]
+    watcher = _Progress()
+    parse = watcher.new_message_handler()
+    out: list[str] = []
+    err: list[str] = []
+
+    def on_stderr(line: str) -> None:
+        parse(line)
+        if not watcher.re_op_relative.match(line) and not watcher.re_op_absolute.match(line):
+            err.append(line.rstrip("\n"))  # everything but progress, in git's order
+
+    try:
+        proc = git.Git(str(cwd)).execute(
+            command, as_process=True, env=dict(env), universal_newlines=False
+        )
+    except OSError as exc:
+        raise OperationalError(f"git {args[0]} failed: cannot run git ({exc})") from exc
+    git.cmd.handle_process_output(
+        proc,
+        lambda line: out.append(line if isinstance(line, str) else line.decode()),
+        on_stderr,
+        decode_streams=True,
+    )
+    code = proc.proc.wait() if proc.proc is not None else 1
+    return GitOutcome(int(code), "".join(out), "\n".join(err))
 
 
 def run_git(cwd: Path, *args: str, what: str) -> str:
@@ -96,10 +199,7 @@ def commit_tree_signed(
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
-    with tempfile.TemporaryFile() as stdin:
-        stdin.write(message)
-        stdin.seek(0)
-        code, out, err = _execute(cwd, args, env=ident, istream=cast(BinaryIO, stdin))
+    code, out, err = _execute(cwd, args, env=ident, stdin=message)
     if code != 0:
         raise OperationalError(
             f"signing the message failed: {GitOutcome(code, out, err).first_error}",

@@ -10,7 +10,7 @@ that differs from the remote is pushed in ONE ``git push --atomic`` with
 fast-forward of that value. When another clone pushed in between, the whole
 fetch-merge-push is retried, a bounded number of times, after a jittered pause.
 
-Fetch and push run the user's git (``porcelain.try_git``), so credentials, URL rewrites and
+Fetch and push run the user's git (``porcelain.transfer``), so credentials, URL rewrites and
 transports are the user's own.
 """
 
@@ -37,7 +37,7 @@ from codev_git.names import shown
 from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
-from codev_git.store.porcelain import GitOutcome, try_git
+from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer
 from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
 
 FETCH_LOCK_ATTEMPTS = 8
@@ -165,17 +165,19 @@ def sync(
     push: bool = True,
     dry_run: bool = False,
     attempts: int | None = None,
+    progress: Progress | None = None,
 ) -> SyncReport:
-    """Fetch, merge and (unless ``push`` is false) publish the refs in ``scope``.
+    """Fetch, merge and (unless ``push`` is false) publish the refs in ``scope``; ``progress``
+    hears how the transfers advance.
 
     With ``dry_run`` only the private mirror is updated; local refs and the remote are not."""
     limit = attempts or max(1, config.SYNC_ATTEMPTS.number(store))
     report = SyncReport(remote, dry_run, push)
-    cwd = store.workdir or store.git_dir
+    link = link_to(store, progress)
     reason = ""
     for attempt in range(1, limit + 1):
         report.attempts = attempt
-        fetch(cwd, remote, scope)
+        fetch(link, remote, scope)
         remote_tips = read_mirror(store, remote, scope, report)
         if dry_run:
             plan(store, remote_tips, scope, report)
@@ -183,7 +185,7 @@ def sync(
         merge_into_local(store, remote_tips, report)
         if not push:
             return report
-        ok, reason = publish(store, cwd, remote, remote_tips, scope, report)
+        ok, reason = publish(store, link, remote, remote_tips, scope, report)
         if ok:
             return report
         time.sleep(random.uniform(0.05, 0.2) * 2 ** min(attempt, 4))
@@ -193,20 +195,37 @@ def sync(
     )
 
 
-def fetch(cwd: Path, remote: str, scope: Scope) -> None:
+@dataclass(frozen=True)
+class Link:
+    """How to reach the remote from this repository: where to run git, with what."""
+
+    cwd: Path
+    env: dict[str, str]
+    progress: Progress | None
+
+    def run(self, args: list[str]) -> GitOutcome:
+        return transfer(self.cwd, args, env=self.env, progress=self.progress)
+
+
+def link_to(store: Store, progress: Progress | None = None) -> Link:
+    env = repository_env(store.git_dir, store.common_dir, store.workdir)
+    return Link(store.workdir or store.git_dir, env, progress)
+
+
+def fetch(link: Link, remote: str, scope: Scope) -> None:
     """Mirror the remote's refs in ``scope`` (all or none: --atomic; gone ones pruned)."""
     mirror = mirror_prefix(remote)
     specs = [f"+{p}:{mirror}{p[len('refs/') :]}" for p in scope.patterns()]
     args = ["fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet"]
     args += ["--no-recurse-submodules", remote, *specs]
-    outcome = try_git(cwd, *args)
+    outcome = link.run(args)
     for attempt in range(FETCH_LOCK_ATTEMPTS):
         if outcome.code == 0:
             return
         if "lock" not in outcome.err:  # another sync in this clone holds a mirror ref: retry
             break
         time.sleep(random.uniform(0.02, 0.1) * 2 ** min(attempt, 4))
-        outcome = try_git(cwd, *args)
+        outcome = link.run(args)
     raise OperationalError(
         f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
         "check the remote's URL and your access; nothing was changed locally",
@@ -295,7 +314,7 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
 
 def publish(
     store: Store,
-    cwd: Path,
+    link: Link,
     remote: str,
     remote_tips: dict[str, str],
     scope: Scope,
@@ -317,7 +336,7 @@ def publish(
     args += ["--recurse-submodules=no", remote]
     for ref, mine, theirs in updates:
         args += [f"--force-with-lease={ref}:{theirs or ''}", f"{mine}:{ref}"]
-    outcome = try_git(cwd, *args)
+    outcome = link.run(args)
     results = parse_push(outcome.out)
     if outcome.code == 0:
         report.pushed = [ref for flag, ref, _ in results if flag in " +*"]
