@@ -332,7 +332,8 @@ def release_cmd(builder: str, as_name: str | None) -> None:
 def status_cmd(
     architect: str | None, mine: bool, thread: str | None, as_name: str | None, as_json: bool
 ) -> None:
-    """List owned builders: owner, thread, branch state, worktree, unread messages.
+    """List owned builders: owner, thread, branch state, worktree, unread messages, and the
+    messages still awaiting an answer (sent with --ack), with their age.
 
     \b
     Examples:
@@ -350,12 +351,23 @@ def status_cmd(
     if mine:
         owner = resolve(store, as_name).architect
     report = status_report(store, architect=owner, thread=thread_name)
+    from codev_git.messaging.acks import awaiting
+
+    involving = (
+        None if owner is None else {f"architect:{owner}", *(b["id"] for b in report["builders"])}
+    )
+    pending = awaiting(store, involving=involving)
+    report["pendingAcks"] = [a.as_json() for a in pending]
     if as_json:
         from codev_git.messaging.render import dump_json
 
         dump_json(report)
         return
     _print_status(report)
+    if pending:
+        echo("awaiting answers:")
+        for item in pending:
+            echo(f"  {item.line()}")
     if not report["builders"]:
         note("no builders match" if (owner or thread_name) else "no owned builders yet")
 
