@@ -87,7 +87,7 @@ class Prime:
 
         who = self.who
         lines = [
-            f"# git codev: you are {who.address}",
+            f"git codev: you are {who.address}",
             f"decided by: {visible(who.source)}",
             f"role: {self.role()}",
         ]
