@@ -245,3 +245,24 @@ def test_prime_marks_read_only_after_writing_and_peek_leaves_them(sandbox: Sandb
     assert unread(sandbox) == []
     builder = sandbox.ok("prime", cwd=b).out
     assert "you are builder-spir-1487" in builder and "working for architect main" in builder
+
+
+def test_a_running_follower_delivers_and_hooks_hand_nothing_twice(sandbox: Sandbox) -> None:
+    from tests.test_follow import read_lines, start_follower, stop
+
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    agent = claude(sandbox)
+    follower = start_follower(sandbox, "--json")
+    try:
+        assert json.loads(read_lines(follower, 1)[0])["event"] == "ready"
+        sandbox.ok("send", "architect", "for the follower", cwd=b)
+        assert json.loads(read_lines(follower, 1)[0])["message"] == "for the follower"
+        sandbox.ok("send", "architect", "second", cwd=b)
+        # the hook does not wait for the follower's lease, and hands nothing over itself
+        assert agent.fire("UserPromptSubmit", prompt="hi") == {}
+        started = agent.fire("SessionStart", source="resume")
+        assert "delivered by inbox --follow" in started["hookSpecificOutput"]["additionalContext"]
+        assert json.loads(read_lines(follower, 1)[0])["message"] == "second"
+    finally:
+        stop(follower)

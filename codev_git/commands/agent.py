@@ -160,6 +160,7 @@ def install_cmd(runtime: str, scope: str, with_mcp: bool, as_json: bool) -> None
         echo(f"{'registered' if mcp_changed else 'already registered'}: MCP server in {mcp_file}")
     for caveat in caveats:
         note(caveat)
+    note(_identity_note())
     note("restart the agent's session for the hooks to take effect")
 
 
@@ -263,7 +264,7 @@ def hook_cmd(event: str, runtime: str) -> None:
       git codev agent hook SessionStart --runtime gemini < payload.json
     """
     from codev_git.agent.hooks import answer, unknown_identity
-    from codev_git.messaging.lease import Lease
+    from codev_git.messaging.lease import FOLLOWER, Lease
     from codev_git.ownership.identity import resolve
 
     payload: dict[str, Any] = {}
@@ -281,7 +282,10 @@ def hook_cmd(event: str, runtime: str) -> None:
         _write_flushed(json.dumps(unknown_identity(runtime, event, str(exc))) + "\n")
         return
     lease = Lease.for_reader(store, who)
-    held = lease.acquire(f"the {runtime} {event} hook", timeout=5)
+    what = f"the {runtime} {event} hook"
+    held = lease.try_acquire(what)
+    if not held and FOLLOWER not in lease.holder():  # another hook: it is done in a moment
+        held = lease.acquire(what, timeout=5)
     try:
         result = answer(
             store,
@@ -307,6 +311,24 @@ def afx_send_cmd(args: tuple[str, ...]) -> None:
     code = send_from_builder(list(args))
     if code:
         sys.exit(code)
+
+
+def _identity_note() -> str:
+    """Who the hooks will act as: they resolve identity like any command, in the session's
+    worktree and environment."""
+    from codev_git.ownership.identity import CONFIG_ARCHITECT, ENV_ARCHITECT, resolve
+
+    try:
+        who = resolve(Store.discover())
+    except CodevError as exc:
+        return f"the hooks cannot tell who you are here yet ({exc.what}): {exc.hint}"
+    if who.is_builder or "git config" in who.source:
+        return f"the hooks act as {who.address} ({who.source})"
+    return (
+        f"the hooks act as {who.address} only while the agent runs with {ENV_ARCHITECT}="
+        f"{who.name}; in an architect's own worktree, pin it with "
+        f"'git config --worktree {CONFIG_ARCHITECT} {who.name}'"
+    )
 
 
 def _install_shim(as_json: bool) -> None:

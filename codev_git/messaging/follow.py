@@ -155,10 +155,10 @@ def follow(
 ) -> None:
     """Deliver messages until interrupted (or ``stop_after`` seconds, for tests). Only one
     follower per reader delivers: a second one says who holds the lease and waits for it."""
-    from codev_git.messaging.lease import Lease
+    from codev_git.messaging.lease import FOLLOWER, Lease
 
     with Lease.for_reader(store, reader) as lease:
-        lease.acquire(f"inbox --follow of {reader.address}", waiting=waiting)
+        lease.acquire(f"{FOLLOWER} of {reader.address}", waiting=waiting)
         _deliver_loop(store, reader, show, execute, fetch, fetch_every, stop_after, ready)
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from codev_git.ownership.identity import Identity
 from codev_git.store import Store
 
+FOLLOWER = "inbox --follow"  # how a follower names itself (hooks do not wait for one)
+
 
 @dataclass
 class Lease:
