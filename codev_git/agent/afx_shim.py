@@ -64,8 +64,9 @@ def install_shim(store: Store) -> tuple[Path, bool]:
     return path, True
 
 
-def send_from_builder(args: list[str]) -> int:
-    """``args`` as given to afx: ``send TARGET [MESSAGE|-] [--file F] [afx-only flags]``."""
+def send_from_builder(args: list[str]) -> tuple[int, str | None]:
+    """``args`` as given to afx: ``send TARGET [MESSAGE|-] [--file F] [afx-only flags]``.
+    Returns (exit code, what to say): NOT_HERE when this is not a builder worktree."""
     from codev_git.errors import CodevError
     from codev_git.ownership.identity import builder_here
     from codev_git.ownership.records import OwnerBook
@@ -75,17 +76,13 @@ def send_from_builder(args: list[str]) -> int:
         book = OwnerBook(store)
         me = builder_here(store, book)
     except CodevError:
-        return NOT_HERE
+        return NOT_HERE, None
     if me is None or len(args) < 2:
-        return NOT_HERE
+        return NOT_HERE, None
     target = args[1]
     name = target.partition(":")[2]
     if name and name != me.architect:
-        print(
-            f"afx: {me.name} may only write to its own architect ({me.architect}), not {name}",
-            file=sys.stderr,
-        )
-        return 2
+        return 2, f"afx: {me.name} may only write to its own architect ({me.architect}), not {name}"
     message: str | None = None
     attach: str | None = None
     rest = args[2:]
@@ -113,14 +110,8 @@ def send_from_builder(args: list[str]) -> int:
         try:
             body += b"\n\n" + Path(attach).read_bytes()
         except OSError as exc:
-            print(f"afx: cannot read {attach}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return 2, f"afx: cannot read {attach}: {exc.strerror}"
     from codev_git.messaging.message import send
 
-    try:
-        message_id, where = send(store, me, "architect", body, book=book)
-    except CodevError as exc:
-        print(f"git-codev: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(f"sent {message_id[:12]} to {where.to} (from {me.address}, through git codev)")
-    return 0
+    message_id, where = send(store, me, "architect", body, book=book)
+    return 0, f"sent {message_id[:12]} to {where.to} (from {me.address}, through git codev)"

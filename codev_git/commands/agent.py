@@ -308,7 +308,11 @@ def afx_send_cmd(args: tuple[str, ...]) -> None:
     """What the afx shim runs for 'afx send architect ...' (exit 3: not a builder here)."""
     from codev_git.agent.afx_shim import send_from_builder
 
-    code = send_from_builder(list(args))
+    code, said = send_from_builder(list(args))
+    if said and code == 0:
+        echo(said)
+    elif said:
+        click.echo(said, err=True)
     if code:
         sys.exit(code)
 

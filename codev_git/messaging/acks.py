@@ -16,9 +16,10 @@ and the age shown is only for people (now minus the message's ``Codev-Time``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from codev_git import clock
+from codev_git.address import is_broadcast
 from codev_git.messaging.message import Message
 from codev_git.store import Store
 
@@ -61,7 +62,7 @@ def answers(reply: Message, original: Message) -> bool:
     """Whether ``reply`` answers ``original``: it names it and comes from its recipient."""
     if reply.reply_to != original.id or reply.id == original.id:
         return False
-    if original.to == "broadcast":
+    if is_broadcast(original.to):
         return reply.sender != original.sender
     return reply.sender == original.to
 
@@ -85,7 +86,7 @@ def awaiting(
     recipient: str | None = None,
     involving: set[str] | None = None,
     messages: list[Message] | None = None,
-    now: datetime | None = None,
+    now: float | None = None,
 ) -> list[Awaiting]:
     """Messages awaiting an answer, oldest first: sent by ``sender`` / to ``recipient``
     (addresses as in ``Codev-From``/``Codev-To``), or with either in ``involving``."""
@@ -94,7 +95,7 @@ def awaiting(
     for msg in everything:
         if msg.reply_to:
             by_reply.setdefault(msg.reply_to, []).append(msg)
-    moment = now or datetime.now(UTC)
+    moment = clock.now() if now is None else now
     out: list[Awaiting] = []
     for msg in everything:
         if not msg.asks_answer:
@@ -116,14 +117,10 @@ def is_answered(store: Store, original: Message) -> bool:
     return not any(a.message.id == original.id for a in awaiting(store, recipient=original.to))
 
 
-def age_of(stamp: str, now: datetime) -> int | None:
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, int((now - when).total_seconds()))
+def age_of(stamp: str, now: float) -> int | None:
+    """Whole seconds from ``stamp`` (ISO-8601) to ``now``; for people, never for order."""
+    when = clock.parse(stamp)
+    return None if when is None else max(0, int(now - when))
 
 
 def age_text(seconds: int | None) -> str:

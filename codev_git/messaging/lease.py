@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git import clock
 from codev_git.ownership.identity import Identity
 from codev_git.store import Store
 
@@ -40,7 +41,7 @@ class Lease:
         except BlockingIOError:
             os.close(fd)
             return False
-        info = {"pid": os.getpid(), "what": what, "since": time.time()}
+        info = {"pid": os.getpid(), "what": what, "since": clock.now()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode() + b"\n", 0)
         self.fd = fd
@@ -70,7 +71,7 @@ class Lease:
         """Who holds the lease, in words (from the file the holder wrote)."""
         try:
             info = json.loads(self.path.read_text() or "{}")
-            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(info["since"])))
+            since = clock.iso(float(info["since"]))
             return f"{info['what']} (pid {int(info['pid'])}, since {since})"
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"

@@ -40,6 +40,7 @@ ACK_REQUESTED = "requested"  # Codev-Ack: the sender asks for an answer
 URGENT = "urgent"  # Codev-Importance
 KIND_ACK = "ack"  # Codev-Kind: a bare acknowledgement (``git codev ack``)
 
+
 def cursor_ref(reader: Identity, channel: str) -> str:
     return layout.cursor_ref(reader.kind, reader.name, channel)
 
