@@ -216,6 +216,7 @@ def test_install_merges_is_idempotent_and_uninstall_removes_only_ours(sandbox: S
     assert "codev" not in json.loads((sandbox.root / ".mcp.json").read_text()).get("mcpServers", {})
     local = sandbox.ok("agent", "install", "claude", "--scope", "local", "--no-mcp", as_="main")
     assert ".claude/settings.local.json" in local.out
+    assert "settings.local.json" not in sandbox.git("status", "--porcelain", "--untracked=all")
     bad = sandbox.run("agent", "install", "codex", "--scope", "local")
     assert bad.code == 2 and "no 'local' scope" in bad.err
 

@@ -133,6 +133,8 @@ def install_cmd(runtime: str, scope: str, with_mcp: bool, as_json: bool) -> None
     workdir, home = _where()
     target = Target(runtime, scope, settings_path(runtime, scope, workdir, home))
     changed = install(target)
+    if scope == "local":
+        _exclude_locally(target.path, workdir)
     mcp_file = mcp_path(runtime, scope, workdir, home) if with_mcp else None
     mcp_changed = register_mcp(mcp_file) if mcp_file is not None else False
     caveats = list(CAVEATS[runtime])
@@ -269,7 +271,8 @@ def hook_cmd(event: str, runtime: str) -> None:
 
     payload: dict[str, Any] = {}
     try:
-        raw = json.loads(sys.stdin.buffer.read() or b"{}")
+        given = b"{}" if sys.stdin.isatty() else sys.stdin.buffer.read()  # run by hand
+        raw = json.loads(given or b"{}")
         payload = raw if isinstance(raw, dict) else {}
     except ValueError:
         note("the hook's input is not JSON; answering as if it were empty")
@@ -315,6 +318,17 @@ def afx_send_cmd(args: tuple[str, ...]) -> None:
         click.echo(said, err=True)
     if code:
         sys.exit(code)
+
+
+def _exclude_locally(path: Path, workdir: Path) -> None:
+    """Local-scope settings are personal: keep them out of commits (info/exclude)."""
+    exclude = Store.discover().common_dir / "info" / "exclude"
+    pattern = "/" + path.relative_to(workdir).as_posix()
+    text = exclude.read_text() if exclude.exists() else ""
+    if pattern not in text.splitlines():
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        prefix = "" if not text or text.endswith("\n") else "\n"
+        exclude.write_text(text + prefix + pattern + "\n")
 
 
 def _identity_note() -> str:
