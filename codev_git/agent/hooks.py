@@ -105,12 +105,12 @@ def _prime(store: Store, who: Identity, event: str, elsewhere: str | None) -> An
 
 
 def _render_batch(
-    store: Store, who: Identity, heading: Callable[[int], str]
+    store: Store, who: Identity, heading: Callable[[int], str], batch: Pending | None = None
 ) -> tuple[Pending, list[str], str] | None:
     from codev_git.messaging.handover import fit, pending
     from codev_git.messaging.render import message_text
 
-    batch = pending(store, who)
+    batch = batch if batch is not None else pending(store, who)
     if not batch.messages:
         return None
     head = heading(len(batch.messages))
@@ -140,7 +140,8 @@ def _inject(store: Store, who: Identity, event: str) -> Answer:
 def _stop(store: Store, who: Identity, runtime: str) -> Answer:
     from codev_git.messaging.handover import pending
 
-    asking = [m for m in pending(store, who).messages if m.asks_answer]
+    unread = pending(store, who)
+    asking = [m for m in unread.messages if m.asks_answer]
     if not asking:
         return Answer({})
     rendered = _render_batch(
@@ -151,6 +152,7 @@ def _stop(store: Store, who: Identity, runtime: str) -> Answer:
             f"{who.address}; {len(asking)} ask for an answer: answer each with "
             '`git codev reply ID "..."` or `git codev ack ID`.'
         ),
+        unread,
     )
     if rendered is None:
         return Answer({})
