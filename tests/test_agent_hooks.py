@@ -40,7 +40,9 @@ class Runtime:
             "hook_event_name": event,
             **fields,
         }
-        [command] = [c for c in self.commands(event) if c.startswith("git codev")]
+        [command] = [
+            c for c in self.commands(event) if c.startswith("git codev") and "--wait" not in c
+        ]
         proc = subprocess.run(
             command,
             shell=True,
@@ -267,3 +269,56 @@ def test_a_running_follower_delivers_and_hooks_hand_nothing_twice(sandbox: Sandb
         assert json.loads(read_lines(follower, 1)[0])["message"] == "second"
     finally:
         stop(follower)
+
+
+def test_the_waiting_hook_wakes_an_idle_session_once_per_message(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    agent = claude(sandbox)
+    [waiter] = [
+        h for g in agent.settings["hooks"]["Stop"] for h in g["hooks"] if "--wait" in h["command"]
+    ]
+    assert waiter["asyncRewake"] is True
+    payload = json.dumps(
+        {
+            "session_id": "s",
+            "cwd": str(sandbox.root),
+            "hook_event_name": "Stop",
+            "stop_hook_active": False,
+        }
+    ).encode()
+
+    def arm() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            waiter["command"],
+            shell=True,
+            cwd=sandbox.root,
+            env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(payload)
+        proc.stdin.close()
+        return proc
+
+    first, second = arm(), arm()
+    try:
+        # only one waiter stays armed: the other exits 0 at once, saying nothing
+        done = None
+        while done is None:
+            done = next((p for p in (first, second) if p.poll() is not None), None)
+        armed = second if done is first else first
+        assert done.wait() == 0 and done.stdout is not None and done.stdout.read() == b""
+        sandbox.ok("send", "architect", "wake up, tests are red", cwd=b)
+        assert armed.wait(timeout=60) == 2
+        assert armed.stderr is not None
+        woke = armed.stderr.read().decode()
+        assert "wake up, tests are red" in woke and "arrived while you were idle" in woke
+        assert unread(sandbox) == []
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -160,6 +160,23 @@ def _stop(store: Store, who: Identity, runtime: str) -> Answer:
     return Answer({"decision": BLOCK[runtime], "reason": text}, batch, handed)
 
 
+def wake_render(who: Identity, batch: Pending) -> tuple[list[str], str]:
+    """What the waiting hook writes on stderr to wake the agent: the messages that fit."""
+    from codev_git.messaging.handover import fit
+    from codev_git.messaging.render import message_text
+
+    head = (
+        f"git codev: {len(batch.messages)} new message(s) for {who.address} arrived while you "
+        'were idle (now marked read; answer with `git codev reply ID "..."`):'
+    )
+    handed, body = fit(batch.messages, BUDGET - len(head) - 120, message_text)
+    text = f"{head}\n\n{body}"
+    left = len(batch.messages) - len(handed)
+    if left:
+        text += f"\n\n({left} more unread did not fit here: run `git codev inbox`)"
+    return [m.id for m in handed], text
+
+
 def unknown_identity(runtime: str, event: str, problem: str) -> dict[str, Any]:
     """At session start, tell the agent why codev is silent; elsewhere say nothing."""
     if action_of(runtime, event) != "prime":

@@ -25,6 +25,7 @@ from codev_git.agent.hooks import EVENTS
 from codev_git.errors import OperationalError, UsageError
 
 HOOK_PREFIX = "git codev agent hook"
+WAIT_SECONDS = 86_400  # how long an armed waiter waits for a message before giving up
 MCP_NAME = "codev"
 MCP_ENTRY = {"command": "git", "args": ["codev", "mcp"]}
 SCOPES = {
@@ -81,6 +82,14 @@ def our_groups(runtime: str) -> dict[str, list[dict[str, Any]]]:
         else:
             hook["timeout"] = 30
         groups[event] = [{"hooks": [hook]}]
+    if runtime == "claude":  # wakes an idle session when a message arrives (see waiter.py)
+        waiter = {
+            "type": "command",
+            "command": hook_command(runtime, "Stop") + " --wait",
+            "asyncRewake": True,
+            "timeout": WAIT_SECONDS,
+        }
+        groups["Stop"][0]["hooks"].append(waiter)
     return groups
 
 

@@ -257,13 +257,19 @@ def status_cmd(as_json: bool) -> None:
 @agent_group.command("hook")
 @click.argument("event")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="claude", show_default=True)
-def hook_cmd(event: str, runtime: str) -> None:
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait for a message, hand it over on stderr and exit 2 (Claude Code asyncRewake).",
+)
+def hook_cmd(event: str, runtime: str, wait: bool) -> None:
     """The hook entry point agent runtimes run: their JSON on stdin, one JSON answer out.
 
     \b
     Examples:
       echo '{"prompt":"hi"}' | git codev agent hook UserPromptSubmit
       git codev agent hook SessionStart --runtime gemini < payload.json
+      git codev agent hook Stop --wait < payload.json   # exits 2 once a message arrives
     """
     from codev_git.agent.hooks import answer, unknown_identity
     from codev_git.messaging.lease import FOLLOWER, Lease
@@ -285,6 +291,9 @@ def hook_cmd(event: str, runtime: str) -> None:
         _write_flushed(json.dumps(unknown_identity(runtime, event, str(exc))) + "\n")
         return
     lease = Lease.for_reader(store, who)
+    if wait:
+        _wait_and_wake(store, who, lease)
+        return
     what = f"the {runtime} {event} hook"
     held = lease.try_acquire(what)
     if not held and FOLLOWER not in lease.holder():  # another hook: it is done in a moment
@@ -303,6 +312,26 @@ def hook_cmd(event: str, runtime: str) -> None:
             result.batch.mark(store, result.handed)
     finally:
         lease.release()
+
+
+def _wait_and_wake(store: Store, who: Any, lease: Any) -> None:
+    """The asyncRewake waiter: exit 2 with the messages on stderr once some arrive."""
+    from codev_git.agent.hooks import wake_render
+    from codev_git.agent.waiter import wait_for_messages
+
+    wake = wait_for_messages(store, who, lambda batch: wake_render(who, batch), lease)
+    if wake is None:
+        return
+    try:
+        try:
+            sys.stderr.write(wake.text + "\n")
+            sys.stderr.flush()
+        except OSError:
+            return  # not handed over: they stay unread
+        wake.batch.mark(store, wake.handed)
+    finally:
+        lease.release()
+    sys.exit(2)
 
 
 @agent_group.command("afx-send", hidden=True, context_settings={"ignore_unknown_options": True})
