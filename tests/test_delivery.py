@@ -140,3 +140,21 @@ def test_exec_gets_the_framed_message_and_its_facts(sandbox: Sandbox, tmp_path: 
     framed = (tmp_path / "stdin.txt").read_text()
     assert framed.startswith("### [BUILDER builder-spir-1487 MESSAGE |")
     assert framed.rstrip().endswith("hello there")
+
+
+def test_a_follower_whose_reader_died_leaves_the_message_unread(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    proc = follower(sandbox)
+    try:
+        assert json.loads(read_lines(proc, 1)[0])["event"] == "ready"
+        assert proc.stdout is not None
+        proc.stdout.close()  # the consumer goes away
+        sandbox.ok("send", "architect", "nobody is listening", cwd=b)
+        assert proc.wait(timeout=60) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    left = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    assert [m["message"] for m in left] == ["nobody is listening"]
