@@ -33,6 +33,15 @@ SCOPES = {
     "codex": ("project", "user"),
     "gemini": ("project", "user"),
 }
+INSTRUCTIONS = (
+    "At the start of a session and after compaction run `git codev prime`; before finishing "
+    "a task run `git codev inbox` and answer messages that ask for it with "
+    '`git codev reply ID "..."` or `git codev ack ID`.'
+)
+NO_WAKE = (
+    "{runtime} hooks cannot wake an idle session: run `git codev inbox --follow --json` as a "
+    "background monitor, and put this in {file}: " + INSTRUCTIONS
+)
 CAVEATS = {
     "claude": [],
     "codex": [
@@ -40,9 +49,11 @@ CAVEATS = {
         "Codex fires PostToolUse for shell commands only: messages also arrive at each prompt",
         "register the MCP server yourself in ~/.codex/config.toml: "
         '[mcp_servers.codev] command = "git" args = ["codev", "mcp"]',
+        NO_WAKE.format(runtime="Codex", file="AGENTS.md"),
     ],
     "gemini": [
         "older Gemini CLI versions need hooks enabled in settings.json (hooksConfig.enabled)",
+        NO_WAKE.format(runtime="Gemini CLI", file="GEMINI.md"),
     ],
 }
 
