@@ -366,3 +366,7 @@ ROWS: dict[str, Callable[[Bench], Row]] = {
     "sync": sync_row,
     "bytes": bytes_row,
 }
+
+from bench.delivery_bench import DELIVERY_ROWS  # noqa: E402  (they use this module's helpers)
+
+ROWS.update(DELIVERY_ROWS)

@@ -196,3 +196,30 @@ def test_an_afx_row_for_the_base_branch_is_refused_like_adopt_main(
     assert outcome["adopted"] is False and "refusing to adopt main" in outcome["why"]
     who = sandbox.ok("whoami", env={"CODEV_ARCHITECT_NAME": "main"}).out
     assert who.startswith("architect main"), who  # not `builder builder-main`
+
+
+def test_adopt_from_afx_tags_existing_worktrees_and_reruns_safely(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    wt = sandbox.root / ".builders" / "spir-55"
+    sandbox.git("worktree", "add", "-q", "-b", "builder/spir-55", str(wt))
+    assert not (wt / ".thread").exists()  # no record yet when afx made it
+    farm = tmp_path / "farm"
+    row = {
+        "workspace_path": os.path.realpath(sandbox.root),
+        "id": "builder-spir-55",
+        "branch": "builder/spir-55",
+        "protocol_name": "spir",
+        "issue_number": 55,
+        "spawned_by_architect": "payments",
+    }
+    make_db(farm / "global.db", GLOBAL_SCHEMA, [row])
+    env = {"CODEV_AGENT_FARM_DIR": str(farm)}
+    first = sandbox.ok("adopt", "--from-afx", env=env).out
+    assert "tagged" in first
+    tag = (wt / ".thread").read_text()
+    assert "architect: payments" in tag and "builder: builder-spir-55" in tag
+    again = sandbox.ok("adopt", "--from-afx", env=env).out
+    assert "0 adopted" in again and "already right in 1 worktree" in again
+    assert (wt / ".thread").read_text() == tag
+    assert json.loads(sandbox.ok("whoami", "--json", cwd=wt).out)["architect"] == "payments"

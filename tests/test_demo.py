@@ -21,3 +21,15 @@ def test_demo_plays_the_story_and_leaves_the_repository(tmp_path: Path) -> None:
     assert "archived codev/checkout-v2-thread.md" in text
     repos = list(tmp_path.glob("codev-demo-*/shop"))
     assert len(repos) == 1 and (repos[0] / ".builders" / "spir-1487").is_dir()
+
+
+def test_demo_delivers_to_the_architect_without_inbox(tmp_path: Path) -> None:
+    result = run_subprocess(tmp_path, ["demo", "--dir", str(tmp_path)])
+    assert result.code == 0, result.out + result.err
+    text = result.out
+    primed = text.split("$ CODEV_ARCHITECT_NAME=main git codev prime")[1].split("\n# ")[0]
+    assert "you are architect:main" in primed and "spec v2 ready" in primed
+    hooked = text.split("git codev agent hook UserPromptSubmit")[1].split("\n# ")[0]
+    assert '"additionalContext"' in hooked and "may I merge?" in hooked
+    builder_status = text.split("(cd .builders/spir-1487 && git codev status)")[1]
+    assert "awaiting answers:" in builder_status.split("\n# ")[0]

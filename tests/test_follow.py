@@ -52,8 +52,9 @@ def test_follow_prints_each_message_as_it_arrives(sandbox: Sandbox) -> None:
     sandbox.ok("send", "architect", "already there", cwd=b)
     follower = start_follower(sandbox, "--json")
     try:
-        first = read_lines(follower, 1)
-        assert [json.loads(x)["message"] for x in first] == ["already there"]
+        first = read_lines(follower, 2)
+        assert json.loads(first[0]) == {"event": "ready", "reader": "architect:main", "exec": None}
+        assert [json.loads(x)["message"] for x in first[1:]] == ["already there"]
         for n in range(3):
             sandbox.ok("send", "architect", f"live {n}", cwd=b)
             time.sleep(0.2)
@@ -72,7 +73,7 @@ def test_follow_exec_marks_read_only_on_success(sandbox: Sandbox, tmp_path: Path
     script = tmp_path / "deliver.sh"
     script.write_text(
         '#!/bin/sh\nbody=$(cat)\ncase "$body" in *refuse*) exit 3;; esac\n'
-        f'printf "%s|%s\\n" "$CODEV_MESSAGE_FROM" "$body" >> {sink}\n'
+        f'printf "%s|%s\\n" "$CODEV_FROM" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
     )
     script.chmod(0o755)
     sandbox.ok("send", "architect", "one", cwd=b)
@@ -81,16 +82,20 @@ def test_follow_exec_marks_read_only_on_success(sandbox: Sandbox, tmp_path: Path
     follower = start_follower(sandbox, "--exec", str(script))
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not sink.exists():
+        while time.monotonic() < deadline and len(sink_lines(sink)) < 2:
             time.sleep(0.1)
-        time.sleep(1.0)
     finally:
         code, _, err = stop(follower)
     assert code == 0, err
-    assert sink.read_text() == "builder-spir-1487|one\n"
+    # the refused one does not hold back the next; both stay unread behind it
+    assert sink.read_text() == "builder-spir-1487|one\nbuilder-spir-1487|three\n"
     assert "stays unread" in err
     left = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
     assert [m["message"] for m in left] == ["please refuse this", "three"]
+
+
+def sink_lines(sink: Path) -> list[str]:
+    return sink.read_text().splitlines() if sink.exists() else []
 
 
 def test_follow_option_errors(sandbox: Sandbox) -> None:
@@ -105,7 +110,9 @@ def test_follow_json_stays_json_and_a_refusing_command_backs_off(sandbox: Sandbo
     time.sleep(5)
     code, out, err = stop(follower)
     assert code == 0, err
-    lines = [line for line in out.splitlines() if line.strip()]
-    assert all(json.loads(line)["message"] == "p1" for line in lines)  # nothing but JSON
+    events = [json.loads(line) for line in out.splitlines() if line.strip()]  # nothing but JSON
+    assert events[0]["event"] == "ready"
+    lines = events[1:]
+    assert all(e["message"] == "p1" for e in lines)
     assert 1 <= len(lines) <= 3  # retried after 2 s, then 4 s: not every tick
     assert "NOISE" in err

@@ -199,7 +199,9 @@ def adopt_cmd(
 
     With --from-afx, read afx's SQLite state (read-only) and record every builder of this
     workspace with the architect that spawned it; --architect is then the owner for builders
-    afx recorded without one.
+    afx recorded without one. It also writes the .thread tag in each builder worktree. Re-run
+    it whenever afx has spawned more builders: it is idempotent (recorded builders and right
+    tags are left as they are).
 
     \b
     Examples:
@@ -257,16 +259,30 @@ def _adopt_from_afx(
     actor = actor_ident(store, who) if who is not None else Ident(by, f"{by}@codev.invalid")
     path = find_db(store, db)
     outcomes = adopt_from_afx(store, actor, by, path, fallback)
+    from codev_git.worktree.retag import retag_worktrees
+
+    tags = retag_worktrees(store)  # worktrees afx made before the records existed
     if as_json:
         from codev_git.messaging.render import dump_json
 
-        dump_json({"database": str(path), "builders": [o.__dict__ for o in outcomes]})
+        dump_json(
+            {
+                "database": str(path),
+                "builders": [o.__dict__ for o in outcomes],
+                "tags": [{**t.__dict__, "worktree": str(t.worktree)} for t in tags],
+            }
+        )
         return
     echo(f"afx database: {path}")
     for o in outcomes:
         echo(f"  {'adopted' if o.adopted else 'skipped'} {o.builder}: {o.why}")
     adopted = sum(1 for o in outcomes if o.adopted)
     echo(f"{adopted} adopted, {len(outcomes) - adopted} skipped")
+    written = [t for t in tags if t.result == "written"]
+    for t in written:
+        echo(f"  tagged {t.worktree / '.thread'} ({t.builder})")
+    if tags and not written:
+        echo(f"  .thread tags already right in {len(tags)} worktree(s)")
 
 
 @click.command("reassign")
@@ -332,7 +348,8 @@ def release_cmd(builder: str, as_name: str | None) -> None:
 def status_cmd(
     architect: str | None, mine: bool, thread: str | None, as_name: str | None, as_json: bool
 ) -> None:
-    """List owned builders: owner, thread, branch state, worktree, unread messages.
+    """List owned builders: owner, thread, branch state, worktree, unread messages, and the
+    messages still awaiting an answer (sent with --ack), with their age.
 
     \b
     Examples:
@@ -350,12 +367,23 @@ def status_cmd(
     if mine:
         owner = resolve(store, as_name).architect
     report = status_report(store, architect=owner, thread=thread_name)
+    from codev_git.messaging.acks import awaiting
+
+    involving = (
+        None if owner is None else {f"architect:{owner}", *(b["id"] for b in report["builders"])}
+    )
+    pending = awaiting(store, involving=involving)
+    report["pendingAcks"] = [a.as_json() for a in pending]
     if as_json:
         from codev_git.messaging.render import dump_json
 
         dump_json(report)
         return
     _print_status(report)
+    if pending:
+        echo("awaiting answers:")
+        for item in pending:
+            echo(f"  {item.line()}")
     if not report["builders"]:
         note("no builders match" if (owner or thread_name) else "no owned builders yet")
 

@@ -25,6 +25,7 @@ class Step:
     where: str = "."  # relative to the repository root
     env: dict[str, str] = field(default_factory=dict)
     git: bool = False  # a plain git command rather than git codev
+    stdin: str = ""  # piped in (shown as echo '...' |)
 
 
 def story() -> list[Step]:
@@ -132,11 +133,44 @@ def story() -> list[Step]:
             ["inbox", "--fetch"],
             "main",
         ),
+        *delivery_steps(spir1487),
         Step(
             "Everything lives in git refs",
             ["for-each-ref", *(p.rstrip("/") for p in SHARED_PREFIXES)],
             git=True,
         ),
+    ]
+
+
+def delivery_steps(builder: str) -> list[Step]:
+    """'main' receives its builder's messages through prime and a hook, never running inbox."""
+    prompt = '{"hook_event_name":"UserPromptSubmit","prompt":"carry on","session_id":"demo"}'
+    return [
+        Step(
+            "Messages reach the running agent: 'main' installs Claude Code hooks and MCP server",
+            ["agent", "install", "claude"],
+            "main",
+        ),
+        Step("Builder 1487 reports again", ["send", "architect", "spec v2 ready"], None, builder),
+        Step(
+            "A new agent session (or one after compaction) starts with prime: "
+            "who, role, builders, and the message itself",
+            ["prime"],
+            "main",
+        ),
+        Step(
+            "The builder asks for an answer",
+            ["send", "architect", "may I merge?", "--ack", "--urgent"],
+            None,
+            builder,
+        ),
+        Step(
+            "At the next prompt Claude Code runs the hook; the message arrives as context",
+            ["agent", "hook", "UserPromptSubmit"],
+            "main",
+            stdin=prompt,
+        ),
+        Step("The builder sees its question awaiting an answer", ["status"], None, builder),
     ]
 
 
@@ -151,6 +185,8 @@ def _git(cwd: Path, *args: str) -> None:
 
 
 def make_scratch(base: Path | None) -> Path:
+    if base is not None:
+        base.mkdir(parents=True, exist_ok=True)
     parent = Path(tempfile.mkdtemp(prefix="codev-demo-", dir=base))
     root = parent / "shop"
     root.mkdir()
@@ -182,8 +218,11 @@ def play(root: Path, steps: list[Step]) -> int:
             click.echo(style(f"\n# {step.say}", "cyan"))
         where = f"(cd {step.where} && " if step.where != "." else ""
         shown = "git " + shlex.join(step.args) if step.git else "git codev " + shlex.join(step.args)
+        if step.stdin:
+            shown = f"echo {shlex.quote(step.stdin)} | {prefix}{shown}"
+            prefix = ""
         click.echo(style(f"$ {where}{prefix}{shown}{')' if where else ''}", "bold"))
-        proc = capture_program(argv, root / step.where, env=env)
+        proc = capture_program(argv, root / step.where, env=env, stdin=step.stdin.encode())
         text = (proc.out + proc.err).rstrip()
         if text:
             click.echo(text)

@@ -46,6 +46,8 @@ def _read_body(message: str | None, file: str | None) -> bytes:
     default=None,
     help="Publish to the default remote right after sending (default: git config codev.autoPush).",
 )
+@click.option("--ack", is_flag=True, help="Ask for an answer (git codev ack ID, or a reply).")
+@click.option("--urgent", is_flag=True, help="Mark the message urgent.")
 @as_option
 @json_option
 def send_cmd(
@@ -53,6 +55,8 @@ def send_cmd(
     message: str | None,
     file: str | None,
     push: bool | None,
+    ack: bool,
+    urgent: bool,
     as_name: str | None,
     as_json: bool,
 ) -> None:
@@ -71,6 +75,7 @@ def send_cmd(
       git codev send 1487 "please rebase on main"
       echo "long text" | git codev send architect:payments -
       git codev send architect "ready" --push     # publish now (or: git config codev.autoPush true)
+      git codev send architect "merge PR 42?" --ack --urgent   # the answer shows in status/prime
     """
     body = _read_body(message, file)
     store = Store.discover()
@@ -83,7 +88,7 @@ def send_cmd(
         remote = parse_remote(store, None)  # a missing remote is refused before anything is sent
     from codev_git.messaging.message import send
 
-    message_id, where = send(store, sender, target, body, book=book)
+    message_id, where = send(store, sender, target, body, book=book, ack=ack, urgent=urgent)
     sent = f"sent {message_id[:12]} to {where.to} (from {sender.address})"
     published: dict[str, object] | None = None
     summary = None
@@ -109,6 +114,8 @@ def send_cmd(
             "to": where.to,
             "ref": where.ref,
             "thread": where.thread,
+            "ack": "requested" if ack else None,
+            "importance": "urgent" if urgent else None,
         }
         if published is not None:
             data["published"] = published
@@ -162,8 +169,16 @@ def inbox_cmd(
       git codev inbox --peek --json
       git codev inbox --all --limit 20
       git codev inbox --fetch      # take in what reached the remote (default: upstream, origin)
-      git codev inbox --follow --json                    # one JSON object per line, as they come
-      git codev inbox --follow --exec 'afx send architect -'   # hand each one to a command
+      git codev inbox --follow --json      # a "ready" line, then one JSON line per message
+      git codev inbox --follow --exec 'notify-send "codev: $CODEV_FROM" "$(cat)"'
+
+    \b
+    --exec CMD gets the framed message (header and body) on stdin and CODEV_MESSAGE_ID,
+    CODEV_FROM, CODEV_TO, CODEV_THREAD, CODEV_VERIFIED in its environment; a message is read
+    only once CMD succeeds, a failing one is retried with backoff. One follower per reader
+    at a time: a second one says who delivers and waits. (To reach a Claude Code, Codex or
+    Gemini session, use 'git codev agent install'; never pipe into 'afx send architect':
+    afx would hand one architect's mail to whichever architect it considers main.)
     """
     if (exec_cmd is not None or fetch_every is not None) and not follow:
         raise UsageError("--exec and --fetch-every go with --follow")
@@ -210,29 +225,43 @@ def inbox_cmd(
 def _follow(
     store: Store, reader: Identity, exec_cmd: str | None, fetch_every: float | None, as_json: bool
 ) -> None:
-    """Print (or hand over) each message as it arrives, until Ctrl-C."""
+    """Print (or hand over) each message as it arrives, until Ctrl-C. With --json stdout has
+    only JSON lines: a ``ready`` event once delivery starts, then one line per message."""
     import json
 
     from codev_git.messaging.follow import follow, run_exec
-    from codev_git.messaging.inbox import InboxEntry
+    from codev_git.messaging.message import Message
     from codev_git.messaging.render import message_json, message_text
 
-    def show(entry: InboxEntry) -> None:
-        if as_json:
-            line = json.dumps(message_json(entry.message), ensure_ascii=False)
-            click.echo(line)
-        else:
-            echo(message_text(entry.message))
-            echo()
+    def line(data: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
         sys.stdout.flush()
+
+    def show(msg: Message) -> None:
+        if as_json:
+            line({"event": "message", **message_json(msg)})
+        else:
+            echo(message_text(msg))
+            echo()
+            sys.stdout.flush()
+
+    def ready() -> None:
+        note(f"following {reader.address}'s inbox; Ctrl-C to stop")
+        if as_json:
+            line({"event": "ready", "reader": reader.address, "exec": exec_cmd})
+
+    def waiting(holder: str) -> None:
+        note(f"{reader.address}'s messages are delivered by {holder}; waiting for it to stop")
+        if as_json:
+            line({"event": "waiting", "reader": reader.address, "heldBy": holder})
 
     execute = None
     if exec_cmd is not None:
 
-        def execute(entry: InboxEntry) -> bool:
-            ok = run_exec(exec_cmd, entry.message, entry.message.body)
+        def execute(msg: Message) -> bool:
+            ok = run_exec(exec_cmd, msg)
             if not ok:
-                note(f"{exec_cmd!r} failed for {entry.message.short_id}; it stays unread")
+                note(f"{exec_cmd!r} failed for {msg.short_id}; it stays unread and is retried")
             return ok
 
     fetch = None
@@ -247,8 +276,16 @@ def _follow(
             except CodevError as exc:
                 note(f"fetch failed, will try again: {exc}")
 
-    note(f"following {reader.address}'s inbox; Ctrl-C to stop")
     try:
-        follow(store, reader, show, execute=execute, fetch=fetch, fetch_every=fetch_every)
+        follow(
+            store,
+            reader,
+            show,
+            execute=execute,
+            fetch=fetch,
+            fetch_every=fetch_every,
+            ready=ready,
+            waiting=waiting,
+        )
     except KeyboardInterrupt:
         note("stopped")

@@ -13,9 +13,10 @@ import os
 import select
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from codev_git.messaging.inbox import InboxEntry, mark_read, read_inbox
+from codev_git.messaging.handover import pending
 from codev_git.messaging.message import Message, channels_of
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook
@@ -74,76 +75,117 @@ def watched_dirs(store: Store, reader: Identity) -> list[Path]:
     return sorted(dirs)
 
 
-def run_exec(command: str, msg: Message, text: bytes) -> bool:
-    env = {
+def exec_env(msg: Message) -> dict[str, str]:
+    """What ``--exec`` finds in its environment (besides ours) about the message on its
+    stdin."""
+    facts = {
         "CODEV_MESSAGE_ID": msg.id,
-        "CODEV_MESSAGE_FROM": msg.sender,
-        "CODEV_MESSAGE_TO": msg.to,
-        "CODEV_MESSAGE_THREAD": msg.thread or "",
+        "CODEV_FROM": msg.sender,
+        "CODEV_TO": msg.to,
+        "CODEV_THREAD": msg.thread or "",
+        "CODEV_VERIFIED": "true" if msg.verified else "false",
     }
+    # the first names this had; kept so that existing scripts go on working
+    old = {"CODEV_MESSAGE_FROM": msg.sender, "CODEV_MESSAGE_TO": msg.to}
+    return {**old, "CODEV_MESSAGE_THREAD": msg.thread or "", **facts}
+
+
+def run_exec(command: str, msg: Message) -> bool:
+    """Run ``command`` with the framed message (header included) on stdin."""
+    from codev_git.messaging.render import message_text
+
+    text = (message_text(msg) + "\n").encode("utf-8", "surrogateescape")
     # its output goes to stderr: stdout carries the feed (JSON lines with --json)
     from codev_git.store.porcelain import run_program
 
-    return run_program(command, env=env, stdin=text, stdout_to_stderr=True) == 0
+    return run_program(command, env=exec_env(msg), stdin=text, stdout_to_stderr=True) == 0
 
 
-def deliver_once(
-    store: Store,
-    reader: Identity,
-    book: OwnerBook,
-    show: Callable[[InboxEntry], None],
-    execute: Callable[[InboxEntry], bool] | None,
-) -> bool:
-    """Hand over every unread message once. False when ``execute`` refused one: it and
-    the messages after it stay unread."""
-    if execute is None:
-        for entry in read_inbox(store, reader, book=book):
-            show(entry)
-        return True
-    for entry in read_inbox(store, reader, peek=True, book=book):
-        show(entry)
-        if not execute(entry):
-            return False
-        _mark_one(store, reader, entry.message)
-    return True
+@dataclass
+class Deliverer:
+    """Hands each unread message over once per attempt, and marks read what was handed over.
 
+    Without ``execute`` a message is handed over once ``show`` has written it. With it, a
+    message is handed over when ``execute`` succeeds; one it refuses is tried again after a
+    backoff (2 s, doubling, at most 60 s) while the messages after it go on being delivered.
+    Those stay unread until the refused one succeeds (a read cursor reaches everything behind
+    it), so a consumer restarted meanwhile sees them again: at least once, never lost."""
 
-def _mark_one(store: Store, reader: Identity, msg: Message) -> None:
-    for channel, cursor in channels_of(reader):
-        if channel == msg.channel:
-            tip = store.ref_target(channel)
-            if tip is not None:
-                mark_read(store, cursor, tip, [msg.id], complete=tip == msg.id)
+    store: Store
+    reader: Identity
+    book: OwnerBook
+    show: Callable[[Message], None]
+    execute: Callable[[Message], bool] | None = None
+    handed: set[str] = field(default_factory=set)
+    retry: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (tries, when)
+
+    def round(self, now: float) -> float | None:
+        """One pass over the unread messages; returns when a refused one is due again."""
+        batch = pending(self.store, self.reader, self.book)
+        for msg in batch.messages:
+            if msg.id in self.handed:
+                continue
+            tries, due = self.retry.get(msg.id, (0, 0.0))
+            if due > now:
+                continue
+            self.show(msg)
+            if self.execute is None or self.execute(msg):
+                self.handed.add(msg.id)
+                self.retry.pop(msg.id, None)
+            else:
+                self.retry[msg.id] = (tries + 1, now + min(2.0 * 2**tries, 60.0))
+        batch.mark(self.store, self.handed)
+        unread = {m.id for m in batch.messages}
+        self.handed &= unread  # what is read now needs no memory
+        self.retry = {k: v for k, v in self.retry.items() if k in unread}
+        return min((due for _, due in self.retry.values()), default=None)
 
 
 def follow(
     store: Store,
     reader: Identity,
-    show: Callable[[InboxEntry], None],
+    show: Callable[[Message], None],
     *,
-    execute: Callable[[InboxEntry], bool] | None = None,
+    execute: Callable[[Message], bool] | None = None,
     fetch: Callable[[], None] | None = None,
     fetch_every: float | None = None,
     stop_after: float | None = None,
+    ready: Callable[[], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> None:
-    """Deliver messages until interrupted (or ``stop_after`` seconds, for tests)."""
-    book = OwnerBook(store)
+    """Deliver messages until interrupted (or ``stop_after`` seconds, for tests). Only one
+    follower per reader delivers: a second one says who holds the lease and waits for it."""
+    from codev_git.messaging.lease import FOLLOWER, Lease
+
+    with Lease.for_reader(store, reader) as lease:
+        lease.acquire(f"{FOLLOWER} of {reader.address}", waiting=waiting)
+        _deliver_loop(store, reader, show, execute, fetch, fetch_every, stop_after, ready)
+
+
+def _deliver_loop(
+    store: Store,
+    reader: Identity,
+    show: Callable[[Message], None],
+    execute: Callable[[Message], bool] | None,
+    fetch: Callable[[], None] | None,
+    fetch_every: float | None,
+    stop_after: float | None,
+    ready: Callable[[], None] | None,
+) -> None:
+    deliverer = Deliverer(store, reader, OwnerBook(store), show, execute)
     watcher = RefWatcher(watched_dirs(store, reader))
+    if ready is not None:
+        ready()
     started = last_fetch = time.monotonic()
-    seen: tuple[str | None, ...] | None = None  # channel tips at the last delivery
-    retry_at: float | None = None  # after a refused --exec: when to try again
-    backoff = 0.0
+    seen: tuple[str | None, ...] | None = None  # channel tips at the last round
+    retry_at: float | None = None
     try:
         while True:
             now = time.monotonic()
             tips = tuple(store.ref_target(channel) for channel, _ in channels_of(reader))
             if tips != seen or (retry_at is not None and now >= retry_at):
                 seen = tips
-                if deliver_once(store, reader, book, show, execute):
-                    retry_at, backoff = None, 0.0
-                else:  # new messages retry at once; the same one waits longer each time
-                    backoff = min(max(2.0, backoff * 2), 60.0)
-                    retry_at = now + backoff
+                retry_at = deliverer.round(now)
             if stop_after is not None and now - started >= stop_after:
                 return
             timeout = 1.0 if retry_at is None else max(0.05, retry_at - now)

@@ -36,6 +36,10 @@ from codev_git.ownership.records import OwnerBook
 from codev_git.store import CommitInfo, Ident, Store
 from codev_git.store.autopack import after_append
 
+ACK_REQUESTED = "requested"  # Codev-Ack: the sender asks for an answer
+URGENT = "urgent"  # Codev-Importance
+KIND_ACK = "ack"  # Codev-Kind: a bare acknowledgement (``git codev ack``)
+
 
 def cursor_ref(reader: Identity, channel: str) -> str:
     return layout.cursor_ref(reader.kind, reader.name, channel)
@@ -71,6 +75,13 @@ class Message:
     verified: bool = True
     why_unverified: str | None = None
     parents: tuple[str, ...] = ()
+    ack: str | None = None  # Codev-Ack ("requested")
+    importance: str | None = None  # Codev-Importance ("urgent")
+    kind: str | None = None  # Codev-Kind ("ack")
+
+    @property
+    def asks_answer(self) -> bool:
+        return self.ack == ACK_REQUESTED
 
     @property
     def short_id(self) -> str:
@@ -117,6 +128,9 @@ def decode(info: CommitInfo, channel: str) -> Message | None:
         channel=channel,
         reply_to=trailers.get("Codev-Reply-To"),
         parents=info.parents,
+        ack=trailers.get("Codev-Ack") or None,
+        importance=trailers.get("Codev-Importance") or None,
+        kind=trailers.get("Codev-Kind") or None,
     )
 
 
@@ -211,6 +225,9 @@ def send(
     *,
     book: OwnerBook,
     reply_to: str | None = None,
+    ack: bool = False,
+    urgent: bool = False,
+    kind: str | None = None,
 ) -> tuple[str, Route]:
     check_body(store, body)
     where = route(store, sender, target, book)
@@ -220,6 +237,12 @@ def send(
     trailers["Codev-Time"] = now_iso()
     if reply_to:
         trailers["Codev-Reply-To"] = reply_to
+    if ack:
+        trailers["Codev-Ack"] = ACK_REQUESTED
+    if urgent:
+        trailers["Codev-Importance"] = URGENT
+    if kind:
+        trailers["Codev-Kind"] = kind
     author = store.identity() or Ident(sender.name, f"{sender.name}@codev.invalid")
     if where.note:
         report.note(where.note)

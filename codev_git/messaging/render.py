@@ -62,6 +62,12 @@ def frame(msg: Message) -> str:
         extra.append(f"thread {visible(msg.thread)}")
     if msg.reply_to:
         extra.append(f"reply to {msg.reply_to[:12]}")
+    if msg.importance:
+        extra.append(visible(msg.importance).upper())
+    if msg.ack:
+        extra.append(f"ack {visible(msg.ack)}: answer with 'git codev reply {msg.short_id}'")
+    if msg.kind:
+        extra.append(f"kind {visible(msg.kind)}")
     text = f"{head} {', '.join(extra)}"
     if not msg.verified:
         text += f"\n!!! UNVERIFIED: {visible(msg.why_unverified or 'sender not confirmed')}"
@@ -83,6 +89,9 @@ def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
         "author": msg.author,
         "replyTo": msg.reply_to,
         "verified": msg.verified,
+        "ack": msg.ack,
+        "importance": msg.importance,
+        "kind": msg.kind,
     }
     if not msg.verified:
         data["unverifiedReason"] = msg.why_unverified

@@ -97,11 +97,17 @@ def run_program(
 
 
 def capture_program(
-    argv: list[str], cwd: Path, *, env: Mapping[str, str] | None = None
+    argv: list[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> GitOutcome:
     """Run another program and return its exit status and output (for the demo's steps)."""
     try:
-        proc = subprocess.run(argv, cwd=cwd, env=clean_env(env), capture_output=True, check=False)
+        proc = subprocess.run(
+            argv, cwd=cwd, env=clean_env(env), input=stdin, capture_output=True, check=False
+        )
     except OSError as exc:
         raise OperationalError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
     out = proc.stdout.decode("utf-8", "replace")

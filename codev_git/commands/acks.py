@@ -1,0 +1,46 @@
+"""ack: answer a message that asked for one, without writing a reply."""
+
+from __future__ import annotations
+
+import click
+
+from codev_git.commands.common import as_option, echo, json_option
+from codev_git.ownership.identity import resolve
+from codev_git.ownership.records import OwnerBook
+from codev_git.store import Store
+
+
+@click.command("ack")
+@click.argument("message_id")
+@click.argument("message", required=False)
+@as_option
+@json_option
+def ack_cmd(message_id: str, message: str | None, as_name: str | None, as_json: bool) -> None:
+    """Acknowledge message ID: its sender stops seeing it as awaiting an answer.
+
+    The acknowledgement is a message back to the sender (Codev-Reply-To: ID, Codev-Kind: ack),
+    so it syncs like any other. Replying with 'git codev reply ID' acknowledges too.
+
+    \b
+    Examples:
+      git codev ack 1a2b3c4d
+      git codev ack 1a2b3c4d "seen; will look after lunch"
+      git codev ack 1a2b3c4d --json
+    """
+    from codev_git.messaging.acks import ACK_BODY
+    from codev_git.messaging.history import find_message, reply_target
+    from codev_git.messaging.message import KIND_ACK, send
+
+    body = message.encode("utf-8", "surrogateescape") if message else ACK_BODY
+    store = Store.discover()
+    book = OwnerBook(store)
+    me = resolve(store, as_name, book)
+    original = find_message(store, message_id)
+    target = reply_target(me, original)
+    new_id, where = send(store, me, target, body, book=book, reply_to=original.id, kind=KIND_ACK)
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json({"id": new_id, "to": where.to, "replyTo": original.id, "kind": KIND_ACK})
+    else:
+        echo(f"acknowledged {original.short_id} ({new_id[:12]} to {where.to})")
