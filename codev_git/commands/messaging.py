@@ -184,8 +184,11 @@ def inbox_cmd(
         raise UsageError("--exec and --fetch-every go with --follow")
     if follow and (peek or include_read or limit is not None):
         raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
-    from codev_git.messaging.inbox import read_inbox
-    from codev_git.messaging.render import dump_json, message_json, message_text
+    import json
+
+    from codev_git.messaging.deliver import output_error, write_each
+    from codev_git.messaging.inbox import collect_inbox
+    from codev_git.messaging.render import message_json, message_text
 
     store = Store.discover()
     book = OwnerBook(store)
@@ -200,9 +203,8 @@ def inbox_cmd(
     if follow:
         _follow(store, reader, exec_cmd, fetch_every if fetch or fetch_every else None, as_json)
         return
-    entries = read_inbox(
-        store, reader, peek=peek, include_read=include_read, limit=limit, book=book
-    )
+    found = collect_inbox(store, reader, include_read=include_read, limit=limit, book=book)
+    entries = found.entries
     if as_json:
         data: dict[str, object] = {
             "reader": {"type": reader.kind, "name": reader.name, "architect": reader.architect},
@@ -211,15 +213,24 @@ def inbox_cmd(
         }
         if fetched is not None:
             data["fetched"] = fetched.as_json()
-        dump_json(data)
+        # one document: it is delivered whole or not at all
+        done = write_each([(json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()])
+        if done.error is not None:
+            raise output_error(done, len(entries), marked=not peek)
+        if not peek:
+            found.mark(e.message.id for e in entries)
         return
     if not entries:
         what = "messages" if include_read else "unread messages"
         echo(f"no {what} for {reader.address}")
         return
-    for entry in entries:
-        echo(message_text(entry.message))
-        echo()
+    done = write_each(
+        (message_text(e.message) + "\n\n").encode("utf-8", "surrogateescape") for e in entries
+    )
+    if not peek:
+        found.mark(e.message.id for e in entries[: done.count])
+    if done.error is not None:
+        raise output_error(done, len(entries), marked=not peek)
 
 
 def _follow(

@@ -49,6 +49,7 @@ def walk_channel(
     *,
     include_read: bool = False,
     tip: str | None = None,
+    warn: bool = True,
 ) -> tuple[str | None, list[Message]]:
     """(the tip walked, its messages) — see :func:`read_channel`. Marking read must use the
     tip that was walked: a message appended since then has not been seen. ``tip`` walks
@@ -70,6 +71,8 @@ def walk_channel(
             continue
         msg = decode(info, channel)
         if msg is None:
+            if not warn:
+                continue
             report.warn(
                 f"skipping commit {info.id[:12]} on {channel}: "
                 "not a codev message (no Codev-From/Codev-To trailers)"
@@ -154,7 +157,7 @@ def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complet
 
     When everything unread was shown the cursor moves to the channel tip; otherwise it points
     at a small commit whose parents are the old cursor and the shown messages."""
-    if not shown_ids:
+    if not shown_ids and not complete:
         return
     author = Ident("git-codev", "codev@invalid")
 
@@ -186,12 +189,21 @@ def unread_count(store: Store, channel: str, cursor: str | None, tip: str | None
     if tip is None or store.object_type(tip) != "commit":
         return 0
     hide = [cursor] if cursor and store.object_type(cursor) == "commit" else []
-    return sum(1 for info in store.walk(tip, hide) if not is_merge(info))
+    return count_messages(store, tip, hide)
+
+
+def count_messages(store: Store, tip: str, hide: list[str]) -> int:
+    """Messages reachable from ``tip`` and not from ``hide`` (merges and commits that are
+    not messages do not count)."""
+    return sum(
+        1 for info in store.walk(tip, hide) if not is_merge(info) and decode(info, "") is not None
+    )
 
 
 @dataclass(frozen=True)
 class _Channel:
     cursor: str  # the reader's cursor ref on this channel
+    cursor_at: str | None  # where it pointed when read
     tip: str | None  # the tip that was walked
     unread: list[Message]  # parents first
     listed: list[Message]  # what is shown (unread, or everything with include_read)
@@ -203,19 +215,44 @@ class InboxEntry:
     unread: bool
 
 
-def read_inbox(
+@dataclass
+class InboxRead:
+    """What one read of an inbox found; :meth:`mark` moves the cursors past what was shown."""
+
+    store: Store
+    entries: list[InboxEntry]
+    channels: list[_Channel]
+
+    def mark(self, delivered: Iterable[str]) -> int:
+        """Mark read the unread messages among ``delivered`` ids (on each channel only the
+        ancestor-closed prefix of them); returns how many were marked."""
+        shown = set(delivered)
+        marked = 0
+        for c in self.channels:
+            # Only a prefix of the unread list (parents first) is ancestor-closed: marking a
+            # message read marks everything it reaches, so stop at the first one not shown.
+            prefix = list(itertools.takewhile(lambda m: m.id in shown, c.unread))
+            if not c.unread and c.tip is not None and c.tip != c.cursor_at:
+                # only commits that are not messages (warned about once, now): pass them
+                mark_read(self.store, c.cursor, c.tip, [], complete=True)
+            elif prefix and c.tip is not None:
+                complete = len(prefix) == len(c.unread)
+                mark_read(self.store, c.cursor, c.tip, [m.id for m in prefix], complete)
+                marked += len(prefix)
+        return marked
+
+
+def collect_inbox(
     store: Store,
     reader: Identity,
     *,
-    peek: bool = False,
     include_read: bool = False,
     limit: int | None = None,
     book: OwnerBook | None = None,
-) -> list[InboxEntry]:
-    """The reader's messages (unread only, unless ``include_read``), oldest first.
-
-    Unless ``peek``, every unread message returned is marked read. With ``limit`` the oldest
-    unread (or, with ``include_read``, the newest) ``limit`` messages are returned."""
+) -> InboxRead:
+    """The reader's messages (unread only, unless ``include_read``), oldest first, marking
+    nothing. With ``limit`` the oldest unread (or, with ``include_read``, the newest)
+    ``limit`` messages are returned."""
     book = book or OwnerBook(store)
     per_channel: list[_Channel] = []
     for channel, cursor_name in channels_of(reader):
@@ -223,8 +260,8 @@ def read_inbox(
         tip, unread = walk_channel(store, channel, cursor)
         listed = unread
         if include_read and tip is not None:
-            listed = walk_channel(store, channel, cursor, include_read=True, tip=tip)[1]
-        per_channel.append(_Channel(cursor_name, tip, unread, listed))
+            listed = walk_channel(store, channel, cursor, include_read=True, tip=tip, warn=False)[1]
+        per_channel.append(_Channel(cursor_name, cursor, tip, unread, listed))
 
     def key(msg: Message) -> tuple[str, str]:
         return (msg.time, msg.id)
@@ -235,13 +272,22 @@ def read_inbox(
     merged = verify(merged, reader, book)
     all_unread = {m.id for c in per_channel for m in c.unread}
     entries = [InboxEntry(m, m.id in all_unread) for m in merged]
+    return InboxRead(store, entries, per_channel)
+
+
+def read_inbox(
+    store: Store,
+    reader: Identity,
+    *,
+    peek: bool = False,
+    include_read: bool = False,
+    limit: int | None = None,
+    book: OwnerBook | None = None,
+) -> list[InboxEntry]:
+    """:func:`collect_inbox`, then (unless ``peek``) every unread message returned is
+    marked read — for callers that hand messages over in memory. Whoever writes them out
+    should use :func:`collect_inbox` and mark only what was written."""
+    found = collect_inbox(store, reader, include_read=include_read, limit=limit, book=book)
     if not peek:
-        shown = {e.message.id for e in entries if e.unread}
-        for c in per_channel:
-            # Only a prefix of the unread list (parents first) is ancestor-closed: marking a
-            # message read marks everything it reaches, so stop at the first one not shown.
-            prefix = list(itertools.takewhile(lambda m: m.id in shown, c.unread))
-            if prefix and c.tip is not None:
-                complete = len(prefix) == len(c.unread)
-                mark_read(store, c.cursor, c.tip, [m.id for m in prefix], complete)
-    return entries
+        found.mark(e.message.id for e in found.entries if e.unread)
+    return found.entries

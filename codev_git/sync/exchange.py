@@ -32,7 +32,7 @@ from codev_git.layout import (
     SHARED_PREFIXES,
     mirror_prefix,
 )
-from codev_git.messaging.message import is_merge, own_channel
+from codev_git.messaging.message import own_channel
 from codev_git.names import shown
 from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
@@ -384,7 +384,9 @@ def _commits(store: Store, *oids: str | None) -> bool:
 
 
 def _messages_between(store: Store, tip: str, base: str | None) -> int:
-    return sum(1 for info in store.walk(tip, [base] if base else []) if not is_merge(info))
+    from codev_git.messaging.inbox import count_messages
+
+    return count_messages(store, tip, [base] if base else [])
 
 
 def _detail(outcome: GitOutcome) -> str:
