@@ -143,6 +143,13 @@ class Ownership:
         return self.current.event == "release"
 
 
+def _odd_entry(name: str, kind: str) -> str:
+    return (
+        f"skipping ownership note {name[:12]}: it is a {kind} entry, not a note "
+        "(written by some other tool or another clone)"
+    )
+
+
 def anchor_id(branch: BranchRef) -> str:
     return Store.hash_blob(branch.encode())
 
@@ -196,6 +203,9 @@ class OwnerBook:
         anchor = anchor_id(branch)
         blob = self.store.note_blob(tree, anchor)
         if blob is None:
+            odd = self.store.tree_entry(tree, anchor)
+            if odd is not None and odd[1] != "blob":
+                report.warn(_odd_entry(anchor, odd[1]))
             return None
         records = [
             r
@@ -212,7 +222,8 @@ class OwnerBook:
         if tree is None:
             return []
         out: list[Ownership] = []
-        for annotated, blob in self.store.note_entries(tree):
+        skipped: list[str] = []
+        for annotated, blob in self.store.note_entries(tree, skipped):
             try:
                 data = self.store.read_blob(blob)
             except OperationalError:
@@ -220,6 +231,8 @@ class OwnerBook:
             records = parse_note(data, f"ownership note {annotated[:12]}")
             if records and (include_released or records[-1].event != "release"):
                 out.append(Ownership(tuple(records)))
+        for name in skipped:
+            report.warn(_odd_entry(name, "non-blob"))
         out.sort(key=lambda o: o.current.builder)
         return out
 

@@ -362,7 +362,7 @@ class Store:
                 if builder.get(name) is not None:
                     builder.remove(name)
                 continue
-            mode = FileMode.TREE if kind == "tree" else FileMode.BLOB
+            mode = _MODES.get(kind, FileMode.BLOB)
             builder.insert(name, pygit2.Oid(hex=oid), mode)
         try:
             return str(builder.write())
@@ -372,13 +372,13 @@ class Store:
             ) from exc
 
     def tree_entries(self, tree: str) -> Iterator[tuple[str, str, str]]:
-        """(name, oid, kind) for each entry of a tree; kind is "blob" or "tree"."""
+        """(name, oid, kind) for each entry of a tree; kind is "blob", "tree", "commit" (a
+        gitlink) or "link" (a symbolic link)."""
         obj = self.repo.get(tree)
         if not isinstance(obj, pygit2.Tree):
             return
         for entry in obj:
-            kind = "tree" if entry.filemode == FileMode.TREE else "blob"
-            yield str(entry.name), str(entry.id), kind
+            yield str(entry.name), str(entry.id), _kind_of_mode(entry.filemode)
 
     def tree_entry(self, tree: str, name: str) -> tuple[str, str] | None:
         obj = self.repo.get(tree)
@@ -388,8 +388,7 @@ class Store:
             entry = obj[name]
         except KeyError:
             return None
-        kind = "tree" if entry.filemode == FileMode.TREE else "blob"
-        return str(entry.id), kind
+        return str(entry.id), _kind_of_mode(entry.filemode)
 
     # -- notes -------------------------------------------------------------------------------
     def note_blob(self, notes_tree: str, annotated: str) -> str | None:
@@ -410,10 +409,16 @@ class Store:
         rather than another entry such as ``anchors/``."""
         return (kind == "blob" and is_hex(name, 40)) or (kind == "tree" and is_hex(name, 2))
 
-    def note_entries(self, notes_tree: str) -> Iterator[tuple[str, str]]:
-        """(annotated id, note blob id) for every note in a notes tree; other entries skipped."""
+    def note_entries(
+        self, notes_tree: str, skipped: list[str] | None = None
+    ) -> Iterator[tuple[str, str]]:
+        """(annotated id, note blob id) for every note in a notes tree; other entries skipped.
+        An entry named like a note that is not a blob (a gitlink, a symbolic link: another
+        clone's data can hold anything) is added to ``skipped``."""
         for name, oid, kind in self.tree_entries(notes_tree):
             if not self.is_note_entry(name, kind):
+                if skipped is not None and is_hex(name, 40):
+                    skipped.append(name)
                 continue
             if kind == "blob":
                 yield name, oid
@@ -421,6 +426,8 @@ class Store:
                 for sub_name, sub_oid, sub_kind in self.tree_entries(oid):
                     if sub_kind == "blob" and is_hex(sub_name, 38):
                         yield name + sub_name, sub_oid
+                    elif skipped is not None and is_hex(sub_name, 38):
+                        skipped.append(name + sub_name)
 
     # == references ==
     # -- reading refs ----------------------------------------------------------------------------
@@ -663,3 +670,21 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_MODES = {
+    "tree": FileMode.TREE,
+    "blob": FileMode.BLOB,
+    "commit": FileMode.COMMIT,
+    "link": FileMode.LINK,
+}
+
+
+def _kind_of_mode(mode: int) -> str:
+    if mode == FileMode.TREE:
+        return "tree"
+    if mode == FileMode.COMMIT:
+        return "commit"
+    if mode == FileMode.LINK:
+        return "link"
+    return "blob"

@@ -90,8 +90,8 @@ def union_notes_tree(store: Store, one: str, two: str) -> str:
     anchors: dict[str, tuple[str, str]] = {}
     for tree in reversed(trees):  # the first tree is applied last, so it wins
         for name, oid, kind in store.tree_entries(tree):
-            if store.is_note_entry(name, kind):
-                continue
+            if store.is_note_entry(name, kind) or kind in ("commit", "link"):
+                continue  # notes are merged below; gitlinks and links are never ours
             if name == ANCHORS_DIR and kind == "tree":
                 anchors.update((n, (o, k)) for n, o, k in store.tree_entries(oid))
             else:

@@ -1,0 +1,101 @@
+"""Data from another clone is untrusted: what `sync` brings in is validated, bad parts are
+skipped with a warning, and nothing blocks the rest (a crafted clone and a bare remote)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Sandbox, git
+from tests.test_sync import make_clone, make_remote
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Sandbox, Sandbox, Path]:
+    """(victim clone, attacker clone, bare remote)."""
+    remote = make_remote(tmp_path)
+    return (
+        make_clone(tmp_path, str(remote), "victim"),
+        make_clone(tmp_path, str(remote), "evil"),
+        remote,
+    )
+
+
+def plumb(box: Sandbox, *args: str, stdin: bytes = b"") -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=box.root, input=stdin, capture_output=True, check=True
+    )
+    return proc.stdout.decode().strip()
+
+
+def forge_message(box: Sandbox, ref: str, raw: bytes) -> str:
+    """A commit with exactly this message on ``ref`` (any bytes: git does not check)."""
+    tree = plumb(box, "hash-object", "-t", "tree", "-w", "--stdin")
+    parent = box.refs().get(ref)
+    obj = f"tree {tree}\n" + (f"parent {parent}\n" if parent else "")
+    obj += "author Evil <e@x> 1700000000 +0000\ncommitter Evil <e@x> 1700000000 +0000\n\n"
+    oid = plumb(box, "hash-object", "-t", "commit", "-w", "--stdin", stdin=obj.encode() + raw)
+    box.git("update-ref", ref, oid)
+    return oid
+
+
+def push_all(box: Sandbox) -> None:
+    box.git(
+        "push",
+        "-q",
+        "--force",
+        "origin",
+        "refs/codev/*:refs/codev/*",
+        "refs/notes/codev/*:refs/notes/codev/*",
+    )
+
+
+def plant_gitlink(evil: Sandbox) -> None:
+    """The attacker adds a gitlink named like a note to the ownership notes and pushes."""
+    tip = evil.refs()["refs/notes/codev/owners"]
+    listing = evil.git("ls-tree", tip)
+    head = evil.git("rev-parse", "HEAD").strip()
+    tree = plumb(evil, "mktree", stdin=(listing + f"160000 commit {head}\t{'ab' * 20}\n").encode())
+    commit = plumb(evil, "commit-tree", tree, "-p", tip, "-m", "evil")
+    evil.git("update-ref", "refs/notes/codev/owners", commit)
+    push_all(evil)
+
+
+def test_a_gitlink_in_the_ownership_notes_is_skipped_with_a_warning(
+    pair: tuple[Sandbox, Sandbox, Path],
+) -> None:
+    victim, evil, _ = pair
+    evil.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="ops")
+    plant_gitlink(evil)
+    assert victim.run("sync").code == 0
+    victim.git("branch", "builder/spir-2", "origin/main")
+    victim.git("worktree", "add", "-q", ".builders/spir-2", "builder/spir-2")
+    for args, where in (
+        (("inbox", "--as", "main"), victim.root),
+        (("whoami",), victim.builder_dir("spir-2")),
+    ):
+        result = victim.run(*args, cwd=where)
+        assert result.code == 0, result.err
+    status = victim.run("status")
+    assert status.code == 0 and "skipping ownership note abababababab" in status.err
+    assert len(status.err.strip().splitlines()) == 1
+
+
+def test_a_gitlink_in_diverged_notes_never_blocks_sync(pair: tuple[Sandbox, Sandbox, Path]) -> None:
+    victim, evil, _ = pair
+    victim.ok("spawn", "1", "--protocol", "spir", as_="main")
+    evil.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="ops")
+    plant_gitlink(evil)
+    for _ in range(2):
+        synced = victim.run("sync")
+        assert synced.code == 0, synced.err
+    assert victim.run("inbox", as_="main").code == 0
+    assert victim.run("whoami", cwd=victim.builder_dir("spir-1")).code == 0
+    status = victim.ok("status", "--json").out
+    assert {b["id"] for b in json.loads(status)["builders"]} == {"builder-spir-1", "builder-spir-2"}
+    # the merged records hold no gitlink: the other side gets them clean too
+    assert evil.run("sync").code == 0
+    assert "160000" not in evil.git("ls-tree", "refs/notes/codev/owners")
