@@ -99,3 +99,45 @@ def test_a_gitlink_in_diverged_notes_never_blocks_sync(pair: tuple[Sandbox, Sand
     # the merged records hold no gitlink: the other side gets them clean too
     assert evil.run("sync").code == 0
     assert "160000" not in evil.git("ls-tree", "refs/notes/codev/owners")
+
+
+def packed_refs(remote: Path, refs: dict[str, str]) -> None:
+    """Refs written straight into the remote's packed-refs: git itself would refuse to
+    create a name beside its own directory, but a server can hold anything."""
+    path = remote / "packed-refs"
+    lines = (
+        path.read_text().splitlines()
+        if path.exists()
+        else ["# pack-refs with: peeled fully-peeled sorted "]
+    )
+    lines += [f"{oid} {ref}" for ref, oid in refs.items()]
+    head, body = lines[0], sorted(set(lines[1:]), key=lambda ln: ln.split(" ", 1)[1])
+    path.write_text("\n".join([head, *body]) + "\n")
+
+
+def test_clashing_and_invalid_ref_names_are_skipped_and_the_rest_is_exchanged(
+    pair: tuple[Sandbox, Sandbox, Path],
+) -> None:
+    victim, evil, remote = pair
+    evil.ok("send", "architect:main", "genuine news", as_="ops")
+    push_all(evil)
+    tip = evil.refs()["refs/codev/inbox/main"]
+    packed_refs(
+        remote,
+        {
+            "refs/codev/inbox/ops": tip,
+            "refs/codev/inbox/ops/x": tip,
+            "refs/codev/inbox/Evil_Name": tip,
+        },
+    )
+    victim.ok("send", "architect:ops", "from the victim", as_="main")
+    synced = victim.run("sync")
+    assert synced.code == 0, synced.err
+    assert "refs/codev/inbox/ops/x" in synced.err and "refs/codev/inbox/Evil_Name" in synced.err
+    assert "genuine news" in victim.ok("inbox", as_="main").out
+    # what the victim wrote was published, and nothing invalid was imported
+    assert "from the victim" in git(remote, "log", "--format=%B", "refs/codev/inbox/ops")
+    assert not any("Evil" in r or "ops/x" in r for r in victim.refs())
+    status = victim.ok("status", "--json").out
+    assert [a["name"] for a in json.loads(status)["architects"]] == ["main", "ops"]
+    assert victim.run("sync").code == 0

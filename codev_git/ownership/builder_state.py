@@ -11,7 +11,7 @@ from codev_git import config
 from codev_git.layout import INBOX_PREFIX, REMOTES_PREFIX, remote_branch
 from codev_git.messaging.inbox import unread_count
 from codev_git.messaging.message import channels_of
-from codev_git.names import BRANCH_PREFIX, ArchitectName, short_branch
+from codev_git.names import ARCHITECT_RE, BRANCH_PREFIX, ArchitectName, short_branch
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, OwnerRecord, Ownership
 from codev_git.store import Store
@@ -203,8 +203,9 @@ def architect_names(
 ) -> list[ArchitectName]:
     names = {o.current.architect for o in owned}
     for ref in refs if refs is not None else store.refs_under(INBOX_PREFIX):
-        if ref.startswith(INBOX_PREFIX):
-            names.add(ArchitectName(ref[len(INBOX_PREFIX) :]))
+        name = ref[len(INBOX_PREFIX) :]
+        if ref.startswith(INBOX_PREFIX) and ARCHITECT_RE.fullmatch(name):  # never a stray ref
+            names.add(ArchitectName(name))
     return sorted(names)
 
 

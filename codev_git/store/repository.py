@@ -520,6 +520,7 @@ class Store:
                     raise OperationalError(
                         f"cannot update ref {name}: {text}", write_hint(exc)
                     ) from exc
+                self._raise_if_name_conflict(name)
                 if "lock" in text:
                     self._raise_if_stale_lock(name)
                     last_error = text
@@ -528,10 +529,46 @@ class Store:
                 else:
                     raise OperationalError(f"cannot update ref {name}: {text}") from exc
             _backoff(attempt)
+        for lock in self._lock_files(name):
+            if lock.exists():
+                raise OperationalError(
+                    f"ref {name} stayed locked by {lock} while {attempts} attempts waited",
+                    "another git process is writing it: try again when it is done; if none "
+                    f"is running, remove the lock: rm '{lock}'",
+                )
         raise OperationalError(
-            f"gave up updating {name} after {attempts} attempts ({last_error})",
-            "another process keeps moving it; try again",
+            f"gave up updating {name} after {attempts} attempts ({last_error}): other "
+            "processes kept moving it",
+            "try again",
         )
+
+    def _lock_files(self, name: str) -> tuple[Path, Path]:
+        return self.common_dir / f"{name}.lock", self.common_dir / "packed-refs.lock"
+
+    def _raise_if_name_conflict(self, name: str) -> None:
+        """git cannot hold both ``a/b`` and ``a/b/c``: say which one is in the way."""
+        other = self.conflicting_ref(name)
+        if other is not None:
+            raise OperationalError(
+                f"cannot create ref {name}: ref {other} exists, and git cannot hold both names",
+                f"if {other} is not needed, delete it: git update-ref -d {other}",
+            )
+
+    def conflicting_ref(self, name: str) -> str | None:
+        """An existing ref whose name is a directory of ``name`` or lies under it."""
+        parts = name.split("/")
+        for cut in range(2, len(parts)):
+            prefix = "/".join(parts[:cut])
+            try:
+                if self.repo.references.get(prefix) is not None:
+                    return prefix
+            except (pygit2.GitError, ValueError, OSError):
+                continue
+        inside = name + "/"
+        for existing in self.repo.references:
+            if existing.startswith(inside):
+                return str(existing)
+        return None
 
     def _create_ref(self, name: str, target: str, reflog: str) -> None:
         """Create ``name`` only if it does not exist, decided under the ref's lock.
@@ -556,7 +593,7 @@ class Store:
             return False
 
     def _raise_if_stale_lock(self, name: str) -> None:
-        for lock in (self.common_dir / f"{name}.lock", self.common_dir / "packed-refs.lock"):
+        for lock in self._lock_files(name):
             try:
                 age = time.time() - lock.stat().st_mtime
             except OSError:

@@ -37,7 +37,8 @@ from codev_git.names import shown
 from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
-from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer
+from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer, try_git
+from codev_git.sync.intake import is_shared_ref, listed_refs
 from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
 
 FETCH_LOCK_ATTEMPTS = 8
@@ -177,7 +178,7 @@ def sync(
     reason = ""
     for attempt in range(1, limit + 1):
         report.attempts = attempt
-        fetch(link, remote, scope)
+        fetch(link, remote, scope, report)
         remote_tips = read_mirror(store, remote, scope, report)
         if dry_run:
             plan(store, remote_tips, scope, report)
@@ -212,34 +213,78 @@ def link_to(store: Store, progress: Progress | None = None) -> Link:
     return Link(store.workdir or store.git_dir, env, progress)
 
 
-def fetch(link: Link, remote: str, scope: Scope) -> None:
-    """Mirror the remote's refs in ``scope`` (all or none: --atomic; gone ones pruned)."""
+def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = None) -> None:
+    """Mirror the remote's refs in ``scope`` (all or none: --atomic; gone ones pruned).
+
+    When git refuses the fast pattern fetch for another reason than a lock (two of the
+    remote's names clash, ``a`` beside ``a/b``), the valid names are listed and fetched by
+    name; the others are skipped with a warning, so one bad ref never blocks the rest."""
     mirror = mirror_prefix(remote)
     specs = [f"+{p}:{mirror}{p[len('refs/') :]}" for p in scope.patterns()]
+    outcome = _fetch_specs(link, remote, specs)
+    if outcome.code == 0:
+        return
+    listing = try_git(link.cwd, "ls-remote", remote, *scope.patterns())
+    if listing.code != 0:
+        raise OperationalError(
+            f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
+            "check the remote's URL and your access; nothing was changed locally",
+        )
+    named: list[str] = []
+    for ref in sorted(listed_refs(listing.out)):
+        if not scope.wants(ref):
+            continue
+        if is_shared_ref(ref):
+            named.append(ref)
+        elif report is not None:
+            _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
+    _clear_mirror(link.cwd, mirror)
+    outcome = _fetch_specs(link, remote, [f"+{r}:{mirror}{r[len('refs/') :]}" for r in named])
+    if outcome.code != 0:
+        raise OperationalError(
+            f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
+            "check the remote's URL and your access; nothing was changed locally",
+        )
+
+
+def _fetch_specs(link: Link, remote: str, specs: list[str]) -> GitOutcome:
     args = ["fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet"]
     args += ["--no-recurse-submodules", remote, *specs]
     outcome = link.run(args)
     for attempt in range(FETCH_LOCK_ATTEMPTS):
-        if outcome.code == 0:
-            return
-        if "lock" not in outcome.err:  # another sync in this clone holds a mirror ref: retry
-            break
+        if outcome.code == 0 or not _lock_trouble(outcome.err):
+            return outcome
         time.sleep(random.uniform(0.02, 0.1) * 2 ** min(attempt, 4))
         outcome = link.run(args)
-    raise OperationalError(
-        f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
-        "check the remote's URL and your access; nothing was changed locally",
-    )
+    return outcome
+
+
+def _lock_trouble(err: str) -> bool:
+    """Another sync in this clone holds a mirror ref (retry), as opposed to a name clash
+    that git also reports as a lock failure."""
+    clash = ("exists; cannot create", "Not a directory", "at the same time", "is a directory")
+    return "lock" in err and not any(text in err for text in clash)
+
+
+def _clear_mirror(cwd: Path, mirror: str) -> None:
+    """The mirror is a disposable cache: empty it before a fetch by name."""
+    store = Store.discover(cwd)
+    for name, oid in store.refs_under(mirror).items():
+        store.delete_ref(name, oid)
 
 
 def read_mirror(store: Store, remote: str, scope: Scope, report: SyncReport) -> dict[str, str]:
-    """The remote's tips as fetched, keyed by their shared refname. A tip that is not a
-    commit is kept (so that nothing pushes over it) but warned about and never merged."""
+    """The remote's tips as fetched, keyed by their shared refname. A name ``git codev``
+    does not write is skipped with a warning; a tip that is not a commit is kept (so that
+    nothing pushes over it) but warned about and never merged."""
     prefix = mirror_prefix(remote)
     tips: dict[str, str] = {}
     for name, oid in store.refs_under(prefix).items():
         ref = "refs/" + name[len(prefix) :]
         if not scope.wants(ref):
+            continue
+        if not is_shared_ref(ref):
+            _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
             continue
         if not _commits(store, oid):
             _warn(report, f"leaving {ref} alone: on {remote} it is not a commit")
