@@ -38,7 +38,7 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
     if not messages:
         echo("no messages")
     for m in messages:
-        head = f"{m.short_id} {iso_seconds(m.time)} {visible(m.sender)} -> {visible(m.to)}"
+        head = f"{m.short_id} {visible(iso_seconds(m.time))} {visible(m.sender)} -> {visible(m.to)}"
         if m.thread:
             head += f" [{visible(m.thread)}]"
         echo(head)

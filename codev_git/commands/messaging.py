@@ -223,6 +223,8 @@ def inbox_cmd(
     if not entries:
         what = "messages" if include_read else "unread messages"
         echo(f"no {what} for {reader.address}")
+        if not peek:
+            found.mark([])  # past commits that are not messages: warned about once
         return
     done = write_each(
         (message_text(e.message) + "\n\n").encode("utf-8", "surrogateescape") for e in entries

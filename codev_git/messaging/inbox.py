@@ -66,10 +66,11 @@ def walk_channel(
             report.warn(f"ignoring a broken read cursor on {channel}")
     infos = list(store.walk(tip, hide))
     messages: list[Message] = []
+    limit = config.MAX_MESSAGE_BYTES.number(store) if infos else None
     for info in infos:
         if is_merge(info):
             continue
-        msg = decode(info, channel)
+        msg = decode(info, channel, limit)
         if msg is None:
             if not warn:
                 continue

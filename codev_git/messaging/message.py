@@ -19,6 +19,7 @@ This module imports only what the send and inbox paths need.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 
 from codev_git import config, layout, report
@@ -78,6 +79,7 @@ class Message:
     ack: str | None = None  # Codev-Ack ("requested")
     importance: str | None = None  # Codev-Importance ("urgent")
     kind: str | None = None  # Codev-Kind ("ack")
+    truncated_from: int | None = None  # the body's real size when only its start is kept
 
     @property
     def asks_answer(self) -> bool:
@@ -98,8 +100,14 @@ def encode(body: bytes, trailers: dict[str, str]) -> bytes:
     return body + b"\n\n" + "\n".join(lines).encode() + b"\n"
 
 
-def decode(info: CommitInfo, channel: str) -> Message | None:
-    """A message from its commit, or None when the commit is not a message."""
+_ISO_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
+
+
+def decode(info: CommitInfo, channel: str, limit: int | None = None) -> Message | None:
+    """A message from its commit, or None when the commit is not a message. A body longer
+    than ``limit`` bytes (another clone's data can be any size) keeps only its start, and
+    ``truncated_from`` says how long it was; a ``Codev-Time`` that is not an ISO-8601 UTC
+    time is replaced by the commit's time."""
     raw = info.raw_message
     cut = raw.rfind(b"\n\n")
     if cut < 0:
@@ -112,17 +120,23 @@ def decode(info: CommitInfo, channel: str) -> Message | None:
             trailers[key] = value
     if "Codev-From" not in trailers or "Codev-To" not in trailers:
         return None
-    if trailers.get("Codev-Encoding") == "base64":
+    base64_body = trailers.get("Codev-Encoding") == "base64"
+    truncated_from = None
+    if limit is not None and len(body) > (limit * 4 // 3 + 4 if base64_body else limit):
+        truncated_from = len(body) * 3 // 4 if base64_body else len(body)
+        body = body[: limit * 4 // 3 // 4 * 4] if base64_body else body[:limit]
+    if base64_body:
         try:
             body = base64.b64decode(body, validate=True)
         except ValueError:
             return None
+    stamp = trailers.get("Codev-Time", "")
     return Message(
         id=info.id,
         sender=trailers["Codev-From"],
         to=trailers["Codev-To"],
         thread=trailers.get("Codev-Thread") or None,
-        time=trailers.get("Codev-Time") or iso(info.time, micro=True),
+        time=stamp if _ISO_RE.fullmatch(stamp) else iso(info.time, micro=True),
         body=body,
         author=f"{info.author_name} <{info.author_email}>",
         channel=channel,
@@ -131,6 +145,7 @@ def decode(info: CommitInfo, channel: str) -> Message | None:
         ack=trailers.get("Codev-Ack") or None,
         importance=trailers.get("Codev-Importance") or None,
         kind=trailers.get("Codev-Kind") or None,
+        truncated_from=truncated_from,
     )
 
 

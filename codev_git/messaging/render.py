@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import sys
 import unicodedata
 from typing import Any
@@ -41,13 +42,18 @@ def visible(text: str) -> str:
     return "".join(out)
 
 
+_FRAME_LIKE = re.compile(r"^([ \t]*)(###|!!!)", re.MULTILINE)
+
+
 def body_text(body: bytes) -> str:
-    return visible(body.decode("utf-8", "surrogateescape"))
+    """A body as text: escaped, and a line that starts like a header (``###``) or a warning
+    (``!!!``) is quoted with ``> `` so a body can never pass for a second message."""
+    return _FRAME_LIKE.sub(r"> \1\2", visible(body.decode("utf-8", "surrogateescape")))
 
 
 def frame(msg: Message) -> str:
     """The header Codev shows an agent for a message."""
-    when = iso_seconds(msg.time)
+    when = visible(iso_seconds(msg.time))
     if is_broadcast(msg.to):
         head = f"### [BROADCAST FROM {visible(msg.sender)} | {when}] ###"
     elif is_builder_address(msg.sender):
@@ -61,7 +67,7 @@ def frame(msg: Message) -> str:
     if msg.thread:
         extra.append(f"thread {visible(msg.thread)}")
     if msg.reply_to:
-        extra.append(f"reply to {msg.reply_to[:12]}")
+        extra.append(f"reply to {visible(msg.reply_to[:12])}")
     if msg.importance:
         extra.append(visible(msg.importance).upper())
     if msg.ack:
@@ -75,7 +81,13 @@ def frame(msg: Message) -> str:
 
 
 def message_text(msg: Message) -> str:
-    return f"{frame(msg)}\n{body_text(msg.body)}"
+    text = f"{frame(msg)}\n{body_text(msg.body)}"
+    if msg.truncated_from is not None:
+        text += (
+            f"\n[... truncated: the message is {msg.truncated_from} bytes, over "
+            f"codev.maxMessageBytes; the whole of it: git show {msg.id}]"
+        )
+    return text
 
 
 def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
@@ -95,6 +107,8 @@ def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
     }
     if not msg.verified:
         data["unverifiedReason"] = msg.why_unverified
+    if msg.truncated_from is not None:
+        data["truncatedFrom"] = msg.truncated_from
     try:
         data["message"] = msg.body.decode("utf-8")
     except UnicodeDecodeError:

@@ -334,6 +334,8 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
         if action_for(store, kind, mine, theirs) == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
             continue
+        if kind == "channel" and _oversize(store, ref, theirs, mine, report):
+            continue
         prepared[ref] = (mine, merged_tip(store, kind, mine, theirs))
     for ref, (planned_from, planned_to) in prepared.items():
         theirs, kind = remote_tips[ref], kind_of(ref)
@@ -432,6 +434,23 @@ def _messages_between(store: Store, tip: str, base: str | None) -> int:
     from codev_git.messaging.inbox import count_messages
 
     return count_messages(store, tip, [base] if base else [])
+
+
+def _oversize(store: Store, ref: str, theirs: str, mine: str | None, report: SyncReport) -> bool:
+    """Whether the remote's new commits on a channel hold a message over
+    ``codev.maxMessageBytes`` (the limit ``send`` applies): such a ref is not taken in."""
+    limit = config.MAX_MESSAGE_BYTES.number(store)
+    ceiling = limit * 4 // 3 + 4096  # base64 bodies and the trailers
+    for info in store.walk(theirs, [mine] if mine else []):
+        if len(info.raw_message) > ceiling:
+            _warn(
+                report,
+                f"not taking in {ref}: its message {info.id[:12]} is "
+                f"{len(info.raw_message)} bytes, over {config.MAX_MESSAGE_BYTES.name} "
+                f"({limit}); ask its sender to remove it, or raise the limit",
+            )
+            return True
+    return False
 
 
 def _detail(outcome: GitOutcome) -> str:
