@@ -63,3 +63,94 @@ def test_inbox_into_a_pipe_closed_early_leaves_the_rest_unread(sandbox: Sandbox)
     shown = sandbox.ok("inbox", as_="main").out
     assert shown.count("### [BUILDER") == left
     assert f"message {119} " in shown
+
+
+# -- builders in the middle of real work -----------------------------------------------------------
+def conflicting_rebase(box: Sandbox) -> Path:
+    """A builder worktree stopped in the middle of a rebase (a conflict), HEAD detached."""
+    box.ok("spawn", "1", "--protocol", "spir", as_="main")
+    worker = box.builder_dir("spir-1")
+    (worker / "README").write_text("builder's version\n")
+    box.git("commit", "-qam", "builder change", cwd=worker)
+    (box.root / "README").write_text("main's version\n")
+    box.git("commit", "-qam", "main change")
+    proc = subprocess.run(["git", "rebase", "main"], cwd=worker, capture_output=True, check=False)
+    assert proc.returncode != 0  # stopped on the conflict
+    assert box.git("rev-parse", "--abbrev-ref", "HEAD", cwd=worker).strip() == "HEAD"
+    return worker
+
+
+def test_a_builder_in_the_middle_of_a_rebase_is_still_that_builder(sandbox: Sandbox) -> None:
+    worker = conflicting_rebase(sandbox)
+    thread_tag = (worker / ".thread").read_text()
+    assert "builder: builder-spir-1" in thread_tag  # the detached checkout left it alone
+    who = sandbox.ok("whoami", cwd=worker)
+    assert "builder-spir-1" in who.out and "rebase" in who.out
+    sandbox.ok("send", "architect", "BLOCKED: rebase conflict in README", cwd=worker)
+    assert "BLOCKED" in sandbox.ok("inbox", as_="main").out
+    sandbox.git("rebase", "--abort", cwd=worker)
+    assert (worker / ".thread").read_text() == thread_tag
+
+
+def test_a_successful_rebase_keeps_the_tag(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1", "--protocol", "spir", as_="main")
+    worker = sandbox.builder_dir("spir-1")
+    tag = (worker / ".thread").read_text()
+    (worker / "work.txt").write_text("work\n")
+    sandbox.git("add", "work.txt", cwd=worker)
+    sandbox.git("commit", "-qm", "work", cwd=worker)
+    (sandbox.root / "other.txt").write_text("other\n")
+    sandbox.git("add", "other.txt")
+    sandbox.git("commit", "-qm", "other")
+    during = sandbox.root.parent / "during-rebase"
+    sandbox.git("rebase", "-q", "main", "--exec", f"cat .thread > '{during}'", cwd=worker)
+    assert during.read_text() == tag  # in the middle of the rebase (HEAD detached)
+    assert (worker / ".thread").read_text() == tag
+
+
+def test_bisect_and_a_detached_checkout_keep_the_builder_identity(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1", "--protocol", "spir", as_="main")
+    worker = sandbox.builder_dir("spir-1")
+    for n in range(3):
+        (worker / "f").write_text(f"{n}\n")
+        sandbox.git("add", "f", cwd=worker)
+        sandbox.git("commit", "-qm", f"c{n}", cwd=worker)
+    sandbox.git("bisect", "start", "HEAD", "HEAD~3", cwd=worker)
+    assert "builder-spir-1" in sandbox.ok("whoami", cwd=worker).out
+    assert "bisect" in sandbox.ok("whoami", cwd=worker).out
+    sandbox.git("bisect", "reset", cwd=worker)
+    sandbox.git("checkout", "-q", "--detach", "HEAD~1", cwd=worker)
+    who = sandbox.ok("whoami", cwd=worker)
+    assert "builder-spir-1" in who.out and ".thread" in who.out
+    sandbox.ok("send", "architect", "detached but still me", cwd=worker)
+
+
+def test_thread_new_on_a_detached_head_is_refused(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    sandbox.git("checkout", "-q", "--detach")
+    before = sandbox.snapshot()
+    result = sandbox.run("thread", "new", "orphan", as_="main")
+    assert result.code == 2 and "detached" in result.err and "git switch" in result.err
+    assert sandbox.snapshot() == before
+
+
+def test_a_stale_index_lock_is_named_with_what_to_do(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    lock = sandbox.root / ".git" / "index.lock"
+    lock.write_text("")
+    result = sandbox.run("thread", "new", "locked", as_="main")
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1
+    assert f"rm '{lock}'" in result.err
+
+
+def test_a_killed_archive_is_finished_by_running_it_again(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("thread", "new", "t1", as_="main")
+    # what a kill -9 between `git mv` and the commit leaves
+    (sandbox.root / "codev" / "archive").mkdir()
+    sandbox.git("mv", "codev/t1-thread.md", "codev/archive/t1-thread.md")
+    again = sandbox.run("thread", "archive", "t1", as_="main")
+    assert again.code == 0, again.err
+    assert "interrupted" in again.err
+    assert sandbox.git("status", "--porcelain").strip() == ""
+    assert "codev/archive/t1-thread.md" in sandbox.git("ls-tree", "-r", "--name-only", "HEAD")

@@ -231,6 +231,8 @@ def archive_cmd(name: str, force: bool, as_name: str | None) -> None:
     store = Store.discover()
     who = resolve_architect(store, as_name, what="thread archive")
     result = archive_thread(store, who, thread, force=force)
+    if result.resumed:
+        note("an earlier archive of this thread was interrupted after moving the file; finished it")
     if result.unmerged:
         note(f"archived with unmerged builders: {', '.join(result.unmerged)}")
     commit = result.commit[:12] if result.commit else "?"

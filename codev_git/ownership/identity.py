@@ -62,10 +62,17 @@ class Identity:
 
 
 def builder_here(store: Store, book: OwnerBook | None = None) -> Identity | None:
-    """The builder whose branch is checked out in this worktree, if it has a record."""
+    """The builder whose branch is checked out in this worktree, if it has a record.
+
+    While HEAD is detached (a rebase, a bisect, ``git checkout --detach``) the branch is the
+    one the operation works on, as git records it, else the one the worktree's ``.thread``
+    tag names: a builder in the middle of real work is still that builder."""
     branch = store.head_branch()
+    how = "has branch {} checked out"
     if branch is None:
-        return None
+        branch, how = _detached_branch(store)
+        if branch is None:
+            return None
     ownership = (book or OwnerBook(store)).lookup(BranchRef(branch))
     if ownership is None:
         return None
@@ -74,10 +81,29 @@ def builder_here(store: Store, book: OwnerBook | None = None) -> Identity | None
         kind="builder",
         name=rec.builder,
         architect=rec.architect,
-        source=f"this worktree has branch {rec.branch_name} checked out, "
+        source=f"this worktree {how.format(rec.branch_name)}, "
         f"which has an ownership record ({rec.event} by {rec.by or rec.architect})",
         record=rec,
     )
+
+
+def _detached_branch(store: Store) -> tuple[str | None, str]:
+    """The builder branch a worktree with a detached HEAD belongs to, and how we know."""
+    during = store.operation_branch()
+    if during is not None:
+        return during[0], f"is in a {during[1]} of branch {{}}"
+    here = store.workdir
+    if here is None:
+        return None, ""
+    from codev_git.worktree.tag import read
+
+    try:
+        tag = read(here)
+    except (OSError, ValueError):
+        return None, ""
+    if tag is None or not tag.ours or not tag.branch:
+        return None, ""
+    return BRANCH_PREFIX + tag.branch, "has a detached HEAD and its .thread tag names branch {}"
 
 
 def unowned_builder(store: Store) -> str | None:

@@ -17,6 +17,7 @@ This module, with the rest of :mod:`codev_git.store`, is the only place that sta
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -184,8 +185,18 @@ def run_git(cwd: Path, *args: str, what: str) -> str:
     """Run ``git args`` in ``cwd``; a failure becomes one line naming ``what``."""
     outcome = try_git(cwd, *args)
     if outcome.code != 0:
+        lock = _LOCK_RE.search(outcome.err)
+        if lock is not None:
+            raise OperationalError(
+                f"{what} failed: {lock.group(1)} exists (another git process is running here, "
+                "or one was killed)",
+                f"if no git process is running, remove it: rm '{lock.group(1)}'",
+            )
         raise OperationalError(f"{what} failed: {outcome.first_error}")
     return outcome.out
+
+
+_LOCK_RE = re.compile(r"Unable to create '([^'\n]+\.lock)': File exists")
 
 
 def worktree_add(repo_root: Path, path: Path, branch: str) -> None:

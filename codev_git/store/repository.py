@@ -118,6 +118,24 @@ class Store:
             return None
         return target if isinstance(target, str) else None
 
+    def operation_branch(self) -> tuple[str, str] | None:
+        """(full refname, operation) of the branch a rebase or bisect in this worktree is
+        working on while HEAD is detached, as git records it; None outside one."""
+        for name, operation in (
+            ("rebase-merge/head-name", "rebase"),
+            ("rebase-apply/head-name", "rebase"),
+            ("BISECT_START", "bisect"),
+        ):
+            try:
+                text = (self.git_dir / name).read_text().strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if operation == "bisect" and text and not text.startswith("refs/"):
+                text = "refs/heads/" + text  # BISECT_START holds the short name (or an id)
+            if text.startswith("refs/heads/"):
+                return text, operation
+        return None
+
     def worktree_heads(self) -> dict[str, Path]:
         """Map each checked-out branch refname to the worktree holding it (read from files)."""
         heads: dict[str, Path] = {}

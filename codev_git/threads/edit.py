@@ -53,6 +53,7 @@ class Archived:
     destination: str
     commit: str | None
     unmerged: list[BuilderId]  # builders still open when archived with --force
+    resumed: bool = False  # finished an archive that was interrupted after `git mv`
 
 
 def worktree_root(store: Store) -> Path:
@@ -90,12 +91,39 @@ def _require_clean(root: Path, path: str, flag_hint: str) -> None:
         raise OperationalError(f"{path} has uncommitted changes", f"commit them first{flag_hint}")
 
 
+def _require_branch(store: Store, action: str, flag_hint: str = "") -> None:
+    """A commit on a detached HEAD belongs to no branch: it would be lost at the next switch."""
+    if store.head_branch() is None:
+        during = store.operation_branch()
+        why = (
+            f"a {during[1]} of {short_branch(during[0])} is under way"
+            if during
+            else "HEAD is detached"
+        )
+        raise UsageError(
+            f"cannot {action} here: {why}, so the commit would belong to no branch",
+            f"check out the branch the thread lives on first (git switch BRANCH){flag_hint}",
+        )
+
+
 def _message(subject: str, name: ThreadName, body: str = "") -> str:
     return f"{subject}\n\n" + (f"{body}\n\n" if body else "") + f"Codev-Thread: {name}\n"
 
 
 def _commit_only(root: Path, paths: list[str], message: str) -> None:
     run_git(root, "commit", "--quiet", "--only", "-m", message, "--", *paths, what="git commit")
+
+
+def _interrupted_move(store: Store, root: Path, head: str, source: str, destination: str) -> bool:
+    """Whether the working tree holds exactly what an interrupted ``git mv`` of the thread
+    leaves: the source gone, the destination holding HEAD's version of the source."""
+    if (root / source).exists() or not (root / destination).is_file():
+        return False
+    committed = store.read_path(head, source)
+    try:
+        return committed is not None and (root / destination).read_bytes() == committed
+    except OSError:
+        return False
 
 
 def _active_at_head(store: Store, name: ThreadName, action: str) -> Thread:
@@ -124,6 +152,8 @@ def new_thread(
     """Render the template to ``codev/<name>-thread.md`` and commit exactly that file."""
     root = worktree_root(store)
     _require_codev_dir(root)
+    if commit:
+        _require_branch(store, f"start thread {name}", ", or pass --no-commit")
     head = head_commit(store)
     for archived in (False, True):
         rel = thread_path(name, archived=archived)
@@ -179,6 +209,7 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
     rel = thread.path
     path = root / rel
     if commit:
+        _require_branch(store, f"refresh thread {name}", ", or pass --no-commit")
         _require_clean(root, rel, ", or pass --no-commit to only rewrite the file")
     try:
         old = path.read_bytes().decode("utf-8", "surrogateescape")
@@ -225,6 +256,16 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
             "merge or abandon them first, or pass --force",
         )
     source, destination = thread.path, thread_path(name, archived=True)
+    _require_branch(store, f"archive thread {name}")
+    head = head_commit(store)
+    if head is not None and _interrupted_move(store, root, head, source, destination):
+        # an archive killed after `git mv` and before its commit: finish it
+        run_git(root, "add", "--", destination, what="git add")
+        message = _message(
+            f"codev: archive thread {name}", name, "Finished an interrupted archive."
+        )
+        _commit_only(root, [source, destination], message)
+        return Archived(source, destination, head_commit(store), unmerged, resumed=True)
     _require_clean(root, source, "")
     if (root / destination).exists():
         raise OperationalError(

@@ -3,8 +3,11 @@
 ``hooks/post-checkout`` runs ``python -I -c 'from codev_git.worktree.post_checkout import main'``
 with git's arguments ``PREV NEW FLAG``. On a branch checkout (FLAG 1) whose branch has an
 ownership record, ``.thread`` is written from the record; on any other branch checkout a
-``.thread`` the hook wrote earlier is removed. Whatever goes wrong, one warning line is printed
-and the exit status is 0: a hook must never turn a finished checkout into a failure.
+``.thread`` the hook wrote earlier is removed. A detached checkout (every step of a rebase or
+bisect, ``git checkout --detach``) leaves ``.thread`` alone: the worktree still works for its
+branch, and identity reads the branch from git's rebase/bisect state or from the tag.
+Whatever goes wrong, one warning line is printed and the exit status is 0: a hook must never
+turn a finished checkout into a failure.
 
 Only the modules needed for one ownership lookup are imported (no click, no GitPython).
 """
@@ -53,7 +56,12 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
     if worktree is None:
         return None  # bare repository: nothing to tag
     branch = store.head_branch()
-    owned = OwnerBook(store).lookup(BranchRef(branch)) if branch else None
+    if branch is None:
+        # a detached checkout: a rebase or bisect step, or `git checkout --detach`. The
+        # worktree still belongs to its branch (identity reads the tag meanwhile), and the
+        # tag is right again when the branch is checked out: leave it alone.
+        return None
+    owned = OwnerBook(store).lookup(BranchRef(branch))
     if owned is None:
         remove_ours(worktree)
         return None
