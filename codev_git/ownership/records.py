@@ -10,7 +10,14 @@ read a record with::
     git notes --ref codev/owners show $(printf %s "$branch" | git hash-object --stdin)
 
 The note holds one JSON object per line, each a full record; lines from two clones merge by
-union, and the newest line (by its leading ``time`` field, then by text) wins.
+union. Which line is in force is decided by causality, never by the wall clock: a version-2
+line names the line it supersedes (``prev``: the id of the line that was in force when it
+was written; a line's id is a hash of its text), so its depth — one more than the line it
+supersedes — is past everything its writer had seen. Lines are ordered by (depth, time,
+text): the last line *written* wins on every clone, concurrent writes are broken the same
+way everywhere, and the union of two clones' lines orders identically in both. Version-1
+lines (no ``prev``) have depth 0 and keep their old order by ``time`` among themselves;
+any version-2 line supersedes them all. See docs/trust.md.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 
 from codev_git import report
 from codev_git.errors import OperationalError, UsageError
@@ -37,10 +44,11 @@ from codev_git.names import (
     looks_like_builder_id,
     short_branch,
 )
+from codev_git.ownership.order import causal_order, line_id
 from codev_git.store import Ident, Store
 
 ANCHORS_DIR = "anchors"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 EVENTS = ("spawn", "adopt", "reassign", "release")
 
 
@@ -60,10 +68,15 @@ class OwnerRecord:
     by: str | None = None
     base: str | None = None  # the commit the branch started from (spawn) or had (adopt)
     v: int = RECORD_VERSION
+    prev: str | None = None  # the id of the record this one supersedes (version 2)
+    # the id of this line as stored (a hash of its text); set when read, never written
+    rid: str = field(default="", compare=False)
 
     def line(self) -> str:
         # every field is a str, int or None, so no deep copy (asdict) is needed; time first
         data = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        if self.v < 2 and self.prev is None:
+            del data["prev"]  # a version-1 line reads back exactly as it was
         return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
 
     @property
@@ -87,7 +100,9 @@ class OwnerRecord:
             task=str(data["task"]) if data.get("task") else None,
             by=str(data["by"]) if data.get("by") else None,
             base=str(data["base"]) if data.get("base") else None,
-            v=int(data.get("v", RECORD_VERSION)),
+            v=int(data.get("v", 1)),
+            prev=str(data["prev"]) if data.get("prev") else None,
+            rid=line_id(line),
         )
         record.check()
         return record
@@ -105,6 +120,7 @@ class OwnerRecord:
             "base": self.base is None or _HEX_RE.fullmatch(self.base),
             "time": _TIME_RE.fullmatch(self.time),
             "event": self.event in EVENTS,
+            "prev": self.prev is None or _ID_RE.fullmatch(self.prev),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -113,10 +129,11 @@ class OwnerRecord:
 
 _BY_RE = re.compile(r"[a-z][a-z0-9-]{0,90}")
 _HEX_RE = re.compile(r"[0-9a-f]{40}")
+_ID_RE = re.compile(r"[0-9a-f]{24}")
 _TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord))
+_RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord) if f.name != "rid")
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,21 @@ class Ownership:
     @property
     def current(self) -> OwnerRecord:
         return self.history[-1]
+
+    def record_by_id(self, rid: str) -> OwnerRecord | None:
+        return next((r for r in self.history if r.rid == rid), None)
+
+    def supersedes(self, newer: OwnerRecord, older: OwnerRecord) -> bool:
+        """Whether ``newer`` was written knowing ``older`` (``older`` is on its chain)."""
+        by_id = {r.rid: r for r in self.history}
+        seen: set[str] = set()
+        current: OwnerRecord | None = newer
+        while current is not None and current.rid not in seen:
+            if current.rid == older.rid:
+                return True
+            seen.add(current.rid)
+            current = by_id.get(current.prev) if current.prev else None
+        return False
 
     def owner_at(self, when: str) -> ArchitectName | None:
         """The architect that owned the builder at ISO time ``when`` (None before spawn)."""
@@ -161,12 +193,12 @@ def parse_note(data: bytes, label: str, *, warn: bool = True) -> list[OwnerRecor
         if not raw.strip():
             continue
         try:
-            records.append(OwnerRecord.from_line(raw))
+            records.append(OwnerRecord.from_line(raw.strip()))
         except (ValueError, KeyError, TypeError):
             if warn:
                 report.warn(f"skipping unreadable line {number} of {label}")
     if len(records) > 1:
-        records.sort(key=lambda r: (r.time, r.line()))
+        records = causal_order(records)
     return records
 
 
@@ -270,10 +302,17 @@ class OwnerBook:
         names = ", ".join(o.current.builder for o in exact[:8])
         raise UsageError(f"{address!r} matches several builders ({names})", "give the full id")
 
-    def record(self, records: Iterable[OwnerRecord], actor: Ident, summary: str) -> None:
-        """Append records (one per branch) to the notes ref with compare-and-swap."""
+    def record(
+        self, records: Iterable[OwnerRecord], actor: Ident, summary: str
+    ) -> list[OwnerRecord]:
+        """Append records (one per branch) to the notes ref with compare-and-swap. Each is
+        written as superseding the record in force at that moment (computed again after a
+        lost race); afterwards each is read back, and an error says so if one is not in
+        force (no command may say it changed something it did not). Returns them as
+        written."""
         batch = list(records)
         store = self.store
+        written: dict[str, OwnerRecord] = {}
 
         def compute(old: str | None) -> str:
             base_tree = store.tree_of(old) if old is not None else None
@@ -294,7 +333,12 @@ class OwnerBook:
                         # a fanned-out entry is folded back into the flat layout
                         if store.tree_entry(base_tree, anchor) is None:
                             changes.update(_unfan(store, base_tree, anchor))
-                merged = merge_note_lines(existing, (rec.line() + "\n").encode())
+                known = parse_note(existing, rec.branch, warn=False)
+                before = [r for r in known if r.branch == rec.branch]
+                new = replace(rec, v=RECORD_VERSION, prev=before[-1].rid if before else None)
+                new = replace(new, rid=line_id(new.line()))
+                written[rec.branch] = new
+                merged = merge_note_lines(existing, (new.line() + "\n").encode())
                 changes[anchor] = (store.write_blob(merged), "blob")
             changes[ANCHORS_DIR] = (store.write_tree(anchor_changes, anchors_base), "tree")
             tree = store.write_tree(changes, base_tree)
@@ -306,6 +350,26 @@ class OwnerBook:
             )
 
         store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+        for branch, new in written.items():
+            self._confirm(BranchRef(branch), new)
+        return list(written.values())
+
+    def _confirm(self, branch: BranchRef, new: OwnerRecord) -> None:
+        owned = self.lookup(branch, include_released=True)
+        if owned is None or owned.record_by_id(new.rid) is None:
+            raise OperationalError(
+                f"the ownership record for {short_branch(branch)} was written but does not "
+                "read back (is refs/notes/codev/owners being rewritten?)",
+                "run 'git codev status' and try again",
+            )
+        current = owned.current
+        if current.rid != new.rid and not owned.supersedes(current, new):
+            raise OperationalError(
+                f"the change to {new.builder} was written, but a concurrent record from "
+                f"{current.by or current.architect} ({current.event} to {current.architect}) "
+                "is in force",
+                "run 'git codev status' to see the owner, then try again if still needed",
+            )
 
     def forget(self, branch: BranchRef, actor: Ident, summary: str) -> None:
         """Remove a branch's note (used only to undo a spawn that failed half-way)."""

@@ -1,0 +1,101 @@
+"""Ownership events are ordered by causality, never by the wall clock: the last change
+written wins on every clone, and every clone orders the union of records the same way."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Sandbox
+from tests.test_sync import make_clone, make_remote
+
+
+def owner(box: Sandbox, builder: str = "builder-spir-1") -> str:
+    rows = json.loads(box.ok("status", "--json").out)["builders"]
+    return str(next(r["spawnedByArchitect"] for r in rows if r["id"] == builder))
+
+
+@pytest.fixture
+def clones(tmp_path: Path) -> tuple[Sandbox, Sandbox]:
+    remote = make_remote(tmp_path)
+    return make_clone(tmp_path, str(remote), "a"), make_clone(tmp_path, str(remote), "b")
+
+
+def test_a_change_from_a_clone_with_a_clock_in_the_future_can_be_corrected(
+    clones: tuple[Sandbox, Sandbox],
+) -> None:
+    a, b = clones
+    a.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    a.ok("sync")
+    b.ok("sync")
+    b.ok("reassign", "1", "--to", "ops", as_="main", env={"CODEV_NOW": "2099-01-01T00:00:00Z"})
+    b.ok("sync")
+    a.ok("sync")
+    assert owner(a) == "ops"
+    moved = a.ok("reassign", "1", "--to", "payments", as_="ops")
+    assert "payments" in moved.out
+    assert owner(a) == "payments"  # the last change written wins, whatever its time says
+    a.ok("sync")
+    b.ok("sync")
+    assert owner(b) == "payments"
+
+
+def write_v1_note(box: Sandbox, branch: str, lines: list[dict[str, object]]) -> None:
+    """A note of version-1 lines (no causal link), as older git codev wrote them."""
+    anchor = box.anchor(branch)
+    text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+    subprocess.run(
+        ["git", "notes", "--ref", "codev/owners", "add", "-f", "-F", "-", anchor],
+        cwd=box.root,
+        input=text.encode(),
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_old_records_still_read_and_a_future_dated_one_does_not_win_for_ever(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    branch = "refs/heads/builder/spir-1"
+    common = {"builder": "builder-spir-1", "branch": branch, "architect": "main", "v": 1}
+    write_v1_note(
+        sandbox,
+        branch,
+        [
+            {"time": "2026-01-01T00:00:00Z", "event": "spawn", **common},
+            {"time": "2099-12-31T00:00:00Z", "event": "release", **common},
+        ],
+    )
+    # the future-dated release reads as in force (old records still read) ...
+    assert "builder-spir-1" not in sandbox.ok("status").out
+    adopted = sandbox.run("adopt", "builder/spir-1", "--architect", "payments", as_="payments")
+    assert adopted.code == 0, adopted.err
+    # ... and a change written after it wins
+    assert owner(sandbox) == "payments"
+    sandbox.ok("reassign", "1", "--to", "main", as_="payments")
+    assert owner(sandbox) == "main"
+
+
+def test_concurrent_changes_on_two_clones_settle_the_same_everywhere(
+    clones: tuple[Sandbox, Sandbox],
+) -> None:
+    a, b = clones
+    a.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    a.ok("sync")
+    b.ok("sync")
+    a.ok("reassign", "1", "--to", "ops", as_="main")
+    b.ok("reassign", "1", "--to", "payments", as_="main", env={"CODEV_NOW": "2000-01-01T00:00:00Z"})
+    a.ok("sync")
+    b.ok("sync")
+    a.ok("sync")
+    assert owner(a) == owner(b)
+    assert a.refs()["refs/notes/codev/owners"] == b.refs()["refs/notes/codev/owners"]
+    # and whoever changes it next, wins everywhere
+    b.ok("reassign", "1", "--to", "main", as_=owner(b))
+    b.ok("sync")
+    a.ok("sync")
+    assert owner(a) == owner(b) == "main"
