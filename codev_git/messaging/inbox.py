@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from codev_git import config, report
-from codev_git.address import architect_in, is_builder_address
+from codev_git.address import BROADCAST, architect_address, architect_in, is_builder_address
 from codev_git.layout import BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.messaging.message import (
     CURSOR_COMMIT_MESSAGE,
@@ -115,8 +115,14 @@ def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]
 
 
 def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[Message]:
-    """Mark messages whose claimed builder sender was not the reader's at send time, and,
-    with ``codev.requireSigned``, messages git's own verification does not accept."""
+    """Mark messages whose sender cannot be confirmed: see docs/trust.md.
+
+    A message's ``Codev-To`` must match the channel it is on. A builder sender must have
+    belonged to the inbox's architect under the ownership record the message names
+    (``Codev-Ownership``, in the causal history — never a time the message supplies); an
+    architect writing to a builder must have owned it under the record named. Messages
+    from before that trailer existed need the architect to appear in the builder's
+    history. With ``codev.requireSigned``, git's own signature check must accept it."""
     cache: dict[str, Ownership | None] = {}
     store = book.store
     require_signed = bool(messages) and config.REQUIRE_SIGNED.flag(store)
@@ -128,20 +134,19 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
 
     out: list[Message] = []
     for msg in messages:
-        problem: str | None = None
-        sender_architect = architect_in(msg.sender)
-        if is_builder_address(msg.sender):
-            owned = ownership(msg.sender)
-            owner = owned.owner_at(msg.time) if owned else None
-            if owner is None:
-                problem = f"{msg.sender} had no ownership record when this was sent"
-            elif msg.channel.startswith(INBOX_PREFIX) and owner != msg.channel[len(INBOX_PREFIX) :]:
-                problem = f"{msg.sender} belonged to architect {owner} when this was sent"
-        elif sender_architect is not None and reader.is_builder:
-            owned = ownership(reader.name)
-            owner = owned.owner_at(msg.time) if owned else None
-            if msg.channel.startswith(BUILDER_INBOX_PREFIX) and owner != sender_architect:
-                problem = f"{sender_architect} did not own {reader.name} when this was sent"
+        problem = _routing_problem(msg)
+        if problem is None and is_builder_address(msg.sender):
+            inbox_owner = (
+                msg.channel[len(INBOX_PREFIX) :] if msg.channel.startswith(INBOX_PREFIX) else None
+            )
+            problem = _owner_problem(ownership(msg.sender), msg, msg.sender, inbox_owner)
+        elif problem is None and architect_in(msg.sender) is not None:
+            sender = architect_in(msg.sender)
+            if msg.channel.startswith(BUILDER_INBOX_PREFIX):
+                builder = msg.channel[len(BUILDER_INBOX_PREFIX) :]
+                problem = _owner_problem(ownership(builder), msg, builder, sender)
+        elif problem is None:
+            problem = f"the sender {msg.sender!r} is not an architect or builder address"
         if problem is None and require_signed:
             from codev_git.store.porcelain import verify_commit
 
@@ -151,6 +156,45 @@ def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[M
             msg = Message(**{**msg.__dict__, "verified": False, "why_unverified": problem})
         out.append(msg)
     return out
+
+
+def _routing_problem(msg: Message) -> str | None:
+    """A message must be addressed to the channel it is on (nobody else writes there)."""
+    if msg.channel.startswith(INBOX_PREFIX):
+        expected = architect_address(msg.channel[len(INBOX_PREFIX) :])
+    elif msg.channel.startswith(BUILDER_INBOX_PREFIX):
+        expected = msg.channel[len(BUILDER_INBOX_PREFIX) :]
+    else:
+        expected = BROADCAST
+    if msg.to != expected:
+        return f"it is addressed to {msg.to!r} but sits in {expected}'s channel"
+    return None
+
+
+def _owner_problem(
+    owned: Ownership | None, msg: Message, builder: str, architect: str | None
+) -> str | None:
+    """Whether ``architect`` owned ``builder`` under the record the message names (any
+    owner will do when ``architect`` is None: a builder's broadcast)."""
+    if owned is None:
+        return f"{builder} has no ownership record"
+    if msg.ownership:
+        record = owned.record_by_id(msg.ownership)
+        if record is None:
+            return (
+                f"it names ownership record {msg.ownership[:12]} of {builder}, which this "
+                "clone does not have (run 'git codev sync' and read again)"
+            )
+        if record.event == "release":
+            return f"{builder} had been released when this was sent"
+        if architect is not None and record.architect != architect:
+            return f"{builder} belonged to architect {record.architect} when this was sent"
+        return None
+    owners = {r.architect for r in owned.history if r.event != "release"}
+    if architect is not None and architect not in owners:
+        now = owned.current.architect
+        return f"{builder} never belonged to architect {architect} (it belongs to {now})"
+    return None
 
 
 def mark_read(store: Store, cursor: str, tip: str, shown_ids: list[str], complete: bool) -> None:

@@ -60,6 +60,7 @@ class Route:
     to: str
     thread: str | None
     note: str | None = None  # said on stderr (e.g. a new inbox)
+    ownership: str | None = None  # to a builder: the id of its ownership record in force
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Message:
     importance: str | None = None  # Codev-Importance ("urgent")
     kind: str | None = None  # Codev-Kind ("ack")
     truncated_from: int | None = None  # the body's real size when only its start is kept
+    # the id of the ownership record in force when sent (builder sender or builder recipient)
+    ownership: str | None = None
 
     @property
     def asks_answer(self) -> bool:
@@ -146,6 +149,7 @@ def decode(info: CommitInfo, channel: str, limit: int | None = None) -> Message 
         importance=trailers.get("Codev-Importance") or None,
         kind=trailers.get("Codev-Kind") or None,
         truncated_from=truncated_from,
+        ownership=trailers.get("Codev-Ownership"),
     )
 
 
@@ -187,7 +191,7 @@ def route(store: Store, sender: Identity, target: str, book: OwnerBook) -> Route
     rec = owned.current
     if sender.is_builder and rec.builder == sender.name:
         raise UsageError("a builder cannot send a message to itself", "use the target 'architect'")
-    return Route(builder_inbox_ref(rec.builder), rec.builder, rec.thread)
+    return Route(builder_inbox_ref(rec.builder), rec.builder, rec.thread, ownership=rec.rid or None)
 
 
 def _owns_any(book: OwnerBook, name: ArchitectName) -> bool:
@@ -258,10 +262,16 @@ def send(
         trailers["Codev-Importance"] = URGENT
     if kind:
         trailers["Codev-Kind"] = kind
+    # which ownership record this was sent under: verified against the history, not a time
+    record = sender.record if sender.is_builder else None
+    ownership = record.rid if record is not None and record.rid else where.ownership
+    if ownership:
+        trailers["Codev-Ownership"] = ownership
     author = store.identity() or Ident(sender.name, f"{sender.name}@codev.invalid")
+    message_id = append(store, where.ref, body, trailers, author)
     if where.note:
-        report.note(where.note)
-    return append(store, where.ref, body, trailers, author), where
+        report.note(where.note)  # only once it is true
+    return message_id, where
 
 
 # -- reading ----------------------------------------------------------------------------------
