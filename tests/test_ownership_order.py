@@ -167,3 +167,54 @@ def test_forged_senders_are_unverified_whatever_time_they_claim(sandbox: Sandbox
     builder = messages(sandbox, "", cwd=sandbox.builder_dir("spir-1"))
     assert [(m["message"], m["verified"]) for m in builder] == [("do this", False)]
     assert "ops" in str(builder[0]["unverifiedReason"])
+
+
+def ssh_signing(box: Sandbox, key: Path, allowed: Path, *, sign: bool = True) -> None:
+    for k, v in {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key.with_suffix(".pub")),
+        "gpg.ssh.allowedSignersFile": str(allowed),
+        "codev.signMessages": "true" if sign else "false",
+        "codev.requireSigned": "true",
+    }.items():
+        box.git("config", k, v)
+
+
+def new_key(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
+def test_signed_ownership_events_across_clones_that_do_not_trust_each_other(
+    clones: tuple[Sandbox, Sandbox], tmp_path: Path
+) -> None:
+    a, b = clones
+    trusted, stranger = new_key(tmp_path / "trusted"), new_key(tmp_path / "stranger")
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text("test@example.invalid " + trusted.with_suffix(".pub").read_text())
+    ssh_signing(a, trusted, allowed)
+    a.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    tip = a.refs()["refs/notes/codev/owners"]
+    assert "gpgsig" in a.git("cat-file", "commit", tip)
+    a.ok("sync")
+    # the other clone signs with a key the first does not trust, and hands the builder over
+    ssh_signing(b, stranger, allowed, sign=True)
+    b.git("config", "codev.requireSigned", "false")
+    b.ok("sync")
+    b.ok("reassign", "1", "--to", "mallory", as_="main")
+    b.ok("sync")
+    synced = a.run("sync")
+    assert synced.code == 0, synced.err
+    status = a.run("status", "--json")
+    assert status.code == 0
+    assert owner(a) == "main"
+    assert "not written by a trusted signed commit" in status.err
+    # an unsigned change is refused by this clone's own readers, and says so
+    a.git("config", "codev.signMessages", "false")
+    refused = a.run("reassign", "1", "--to", "ops", as_="main")
+    assert refused.code == 1 and "requireSigned" in refused.err
+    assert owner(a) == "main"
+    # a signed change by the trusted key wins over everything seen before it
+    a.git("config", "codev.signMessages", "true")
+    a.ok("reassign", "1", "--to", "ops", as_="main")
+    assert owner(a) == "ops"

@@ -50,7 +50,13 @@ def _involves(msg: Message, architect: str, owners: dict[str, Ownership]) -> boo
         return True
     for party in (msg.sender, msg.to):
         owned = owners.get(party)
-        if owned is not None and owned.owner_at(msg.time) == architect:
+        if owned is None:
+            continue
+        named = owned.record_by_id(msg.ownership) if msg.ownership else None
+        if named is not None:  # the record it was sent under (causal, not a time)
+            if named.architect == architect:
+                return True
+        elif owned.owner_at(msg.time) == architect:  # messages from before that trailer
             return True
     return False
 

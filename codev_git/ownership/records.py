@@ -175,6 +175,20 @@ class Ownership:
         return self.current.event == "release"
 
 
+def _notes_commit(
+    store: Store, tree: str, parents: list[str], actor: Ident, summary: str, sign: bool
+) -> str:
+    """A notes commit; signed with git's own signing setup under ``codev.signMessages``
+    (``codev.requireSigned`` readers believe only lines such commits introduced)."""
+    message = f"codev: {summary}\n".encode()
+    if not sign:
+        return store.write_commit(tree=tree, parents=parents, author=actor, message=message)
+    from codev_git.store.porcelain import commit_tree_signed
+
+    where = store.workdir or store.git_dir
+    return commit_tree_signed(where, tree, parents, message, actor.name, actor.email)
+
+
 def _odd_entry(name: str, kind: str) -> str:
     return (
         f"skipping ownership note {name[:12]}: it is a {kind} entry, not a note "
@@ -215,6 +229,29 @@ class OwnerBook:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._trusted: set[str] | None = None  # under codev.requireSigned: believed line ids
+        self._signed_checked = False
+
+    def _believed(self, records: list[OwnerRecord]) -> list[OwnerRecord]:
+        """Under ``codev.requireSigned`` only lines a trusted signed commit introduced."""
+        if not self._signed_checked:
+            self._signed_checked = True
+            from codev_git import config
+
+            if config.REQUIRE_SIGNED.flag(self.store):
+                from codev_git.ownership.signed import trusted_lines
+
+                self._trusted = trusted_lines(self.store)
+        if self._trusted is None or not records:
+            return records
+        kept = [r for r in records if r.rid in self._trusted]
+        if len(kept) != len(records):
+            report.warn(
+                f"ignoring {len(records) - len(kept)} ownership record(s) of "
+                f"{records[0].builder} not written by a trusted signed commit "
+                "(codev.requireSigned is set)"
+            )
+        return causal_order(kept) if kept else kept
 
     def _tree(self) -> str | None:
         tip = self.store.ref_target(OWNERS_REF)
@@ -244,6 +281,7 @@ class OwnerBook:
             for r in parse_note(self.store.read_blob(blob), f"the ownership note of {branch}")
             if r.branch == branch
         ]
+        records = self._believed(records) if records else records
         if not records:
             return None
         owned = Ownership(tuple(records))
@@ -261,6 +299,7 @@ class OwnerBook:
             except OperationalError:
                 continue
             records = parse_note(data, f"ownership note {annotated[:12]}")
+            records = self._believed(records) if records else records
             if records and (include_released or records[-1].event != "release"):
                 out.append(Ownership(tuple(records)))
         for name in skipped:
@@ -313,6 +352,11 @@ class OwnerBook:
         batch = list(records)
         store = self.store
         written: dict[str, OwnerRecord] = {}
+        from codev_git import config
+
+        sign = config.SIGN_MESSAGES.flag(store)
+        self._believed([])  # loads the believed lines under codev.requireSigned
+        trusted = self._trusted
 
         def compute(old: str | None) -> str:
             base_tree = store.tree_of(old) if old is not None else None
@@ -335,6 +379,8 @@ class OwnerBook:
                             changes.update(_unfan(store, base_tree, anchor))
                 known = parse_note(existing, rec.branch, warn=False)
                 before = [r for r in known if r.branch == rec.branch]
+                if trusted is not None:  # supersede only what readers believe
+                    before = causal_order([r for r in before if r.rid in trusted])
                 new = replace(rec, v=RECORD_VERSION, prev=before[-1].rid if before else None)
                 new = replace(new, rid=line_id(new.line()))
                 written[rec.branch] = new
@@ -342,20 +388,22 @@ class OwnerBook:
                 changes[anchor] = (store.write_blob(merged), "blob")
             changes[ANCHORS_DIR] = (store.write_tree(anchor_changes, anchors_base), "tree")
             tree = store.write_tree(changes, base_tree)
-            return store.write_commit(
-                tree=tree,
-                parents=[old] if old else [],
-                author=actor,
-                message=f"codev: {summary}\n".encode(),
-            )
+            return _notes_commit(store, tree, [old] if old else [], actor, summary, sign)
 
         store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+        self._signed_checked = False  # read back with the new commit's signature checked
         for branch, new in written.items():
             self._confirm(BranchRef(branch), new)
         return list(written.values())
 
     def _confirm(self, branch: BranchRef, new: OwnerRecord) -> None:
         owned = self.lookup(branch, include_released=True)
+        if self._trusted is not None and new.rid not in self._trusted:
+            raise OperationalError(
+                f"the change to {new.builder} was written, but codev.requireSigned readers "
+                "ignore it: it is not signed by a key in gpg.ssh.allowedSignersFile",
+                "set codev.signMessages true with a trusted signing key, then run it again",
+            )
         if owned is None or owned.record_by_id(new.rid) is None:
             raise OperationalError(
                 f"the ownership record for {short_branch(branch)} was written but does not "
