@@ -154,3 +154,36 @@ def test_a_killed_archive_is_finished_by_running_it_again(sandbox: Sandbox) -> N
     assert "interrupted" in again.err
     assert sandbox.git("status", "--porcelain").strip() == ""
     assert "codev/archive/t1-thread.md" in sandbox.git("ls-tree", "-r", "--name-only", "HEAD")
+
+
+# -- confusing errors ------------------------------------------------------------------------------
+def one_line(err: str) -> str:
+    assert len(err.strip().splitlines()) == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+    return err
+
+
+def test_a_ref_name_conflict_is_named_at_once(sandbox: Sandbox) -> None:
+    head = sandbox.git("rev-parse", "HEAD").strip()
+    sandbox.git("update-ref", "refs/codev/inbox/ops/x", head)  # left by some other tool
+    result = sandbox.run("send", "architect:ops", "hello", as_="main")
+    assert result.code == 1
+    err = one_line(result.err)
+    assert "refs/codev/inbox/ops/x exists" in err and "git update-ref -d" in err
+    assert "it now has one" not in err  # nothing is claimed that did not happen
+
+
+def test_a_fresh_lock_is_named_with_what_to_do(sandbox: Sandbox) -> None:
+    sandbox.ok("send", "architect:main", "first", as_="ops")
+    lock = sandbox.root / ".git" / "refs" / "codev" / "inbox" / "main.lock"
+    lock.write_text("")  # fresh: another writer might hold it, so it is waited on first
+    result = sandbox.run("send", "architect:main", "second", as_="ops")
+    assert result.code == 1
+    err = one_line(result.err)
+    assert str(lock) in err and "rm '" in err and "keeps moving" not in err
+
+
+def test_a_database_path_too_long_is_one_line(sandbox: Sandbox) -> None:
+    result = sandbox.run("adopt", "--from-afx", "--db", "a" * 10_000, "--architect", "main")
+    assert result.code == 2
+    one_line(result.err)

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from codev_git.errors import CodevError, OperationalError
+from codev_git.errors import CodevError, OperationalError, UsageError
 from codev_git.names import (
     ARCHITECT_RE,
     BRANCH_PREFIX,
@@ -62,8 +62,17 @@ def candidate_dbs(store: Store) -> list[Path]:
 
 def find_db(store: Store, given: Path | None) -> Path:
     if given is not None:
-        if not given.is_file():
-            raise OperationalError(f"no afx database at {given}", "check the --db path")
+        try:
+            found = given.is_file()
+        except OSError as exc:  # a name too long for the file system, a loop of links
+            raise UsageError(
+                f"cannot use --db {shown(str(given), 60)}: {exc.strerror or exc}",
+                "give the path of afx's global.db (or state.db)",
+            ) from exc
+        if not found:
+            raise OperationalError(
+                f"no afx database at {shown(str(given), 200)}", "check the --db path"
+            )
         return given
     places = candidate_dbs(store)
     for place in places:
