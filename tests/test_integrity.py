@@ -187,3 +187,54 @@ def test_a_database_path_too_long_is_one_line(sandbox: Sandbox) -> None:
     result = sandbox.run("adopt", "--from-afx", "--db", "a" * 10_000, "--architect", "main")
     assert result.code == 2
     one_line(result.err)
+
+
+# -- kill -9 during thread archive -----------------------------------------------------------------
+STRESS = bool(os.environ.get("CODEV_STRESS"))
+
+
+@pytest.mark.stress
+def test_kill_9_during_thread_archive_then_the_same_command_repairs_or_refuses(
+    sandbox: Sandbox,
+) -> None:
+    import random
+    import signal
+    import time
+
+    (sandbox.root / "codev").mkdir()
+    rng = random.Random(20261125)
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "main"}
+    for n in range(24 if STRESS else 4):
+        name = f"t{n}"
+        sandbox.ok("thread", "new", name, as_="main")
+        proc = subprocess.Popen(
+            ["git", "codev", "thread", "archive", name],
+            cwd=sandbox.root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # kill -9 takes git's own children with it
+        )
+        time.sleep(rng.uniform(0.0, 0.4))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for _ in range(4):  # the same command again: done, repaired, or one clear refusal
+            again = sandbox.run("thread", "archive", name, as_="main")
+            if again.code == 0:
+                break
+            err = one_line(again.err)
+            assert again.code == 1, err
+            if "already archived" in err:
+                break
+            assert "rm '" in err, err  # a lock the killed git left: named, with the fix
+            lock = err.split("rm '", 1)[1].split("'", 1)[0]
+            os.unlink(lock)
+        else:
+            raise AssertionError(f"archive of {name} never settled")
+        tree = sandbox.git("ls-tree", "-r", "--name-only", "HEAD")
+        assert f"codev/archive/{name}-thread.md" in tree
+        assert f"codev/{name}-thread.md" not in tree.split()
+        assert sandbox.git("status", "--porcelain").strip() == ""
+    assert not list((sandbox.root / ".git").rglob("*.lock"))
+    fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=sandbox.root, capture_output=True)
+    assert fsck.returncode == 0, fsck.stderr
