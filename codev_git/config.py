@@ -82,13 +82,15 @@ SIGN_MESSAGES = _key(
     "codev.signMessages",
     "bool",
     "false",
-    "Sign every message commit with git's own signing configuration (gpg, ssh or x509).",
+    "Sign every message commit and every ownership change with git's own signing "
+    "configuration (gpg, ssh or x509).",
 )
 REQUIRE_SIGNED = _key(
     "codev.requireSigned",
     "bool",
     "false",
-    "Show messages whose signature git cannot verify as UNVERIFIED.",
+    "Show messages whose signature git cannot verify as UNVERIFIED, and ignore ownership "
+    "records no commit signed by a trusted key wrote (see docs/trust.md).",
 )
 CONSULT_COMMAND = _key(
     "codev.consultCommand",
