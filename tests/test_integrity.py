@@ -238,3 +238,15 @@ def test_kill_9_during_thread_archive_then_the_same_command_repairs_or_refuses(
     assert not list((sandbox.root / ".git").rglob("*.lock"))
     fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=sandbox.root, capture_output=True)
     assert fsck.returncode == 0, fsck.stderr
+
+
+def test_a_rebase_puts_back_a_missing_tag(sandbox: Sandbox) -> None:
+    worker = conflicting_rebase(sandbox)
+    sandbox.git("rebase", "--abort", cwd=worker)
+    tag = (worker / ".thread").read_text()
+    (worker / ".thread").unlink()  # lost (an older version removed it on every rebase)
+    proc = subprocess.run(["git", "rebase", "main"], cwd=worker, capture_output=True, check=False)
+    assert proc.returncode != 0
+    assert (worker / ".thread").read_text() == tag
+    sandbox.git("rebase", "--abort", cwd=worker)
+    assert (worker / ".thread").read_text() == tag

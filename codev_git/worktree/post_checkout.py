@@ -3,9 +3,10 @@
 ``hooks/post-checkout`` runs ``python -I -c 'from codev_git.worktree.post_checkout import main'``
 with git's arguments ``PREV NEW FLAG``. On a branch checkout (FLAG 1) whose branch has an
 ownership record, ``.thread`` is written from the record; on any other branch checkout a
-``.thread`` the hook wrote earlier is removed. A detached checkout (every step of a rebase or
-bisect, ``git checkout --detach``) leaves ``.thread`` alone: the worktree still works for its
-branch, and identity reads the branch from git's rebase/bisect state or from the tag.
+``.thread`` the hook wrote earlier is removed. A detached checkout never removes ``.thread``: inside
+a rebase or bisect the tag is written for the branch git records for the operation (so it is
+right, even if it was missing), and a plain ``git checkout --detach`` leaves it alone; identity
+reads the branch from git's rebase/bisect state or from the tag meanwhile.
 Whatever goes wrong, one warning line is printed and the exit status is 0: a hook must never
 turn a finished checkout into a failure.
 
@@ -58,8 +59,15 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
     branch = store.head_branch()
     if branch is None:
         # a detached checkout: a rebase or bisect step, or `git checkout --detach`. The
-        # worktree still belongs to its branch (identity reads the tag meanwhile), and the
-        # tag is right again when the branch is checked out: leave it alone.
+        # worktree still works for its branch: inside an operation the tag is (re)written
+        # for the branch git records; otherwise it is left alone. Never removed here.
+        during = store.operation_branch()
+        owned = OwnerBook(store).lookup(BranchRef(during[0])) if during else None
+        if owned is not None:
+            rec = owned.current
+            write_ours(
+                worktree, ThreadFile(rec.thread, rec.architect, rec.builder, rec.branch_name, True)
+            )
         return None
     owned = OwnerBook(store).lookup(BranchRef(branch))
     if owned is None:
