@@ -196,6 +196,49 @@ def run_git(cwd: Path, *args: str, what: str) -> str:
     return outcome.out
 
 
+def check_worktree_locks(cwd: Path, what: str) -> None:
+    """Before a command that commits: refuse, in one line naming the file to remove, while
+    git's index or HEAD of this worktree is locked (a running git, or a killed one); and
+    remove the temporary index a killed ``git commit --only`` left behind."""
+    outcome = try_git(cwd, "rev-parse", "--absolute-git-dir")
+    if outcome.code != 0:
+        return
+    git_dir = Path(outcome.out.strip())
+    _clear_orphaned_index_locks(git_dir)
+    for lock in (git_dir / "index.lock", git_dir / "HEAD.lock"):
+        if lock.exists():
+            raise OperationalError(
+                f"{what}: {lock} exists (another git process is running here, or one was killed)",
+                f"if no git process is running, remove it: rm '{lock}'",
+            )
+
+
+def _clear_orphaned_index_locks(git_dir: Path) -> None:
+    """Remove the temporary index ``git commit --only`` leaves (``next-index-<pid>.lock``)
+    when it is killed: git never reuses it, so it is only clutter once its process is gone."""
+    for path in git_dir.glob("next-index-*.lock"):
+        pid = path.name[len("next-index-") : -len(".lock")]
+        if not pid.isdigit():
+            continue
+        if not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (killed, never reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
 _LOCK_RE = re.compile(r"Unable to create '([^'\n]+\.lock)': File exists")
 
 

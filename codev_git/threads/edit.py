@@ -246,6 +246,9 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
 def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool) -> Archived:
     """``git mv`` the thread into ``codev/archive/`` and commit just that move."""
     root = worktree_root(store)
+    from codev_git.store.porcelain import check_worktree_locks
+
+    check_worktree_locks(root, f"cannot archive thread {name}")  # a killed run's commit
     thread = _active_at_head(store, name, "archive")
     _require_owner(who, thread, "archive", force=force)
     unmerged = [r.record.builder for r in builder_rows(store).get(name, []) if is_live(r)]
