@@ -38,7 +38,13 @@ from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
 from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer, try_git
-from codev_git.sync.intake import is_shared_ref, listed_refs
+from codev_git.sync.intake import (
+    clear_mirror,
+    is_shared_ref,
+    listed_refs,
+    lock_trouble,
+    oversize_message,
+)
 from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
 
 FETCH_LOCK_ATTEMPTS = 8
@@ -238,7 +244,7 @@ def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = Non
             named.append(ref)
         elif report is not None:
             _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
-    _clear_mirror(link.cwd, mirror)
+    clear_mirror(link.cwd, mirror)
     outcome = _fetch_specs(link, remote, [f"+{r}:{mirror}{r[len('refs/') :]}" for r in named])
     if outcome.code != 0:
         raise OperationalError(
@@ -252,25 +258,11 @@ def _fetch_specs(link: Link, remote: str, specs: list[str]) -> GitOutcome:
     args += ["--no-recurse-submodules", remote, *specs]
     outcome = link.run(args)
     for attempt in range(FETCH_LOCK_ATTEMPTS):
-        if outcome.code == 0 or not _lock_trouble(outcome.err):
+        if outcome.code == 0 or not lock_trouble(outcome.err):
             return outcome
         time.sleep(random.uniform(0.02, 0.1) * 2 ** min(attempt, 4))
         outcome = link.run(args)
     return outcome
-
-
-def _lock_trouble(err: str) -> bool:
-    """Another sync in this clone holds a mirror ref (retry), as opposed to a name clash
-    that git also reports as a lock failure."""
-    clash = ("exists; cannot create", "Not a directory", "at the same time", "is a directory")
-    return "lock" in err and not any(text in err for text in clash)
-
-
-def _clear_mirror(cwd: Path, mirror: str) -> None:
-    """The mirror is a disposable cache: empty it before a fetch by name."""
-    store = Store.discover(cwd)
-    for name, oid in store.refs_under(mirror).items():
-        store.delete_ref(name, oid)
 
 
 def read_mirror(store: Store, remote: str, scope: Scope, report: SyncReport) -> dict[str, str]:
@@ -334,8 +326,11 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
         if action_for(store, kind, mine, theirs) == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
             continue
-        if kind == "channel" and _oversize(store, ref, theirs, mine, report):
-            continue
+        if kind == "channel":
+            too_big = oversize_message(store, ref, theirs, mine)
+            if too_big is not None:
+                _warn(report, too_big)
+                continue
         prepared[ref] = (mine, merged_tip(store, kind, mine, theirs))
     for ref, (planned_from, planned_to) in prepared.items():
         theirs, kind = remote_tips[ref], kind_of(ref)
@@ -434,23 +429,6 @@ def _messages_between(store: Store, tip: str, base: str | None) -> int:
     from codev_git.messaging.inbox import count_messages
 
     return count_messages(store, tip, [base] if base else [])
-
-
-def _oversize(store: Store, ref: str, theirs: str, mine: str | None, report: SyncReport) -> bool:
-    """Whether the remote's new commits on a channel hold a message over
-    ``codev.maxMessageBytes`` (the limit ``send`` applies): such a ref is not taken in."""
-    limit = config.MAX_MESSAGE_BYTES.number(store)
-    ceiling = limit * 4 // 3 + 4096  # base64 bodies and the trailers
-    for info in store.walk(theirs, [mine] if mine else []):
-        if len(info.raw_message) > ceiling:
-            _warn(
-                report,
-                f"not taking in {ref}: its message {info.id[:12]} is "
-                f"{len(info.raw_message)} bytes, over {config.MAX_MESSAGE_BYTES.name} "
-                f"({limit}); ask its sender to remove it, or raise the limit",
-            )
-            return True
-    return False
 
 
 def _detail(outcome: GitOutcome) -> str:

@@ -4,13 +4,16 @@ Only refs whose names ``git codev`` itself writes are taken in (:func:`is_shared
 rest are skipped with a warning. Valid names never clash with each other (no valid name is a
 directory of another), so a remote holding both ``refs/codev/inbox/ops`` and
 ``refs/codev/inbox/ops/x`` cannot make every fetch fail: when the fast pattern fetch is
-refused, the valid refs are listed and fetched one by one by name.
+refused, the valid refs are listed and fetched one by one by name. A channel whose new
+commits hold a message over ``codev.maxMessageBytes`` is not taken in.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from codev_git import config
 from codev_git.layout import (
     BROADCAST_REF,
     BUILDER_INBOX_PREFIX,
@@ -19,6 +22,7 @@ from codev_git.layout import (
     READ_PREFIX,
 )
 from codev_git.names import ARCHITECT_RE, looks_like_builder_id
+from codev_git.store import Store
 
 _NOTES_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _CHANNELS = ("inbox", "broadcast")
@@ -54,3 +58,32 @@ def listed_refs(ls_remote_output: str) -> dict[str, str]:
         if ref and not ref.endswith("^{}"):
             refs[ref] = oid
     return refs
+
+
+def lock_trouble(err: str) -> bool:
+    """Another sync in this clone holds a mirror ref (worth a retry), as opposed to a name
+    clash that git also reports as a lock failure."""
+    clash = ("exists; cannot create", "Not a directory", "at the same time", "is a directory")
+    return "lock" in err and not any(text in err for text in clash)
+
+
+def clear_mirror(cwd: Path, mirror: str) -> None:
+    """The mirror is a disposable cache: empty it before a fetch by name."""
+    store = Store.discover(cwd)
+    for name, oid in store.refs_under(mirror).items():
+        store.delete_ref(name, oid)
+
+
+def oversize_message(store: Store, ref: str, theirs: str, mine: str | None) -> str | None:
+    """Why the remote's new commits on a channel are not taken in — one holds a message over
+    ``codev.maxMessageBytes`` (the limit ``send`` applies) — or None when they may be."""
+    limit = config.MAX_MESSAGE_BYTES.number(store)
+    ceiling = limit * 4 // 3 + 4096  # base64 bodies and the trailers
+    for info in store.walk(theirs, [mine] if mine else []):
+        if len(info.raw_message) > ceiling:
+            return (
+                f"not taking in {ref}: its message {info.id[:12]} is "
+                f"{len(info.raw_message)} bytes, over {config.MAX_MESSAGE_BYTES.name} "
+                f"({limit}); ask its sender to remove it, or raise the limit"
+            )
+    return None
