@@ -22,26 +22,30 @@ def line_id(line: str) -> str:
 
 def causal_order(records: list[OwnerRecord]) -> list[OwnerRecord]:
     """Records oldest first by (depth, time, text); see the module docstring."""
-    by_id = {r.rid: r for r in records}
-    depth: dict[str, int] = {}
+    rids = [r.rid for r in records]
+    by_id = dict(zip(rids, range(len(records)), strict=True))
+    depth: dict[int, int] = {}  # record index -> depth
 
-    def depth_of(record: OwnerRecord) -> int:
-        chain: list[OwnerRecord] = []
-        current: OwnerRecord | None = record
-        base = 0
-        while current is not None and current.rid not in depth:
-            if current.v < 2:
-                depth[current.rid] = 0
+    def depth_of(start: int) -> int:
+        chain: list[int] = []
+        current: int | None = start
+        while current is not None and current not in depth:
+            record = records[current]
+            if record.v < 2:
+                depth[current] = 0
                 break
             if current in chain:  # a cycle cannot be written; never loop on a crafted one
                 break
             chain.append(current)
-            current = by_id.get(current.prev) if current.prev else None
-        if current is not None:
-            base = depth.get(current.rid, 0)
+            current = by_id.get(record.prev) if record.prev else None
+        base = depth.get(current, 0) if current is not None else 0
         for item in reversed(chain):
             base += 1
-            depth[item.rid] = base
-        return depth[record.rid]
+            depth[item] = base
+        return depth[start]
 
-    return sorted(records, key=lambda r: (depth_of(r), r.time, r.line()))
+    order = sorted(
+        range(len(records)),
+        key=lambda i: (depth_of(i), records[i].time, records[i].raw or records[i].line()),
+    )
+    return [records[i] for i in order]

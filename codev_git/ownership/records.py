@@ -69,8 +69,13 @@ class OwnerRecord:
     base: str | None = None  # the commit the branch started from (spawn) or had (adopt)
     v: int = RECORD_VERSION
     prev: str | None = None  # the id of the record this one supersedes (version 2)
-    # the id of this line as stored (a hash of its text); set when read, never written
-    rid: str = field(default="", compare=False)
+    # the line exactly as stored, when read from a note (never written as a field)
+    raw: str = field(default="", compare=False, repr=False)
+
+    @property
+    def rid(self) -> str:
+        """This record's id: a hash of its line as stored ("" when it was never stored)."""
+        return line_id(self.raw) if self.raw else ""
 
     def line(self) -> str:
         # every field is a str, int or None, so no deep copy (asdict) is needed; time first
@@ -102,7 +107,7 @@ class OwnerRecord:
             base=str(data["base"]) if data.get("base") else None,
             v=int(data.get("v", 1)),
             prev=str(data["prev"]) if data.get("prev") else None,
-            rid=line_id(line),
+            raw=line,
         )
         record.check()
         return record
@@ -133,7 +138,7 @@ _ID_RE = re.compile(r"[0-9a-f]{24}")
 _TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord) if f.name != "rid")
+_RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord) if f.name != "raw")
 
 
 @dataclass(frozen=True)
@@ -382,7 +387,7 @@ class OwnerBook:
                 if trusted is not None:  # supersede only what readers believe
                     before = causal_order([r for r in before if r.rid in trusted])
                 new = replace(rec, v=RECORD_VERSION, prev=before[-1].rid if before else None)
-                new = replace(new, rid=line_id(new.line()))
+                new = replace(new, raw=new.line())
                 written[rec.branch] = new
                 merged = merge_note_lines(existing, (new.line() + "\n").encode())
                 changes[anchor] = (store.write_blob(merged), "blob")
