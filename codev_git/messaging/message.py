@@ -11,6 +11,7 @@ author, and this message::
     Codev-To: architect:main
     Codev-Thread: checkout-v2
     Codev-Time: 2026-11-24T17:00:00.123456Z
+    Codev-Ownership: 3f0c9a1b2d4e5f60718293a4   (the ownership record it was sent under)
 
 Reading (unread walks, order, verification, read cursors) is in ``inbox.py``.
 This module imports only what the send and inbox paths need.
