@@ -209,6 +209,14 @@ def test_signed_ownership_events_across_clones_that_do_not_trust_each_other(
     assert status.code == 0
     assert owner(a) == "main"
     assert "not written by a trusted signed commit" in status.err
+    # trusting the stranger's key makes its change count (verdicts are not kept across keys)
+    only_trusted = allowed.read_text()
+    allowed.write_text(
+        only_trusted + "test@example.invalid " + stranger.with_suffix(".pub").read_text()
+    )
+    assert owner(a) == "mallory"
+    allowed.write_text(only_trusted)
+    assert owner(a) == "main"
     # an unsigned change is refused by this clone's own readers, and says so
     a.git("config", "codev.signMessages", "false")
     refused = a.run("reassign", "1", "--to", "ops", as_="main")
