@@ -17,6 +17,7 @@ from codev_git import config
 from codev_git.layout import (
     BROADCAST_REF,
     BUILDER_INBOX_PREFIX,
+    CODEV_PREFIX,
     INBOX_PREFIX,
     NOTES_PREFIX,
     READ_PREFIX,
@@ -24,6 +25,8 @@ from codev_git.layout import (
 from codev_git.names import ARCHITECT_RE, looks_like_builder_id
 from codev_git.store import Store
 
+# refs with one fixed name: broadcast, and the architect registry (refs/codev/architects)
+_SINGLE_REFS = frozenset({BROADCAST_REF, CODEV_PREFIX + "architects"})
 _NOTES_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _CHANNELS = ("inbox", "broadcast")
 
@@ -31,7 +34,7 @@ _CHANNELS = ("inbox", "broadcast")
 def is_shared_ref(ref: str) -> bool:
     """Whether ``ref`` is a name ``git codev`` writes under ``refs/codev/`` or
     ``refs/notes/codev/`` (and so may be taken in from another clone)."""
-    if ref == BROADCAST_REF:
+    if ref in _SINGLE_REFS:
         return True
     if ref.startswith(INBOX_PREFIX):
         return bool(ARCHITECT_RE.fullmatch(ref[len(INBOX_PREFIX) :]))
