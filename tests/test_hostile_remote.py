@@ -219,3 +219,21 @@ def test_commits_that_are_not_messages_warn_once_and_never_count(
     victim.ok("sync")
     assert victim.ok("inbox", as_="main").err.count("not a codev message") == 1
     assert victim.ok("inbox", as_="main").err == ""
+
+
+def test_a_stray_local_ref_in_the_way_skips_one_ref_not_the_sync(
+    pair: tuple[Sandbox, Sandbox, Path],
+) -> None:
+    victim, evil, remote = pair
+    evil.ok("send", "architect:ops", "for ops", as_="main")
+    evil.ok("send", "architect:main", "for main", as_="ops")
+    push_all(evil)
+    head = victim.git("rev-parse", "HEAD").strip()
+    victim.git("update-ref", "refs/codev/inbox/ops/x", head)  # left by some other tool
+    victim.ok("send", "broadcast", "from the victim", as_="main")
+    synced = victim.run("sync")
+    assert synced.code == 0, synced.err
+    assert "refs/codev/inbox/ops" in synced.err and "refs/codev/inbox/ops/x exists" in synced.err
+    assert "for main" in victim.ok("inbox", as_="main").out
+    assert "from the victim" in git(remote, "log", "--format=%B", "refs/codev/broadcast")
+    assert "refs/codev/inbox/ops/x" not in git(remote, "for-each-ref")

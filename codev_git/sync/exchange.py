@@ -287,7 +287,11 @@ def read_mirror(store: Store, remote: str, scope: Scope, report: SyncReport) -> 
 def local_tips(store: Store, scope: Scope) -> dict[str, str]:
     tips: dict[str, str] = {}
     for prefix in SHARED_PREFIXES:
-        tips.update((r, o) for r, o in store.refs_under(prefix).items() if scope.wants(r))
+        tips.update(
+            (r, o)
+            for r, o in store.refs_under(prefix).items()
+            if scope.wants(r) and is_shared_ref(r)  # never publish a stray name
+        )
     return tips
 
 
@@ -344,7 +348,11 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
         ) -> str | None:
             return to if old == frm else merged_tip(store, kind, old, theirs)
 
-        old, new = store.cas_update(ref, compute, f"codev: sync from {theirs[:12]}")
+        try:
+            old, new = store.cas_update(ref, compute, f"codev: sync from {theirs[:12]}")
+        except OperationalError as exc:  # e.g. a local stray ref holds the name: skip this one
+            _warn(report, f"not taking in {ref}: {exc}")
+            continue
         if new is None or new == old:
             continue
         if ref not in report.merged:
