@@ -99,7 +99,11 @@ def test_compare_and_swap_gives_up_after_its_attempts_with_one_line(sandbox: San
 
     with pytest.raises(OperationalError) as caught:
         store.cas_update("refs/codev/busy", compute, "blocked", attempts=3)
-    assert "gave up updating refs/codev/busy after 3 attempts" in str(caught.value)
+    # the lock that kept it from moving is named, with what to do about it
+    assert f"ref refs/codev/busy stayed locked by {lock} while 3 attempts waited" in str(
+        caught.value
+    )
+    assert f"rm '{lock}'" in str(caught.value)
     assert len(calls) == 3 and store.ref_target("refs/codev/busy") == head
     lock.unlink()
 

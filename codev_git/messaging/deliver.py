@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from codev_git.errors import OperationalError
 
@@ -29,14 +29,22 @@ class Delivered:
 
 def write_each(chunks: Iterable[bytes], stream: BinaryIO | None = None) -> Delivered:
     """Write and flush each chunk in turn; stop at the first write error."""
+    text: TextIO | None = None
     if stream is None:
         sys.stdout.flush()  # anything already printed through the text layer goes first
-        stream = sys.stdout.buffer
+        stream = getattr(sys.stdout, "buffer", None)
+        if stream is None:  # an in-memory text stream (a caller capturing the output)
+            text = sys.stdout
     count = 0
     for chunk in chunks:
         try:
-            stream.write(chunk)
-            stream.flush()
+            if text is not None:
+                text.write(chunk.decode("utf-8", "surrogateescape"))
+                text.flush()
+            else:
+                assert stream is not None
+                stream.write(chunk)
+                stream.flush()
         except OSError as exc:
             return Delivered(count, exc)
         count += 1

@@ -11,11 +11,10 @@ over stays unread and comes again: at least once, never lost, duplicates detecta
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from codev_git.messaging.inbox import mark_read, verify, walk_channel
+from codev_git.messaging.inbox import ChannelRead, mark_delivered, verify, walk_channel
 from codev_git.messaging.message import Message, channels_of
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook
@@ -23,38 +22,24 @@ from codev_git.store import Store
 
 
 @dataclass(frozen=True)
-class _Channel:
-    cursor: str
-    tip: str | None
-    unread: list[Message]
-
-
-@dataclass(frozen=True)
 class Pending:
     reader: Identity
     messages: list[Message]  # every unread message, oldest first, verified
-    channels: list[_Channel]
+    channels: list[ChannelRead]
 
     def mark(self, store: Store, handed: Iterable[str]) -> int:
         """Mark read what was handed over (ids), as far as each channel allows; returns how
         many messages are now read."""
-        done = set(handed)
-        marked = 0
-        for c in self.channels:
-            prefix = list(itertools.takewhile(lambda m: m.id in done, c.unread))
-            if prefix and c.tip is not None:
-                complete = len(prefix) == len(c.unread)
-                mark_read(store, c.cursor, c.tip, [m.id for m in prefix], complete)
-                marked += len(prefix)
-        return marked
+        return mark_delivered(store, self.channels, handed)
 
 
 def pending(store: Store, reader: Identity, book: OwnerBook | None = None) -> Pending:
     """The reader's unread messages, oldest first, nothing marked."""
-    channels: list[_Channel] = []
+    channels: list[ChannelRead] = []
     for channel, cursor_name in channels_of(reader):
-        tip, unread = walk_channel(store, channel, store.ref_target(cursor_name))
-        channels.append(_Channel(cursor_name, tip, unread))
+        cursor = store.ref_target(cursor_name)
+        tip, unread = walk_channel(store, channel, cursor)
+        channels.append(ChannelRead(cursor_name, cursor, tip, unread))
 
     def key(msg: Message) -> tuple[str, str]:
         return (msg.time, msg.id)

@@ -246,12 +246,14 @@ def count_messages(store: Store, tip: str, hide: list[str]) -> int:
 
 
 @dataclass(frozen=True)
-class _Channel:
+class ChannelRead:
+    """One channel as a reader found it: what is unread, and where its cursor was."""
+
     cursor: str  # the reader's cursor ref on this channel
     cursor_at: str | None  # where it pointed when read
     tip: str | None  # the tip that was walked
     unread: list[Message]  # parents first
-    listed: list[Message]  # what is shown (unread, or everything with include_read)
+    listed: list[Message] | None = None  # what is shown (unread, or all with include_read)
 
 
 @dataclass(frozen=True)
@@ -266,25 +268,30 @@ class InboxRead:
 
     store: Store
     entries: list[InboxEntry]
-    channels: list[_Channel]
+    channels: list[ChannelRead]
 
     def mark(self, delivered: Iterable[str]) -> int:
-        """Mark read the unread messages among ``delivered`` ids (on each channel only the
-        ancestor-closed prefix of them); returns how many were marked."""
-        shown = set(delivered)
-        marked = 0
-        for c in self.channels:
-            # Only a prefix of the unread list (parents first) is ancestor-closed: marking a
-            # message read marks everything it reaches, so stop at the first one not shown.
-            prefix = list(itertools.takewhile(lambda m: m.id in shown, c.unread))
-            if not c.unread and c.tip is not None and c.tip != c.cursor_at:
-                # only commits that are not messages (warned about once, now): pass them
-                mark_read(self.store, c.cursor, c.tip, [], complete=True)
-            elif prefix and c.tip is not None:
-                complete = len(prefix) == len(c.unread)
-                mark_read(self.store, c.cursor, c.tip, [m.id for m in prefix], complete)
-                marked += len(prefix)
-        return marked
+        """Mark read the unread messages among ``delivered`` ids; see
+        :func:`mark_delivered`."""
+        return mark_delivered(self.store, self.channels, delivered)
+
+
+def mark_delivered(store: Store, channels: Iterable[ChannelRead], delivered: Iterable[str]) -> int:
+    """Move each channel's cursor past the unread messages among ``delivered`` — on each
+    channel only the prefix of them (parents first) that was delivered, since a cursor reaches
+    everything behind it — and past commits that are not messages when nothing else is unread
+    there (they were warned about once). Returns how many messages were marked."""
+    shown = set(delivered)
+    marked = 0
+    for c in channels:
+        prefix = list(itertools.takewhile(lambda m: m.id in shown, c.unread))
+        if not c.unread and c.tip is not None and c.tip != c.cursor_at:
+            mark_read(store, c.cursor, c.tip, [], complete=True)
+        elif prefix and c.tip is not None:
+            complete = len(prefix) == len(c.unread)
+            mark_read(store, c.cursor, c.tip, [m.id for m in prefix], complete)
+            marked += len(prefix)
+    return marked
 
 
 def collect_inbox(
@@ -299,19 +306,19 @@ def collect_inbox(
     nothing. With ``limit`` the oldest unread (or, with ``include_read``, the newest)
     ``limit`` messages are returned."""
     book = book or OwnerBook(store)
-    per_channel: list[_Channel] = []
+    per_channel: list[ChannelRead] = []
     for channel, cursor_name in channels_of(reader):
         cursor = store.ref_target(cursor_name)
         tip, unread = walk_channel(store, channel, cursor)
         listed = unread
         if include_read and tip is not None:
             listed = walk_channel(store, channel, cursor, include_read=True, tip=tip, warn=False)[1]
-        per_channel.append(_Channel(cursor_name, cursor, tip, unread, listed))
+        per_channel.append(ChannelRead(cursor_name, cursor, tip, unread, listed))
 
     def key(msg: Message) -> tuple[str, str]:
         return (msg.time, msg.id)
 
-    merged = list(heapq.merge(*(c.listed for c in per_channel), key=key))
+    merged = list(heapq.merge(*(c.listed or [] for c in per_channel), key=key))
     if limit is not None:
         merged = merged[-limit:] if include_read else merged[:limit]
     merged = verify(merged, reader, book)
