@@ -16,6 +16,7 @@ from typing import Any
 
 from codev_git.address import architect_in, is_broadcast, is_builder_address
 from codev_git.clock import iso_seconds
+from codev_git.config import MAX_MESSAGE_BYTES
 from codev_git.messaging.message import Message
 
 _VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
@@ -85,7 +86,7 @@ def message_text(msg: Message) -> str:
     if msg.truncated_from is not None:
         text += (
             f"\n[... truncated: the message is {msg.truncated_from} bytes, over "
-            f"codev.maxMessageBytes; the whole of it: git show {msg.id}]"
+            f"{MAX_MESSAGE_BYTES.name}; the whole of it: git show {msg.id}]"
         )
     return text
 

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 
-from codev_git import report
+from codev_git import config, report
 from codev_git.errors import OperationalError, UsageError
 from codev_git.layout import OWNERS_REF
 from codev_git.names import (
@@ -241,8 +241,6 @@ class OwnerBook:
         """Under ``codev.requireSigned`` only lines a trusted signed commit introduced."""
         if not self._signed_checked:
             self._signed_checked = True
-            from codev_git import config
-
             if config.REQUIRE_SIGNED.flag(self.store):
                 from codev_git.ownership.signed import trusted_lines
 
@@ -254,7 +252,7 @@ class OwnerBook:
             report.warn(
                 f"ignoring {len(records) - len(kept)} ownership record(s) of "
                 f"{records[0].builder} not written by a trusted signed commit "
-                "(codev.requireSigned is set)"
+                f"({config.REQUIRE_SIGNED.name} is set)"
             )
         return causal_order(kept) if kept else kept
 
@@ -357,8 +355,6 @@ class OwnerBook:
         batch = list(records)
         store = self.store
         written: dict[str, OwnerRecord] = {}
-        from codev_git import config
-
         sign = config.SIGN_MESSAGES.flag(store)
         self._believed([])  # loads the believed lines under codev.requireSigned
         trusted = self._trusted
@@ -405,9 +401,10 @@ class OwnerBook:
         owned = self.lookup(branch, include_released=True)
         if self._trusted is not None and new.rid not in self._trusted:
             raise OperationalError(
-                f"the change to {new.builder} was written, but codev.requireSigned readers "
-                "ignore it: it is not signed by a key in gpg.ssh.allowedSignersFile",
-                "set codev.signMessages true with a trusted signing key, then run it again",
+                f"the change to {new.builder} was written, but {config.REQUIRE_SIGNED.name} "
+                "readers ignore it: it is not signed by a key in gpg.ssh.allowedSignersFile",
+                f"set {config.SIGN_MESSAGES.name} true with a trusted signing key, then run it "
+                "again",
             )
         if owned is None or owned.record_by_id(new.rid) is None:
             raise OperationalError(

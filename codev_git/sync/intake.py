@@ -2,8 +2,8 @@
 
 Only refs whose names ``git codev`` itself writes are taken in (:func:`is_shared_ref`); the
 rest are skipped with a warning. Valid names never clash with each other (no valid name is a
-directory of another), so a remote holding both ``refs/codev/inbox/ops`` and
-``refs/codev/inbox/ops/x`` cannot make every fetch fail: when the fast pattern fetch is
+directory of another), so a remote holding both an inbox ``ops`` and an ``ops/x`` beside
+it cannot make every fetch fail: when the fast pattern fetch is
 refused, the valid refs are listed and fetched one by one by name. A channel whose new
 commits hold a message over ``codev.maxMessageBytes`` is not taken in.
 """
@@ -25,15 +25,15 @@ from codev_git.layout import (
 from codev_git.names import ARCHITECT_RE, looks_like_builder_id
 from codev_git.store import Store
 
-# refs with one fixed name: broadcast, and the architect registry (refs/codev/architects)
+# refs with one fixed name: broadcast, and the architect registry
 _SINGLE_REFS = frozenset({BROADCAST_REF, CODEV_PREFIX + "architects"})
 _NOTES_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _CHANNELS = ("inbox", "broadcast")
 
 
 def is_shared_ref(ref: str) -> bool:
-    """Whether ``ref`` is a name ``git codev`` writes under ``refs/codev/`` or
-    ``refs/notes/codev/`` (and so may be taken in from another clone)."""
+    """Whether ``ref`` is a name ``git codev`` writes (:mod:`codev_git.layout`), and so
+    may be taken in from another clone."""
     if ref in _SINGLE_REFS:
         return True
     if ref.startswith(INBOX_PREFIX):
