@@ -53,12 +53,12 @@ def push_all(box: Sandbox) -> None:
     )
 
 
-def plant_gitlink(evil: Sandbox) -> None:
+def plant_gitlink(evil: Sandbox, name: str = "ab" * 20) -> None:
     """The attacker adds a gitlink named like a note to the ownership notes and pushes."""
     tip = evil.refs()["refs/notes/codev/owners"]
     listing = evil.git("ls-tree", tip)
     head = evil.git("rev-parse", "HEAD").strip()
-    tree = plumb(evil, "mktree", stdin=(listing + f"160000 commit {head}\t{'ab' * 20}\n").encode())
+    tree = plumb(evil, "mktree", stdin=(listing + f"160000 commit {head}\t{name}\n").encode())
     commit = plumb(evil, "commit-tree", tree, "-p", tip, "-m", "evil")
     evil.git("update-ref", "refs/notes/codev/owners", commit)
     push_all(evil)
@@ -237,3 +237,17 @@ def test_a_stray_local_ref_in_the_way_skips_one_ref_not_the_sync(
     assert "for main" in victim.ok("inbox", as_="main").out
     assert "from the victim" in git(remote, "log", "--format=%B", "refs/codev/broadcast")
     assert "refs/codev/inbox/ops/x" not in git(remote, "for-each-ref")
+
+
+def test_a_gitlink_where_a_builder_note_should_be_reads_as_no_record(
+    pair: tuple[Sandbox, Sandbox, Path],
+) -> None:
+    victim, evil, _ = pair
+    evil.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="ops")
+    plant_gitlink(evil, evil.anchor("refs/heads/builder/spir-9"))
+    assert victim.run("sync").code == 0
+    victim.git("branch", "builder/spir-9", "origin/main")
+    victim.git("worktree", "add", "-q", ".builders/spir-9", "builder/spir-9")
+    who = victim.run("whoami", cwd=victim.builder_dir("spir-9"))
+    assert who.code == 2 and "adopt" in who.err and "Traceback" not in who.err
+    assert "it is a commit entry, not a note" in who.err

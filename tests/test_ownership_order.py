@@ -226,3 +226,36 @@ def test_signed_ownership_events_across_clones_that_do_not_trust_each_other(
     a.git("config", "codev.signMessages", "true")
     a.ok("reassign", "1", "--to", "ops", as_="main")
     assert owner(a) == "ops"
+
+
+def test_the_history_knows_which_change_superseded_which(sandbox: Sandbox) -> None:
+    from codev_git.ownership.records import OwnerBook
+    from codev_git.store import Store
+
+    sandbox.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    sandbox.ok("reassign", "1", "--to", "ops", as_="main")
+    sandbox.ok("reassign", "1", "--to", "payments", as_="ops")
+    owned = OwnerBook(Store.discover(sandbox.root)).by_builder("builder-spir-1")
+    assert owned is not None
+    spawn, to_ops, to_payments = owned.history
+    assert [r.architect for r in owned.history] == ["main", "ops", "payments"]
+    assert owned.supersedes(to_payments, spawn) and owned.supersedes(to_ops, spawn)
+    assert not owned.supersedes(spawn, to_payments)
+    assert owned.record_by_id(to_ops.rid) == to_ops and owned.record_by_id("0" * 24) is None
+
+
+def test_version_1_lines_read_back_exactly_as_stored(sandbox: Sandbox) -> None:
+    from codev_git.ownership.records import OwnerBook
+    from codev_git.store import Store
+
+    sandbox.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    branch = "refs/heads/builder/spir-1"
+    # the shape older versions wrote: every field, in this order
+    line: dict[str, object] = {"time": "2026-01-01T00:00:00Z", "event": "spawn"}
+    line.update({"builder": "builder-spir-1", "branch": branch, "architect": "main"})
+    line.update(dict.fromkeys(("thread", "protocol", "issue", "task", "by", "base")))
+    line["v"] = 1
+    write_v1_note(sandbox, branch, [line])
+    owned = OwnerBook(Store.discover(sandbox.root)).by_builder("builder-spir-1")
+    assert owned is not None and owned.current.v == 1
+    assert owned.current.line() == owned.current.raw  # a version-1 line keeps its shape
