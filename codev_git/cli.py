@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "completion": "codev_git.commands.docs:completion_cmd",
     "help": "codev_git.commands.docs:help_cmd",
     "demo": "codev_git.commands.demo:demo_cmd",
+    "web": "codev_git.commands.web:web_cmd",
 }
 
 

@@ -57,6 +57,8 @@ def frame(msg: Message) -> str:
     when = visible(iso_seconds(msg.time))
     if is_broadcast(msg.to):
         head = f"### [BROADCAST FROM {visible(msg.sender)} | {when}] ###"
+    elif msg.sender == "human":  # the overseer, through `git codev web --allow-send`
+        head = f"### [HUMAN OVERSEER MESSAGE | {when}] ###"
     elif is_builder_address(msg.sender):
         head = f"### [BUILDER {visible(msg.sender)} MESSAGE | {when}] ###"
     elif is_builder_address(msg.to):

@@ -1,0 +1,100 @@
+"""``git codev web``: a live supervisor's page for the repository."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from codev_git.commands.common import echo, json_option
+
+
+@click.command("web")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    metavar="N",
+    help="Port to listen on (default 7417, or a free one when taken; 0 picks a free one).",
+)
+@click.option(
+    "--bind",
+    "bind_addr",
+    metavar="ADDR",
+    help="Address to listen on (default 127.0.0.1). Any other than loopback needs --token.",
+)
+@click.option(
+    "--token",
+    envvar="CODEV_WEB_TOKEN",
+    metavar="T",
+    help="Require this token (at least 12 characters; also $CODEV_WEB_TOKEN).",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.option(
+    "--allow-send",
+    is_flag=True,
+    help="Let the page's user write to architects and builders, as the sender 'human'.",
+)
+@click.option(
+    "--stale-minutes",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    metavar="M",
+    help="Flag a builder whose message its owner has left unread this long.",
+)
+@json_option
+def web_cmd(
+    port: int | None,
+    bind_addr: str | None,
+    token: str | None,
+    open_browser: bool,
+    allow_send: bool,
+    stale_minutes: int,
+    as_json: bool,
+) -> None:
+    """Serve a live page of the repository: Overview, Threads, Timeline.
+
+    The Overview has one card per architect (its builders and their state, unread messages,
+    questions waiting for an answer and for how long, last activity); Threads shows each
+    thread's roster and its file, rendered safely; the Timeline pages through every message,
+    filtered by architect, builder, thread or verification. The page updates itself within a
+    second of a new message or an ownership change. Reading it moves no read cursor.
+
+    It listens on 127.0.0.1 only, unless --bind names another address, and then only with
+    --token. Ctrl-C stops it. --json prints {"url": ...} once it serves.
+
+    \b
+    Examples:
+      git codev web
+      git codev web --port 0 --open
+      git codev web --allow-send
+      CODEV_WEB_TOKEN=$(openssl rand -hex 16) git codev web --bind 0.0.0.0
+    """
+    from codev_git.store import Store
+    from codev_git.web.server import Serving, serve
+
+    store = Store.discover()
+
+    def ready(serving: Serving) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps({"url": serving.url}) + "\n")
+        else:
+            echo(f"serving {store.main_workdir or store.common_dir} at {serving.url}")
+            echo("Ctrl-C stops it")
+        sys.stdout.flush()
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(serving.url)
+
+    serve(
+        store.git_dir,
+        host=bind_addr or "127.0.0.1",
+        port=port,
+        bind_given=bind_addr is not None,
+        token=token,
+        allow_send=allow_send,
+        stale_seconds=stale_minutes * 60.0,
+        on_ready=ready,
+    )

@@ -1,0 +1,170 @@
+"""The timeline a page at a time: channels are walked lazily from their tips and merged newest
+first, so the first page of 100,000 messages reads about one page of commits, and a page
+further back reads only the commits down to it."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from codev_git.messaging.history import _involves, channels, find_message
+from codev_git.messaging.inbox import verify
+from codev_git.messaging.message import (
+    BROADCAST_REF,
+    BUILDER_INBOX_PREFIX,
+    Message,
+    decode,
+    inbox_ref,
+    is_merge,
+)
+from codev_git.names import ArchitectName, BuilderId
+from codev_git.ownership.builder_state import builder_identity
+from codev_git.ownership.identity import Identity
+from codev_git.ownership.records import OwnerBook, Ownership
+from codev_git.store import Store
+
+PAGE_SIZE = 50
+MAX_CHAIN = 50
+
+# a reader that is no builder: messages to architects are checked for their sender only
+OVERSEER = Identity("architect", "overseer", ArchitectName("overseer"), "the web page")
+
+
+@dataclass(frozen=True)
+class Filters:
+    architect: str | None = None
+    builder: str | None = None
+    thread: str | None = None
+    verified: bool | None = None
+
+    def keeps(self, msg: Message, owners: dict[str, Ownership]) -> bool:
+        if self.thread is not None and msg.thread != self.thread:
+            return False
+        if self.builder is not None and self.builder not in (msg.sender, msg.to):
+            return False
+        return self.architect is None or _involves(msg, self.architect, owners)
+
+
+@dataclass(frozen=True)
+class Page:
+    messages: list[Message]  # newest first, each verified
+    before: str | None  # the cursor of the next (older) page, None on the last one
+
+
+def cursor_of(msg: Message) -> str:
+    return f"{msg.time}~{msg.id}"
+
+
+def parse_cursor(raw: str | None) -> tuple[str, str] | None:
+    if not raw or "~" not in raw:
+        return None
+    when, _, ident = raw.rpartition("~")
+    return when, ident
+
+
+def _stream(store: Store, channel: str, tip: str) -> Iterator[Message]:
+    for info in store.walk(tip):
+        if is_merge(info):
+            continue
+        msg = decode(info, channel)
+        if msg is not None:
+            yield msg
+
+
+class Verifier:
+    """Verification as a recipient would see it, with ownership looked up once per builder."""
+
+    def __init__(self, book: OwnerBook) -> None:
+        self.book = book
+        self._readers: dict[str, Identity] = {}
+
+    def reader(self, channel: str) -> Identity:
+        if not channel.startswith(BUILDER_INBOX_PREFIX):
+            return OVERSEER
+        if channel not in self._readers:
+            owned = self.book.by_builder(channel[len(BUILDER_INBOX_PREFIX) :])
+            self._readers[channel] = builder_identity(owned.current) if owned else OVERSEER
+        return self._readers[channel]
+
+    def __call__(self, msg: Message) -> Message:
+        return verify([msg], self.reader(msg.channel), self.book)[0]
+
+
+def timeline_page(
+    store: Store,
+    filters: Filters,
+    *,
+    before: tuple[str, str] | None = None,
+    limit: int = PAGE_SIZE,
+    refs: dict[str, str] | None = None,
+) -> Page:
+    """Up to ``limit`` messages older than ``before`` (newest first) that pass ``filters``."""
+    book = OwnerBook(store)
+    owners: dict[str, Ownership] = {}
+    if filters.architect:
+        owners = {str(o.current.builder): o for o in book.all()}
+    check = Verifier(book)
+    streams = []
+    for channel in channels(store):
+        tip = refs.get(channel) if refs is not None else store.ref_target(channel)
+        if tip is not None and store.object_type(tip) == "commit":
+            streams.append(_stream(store, channel, tip))
+    merged = heapq.merge(*streams, key=lambda m: (m.time, m.id), reverse=True)
+    out: list[Message] = []
+    more = False
+    for msg in merged:
+        if before is not None and (msg.time, msg.id) >= before:
+            continue
+        if not filters.keeps(msg, owners):
+            continue
+        msg = check(msg)
+        if filters.verified is not None and msg.verified != filters.verified:
+            continue
+        if len(out) == limit:
+            more = True
+            break
+        out.append(msg)
+    out.sort(key=lambda m: (m.time, m.id), reverse=True)
+    return Page(out, cursor_of(out[-1]) if more and out else None)
+
+
+def channel_for(msg: Message) -> str:
+    """The channel a message was sent on, from its ``Codev-To``."""
+    if msg.to == "broadcast":
+        return BROADCAST_REF
+    if msg.to.startswith("architect:"):
+        return inbox_ref(ArchitectName(msg.to[len("architect:") :]))
+    return BUILDER_INBOX_PREFIX + BuilderId(msg.to)
+
+
+def load_message(store: Store, message_id: str, check: Verifier | None = None) -> Message:
+    """One message by id, verified (raises UsageError for an id that is not a message)."""
+    msg = find_message(store, message_id)
+    msg = Message(**{**msg.__dict__, "channel": channel_for(msg)})
+    return (check or Verifier(OwnerBook(store)))(msg)
+
+
+def reply_chain(
+    store: Store, msg: Message, replies: dict[str, list[str]] | None = None
+) -> tuple[list[Message], list[Message]]:
+    """(what ``msg`` answers, oldest first; the answers to it, oldest first)."""
+    from codev_git.errors import CodevError
+
+    check = Verifier(OwnerBook(store))
+    earlier: list[Message] = []
+    current = msg
+    while current.reply_to and len(earlier) < MAX_CHAIN:
+        try:
+            current = load_message(store, current.reply_to, check)
+        except CodevError:
+            break
+        earlier.append(current)
+    later: list[Message] = []
+    for reply in (replies or {}).get(msg.id, [])[:MAX_CHAIN]:
+        try:
+            later.append(load_message(store, reply, check))
+        except CodevError:
+            continue
+    later.sort(key=lambda m: (m.time, m.id))
+    return list(reversed(earlier)), later

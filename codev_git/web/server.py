@@ -1,0 +1,96 @@
+"""Serving the page with uvicorn on a socket we bind ourselves (so port 0 picks a free port
+and the URL printed is the one that answers)."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.errors import OperationalError
+from codev_git.web.guard import Guard, check_bind
+
+DEFAULT_PORT = 7417
+
+
+@dataclass(frozen=True)
+class Serving:
+    url: str  # what to open (carries the token when there is one)
+    host: str
+    port: int
+
+
+def bind(host: str, port: int | None) -> socket.socket:
+    """A listening socket on ``host``; ``port`` None tries the default port, then any."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    tries = [DEFAULT_PORT, 0] if port is None else [port]
+    for n, number in enumerate(tries):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), number))
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE and n + 1 < len(tries):
+                continue
+            what = f"cannot listen on {host}:{number}: {exc.strerror}"
+            raise OperationalError(what, "give another --port (0 picks a free one)") from exc
+        sock.listen(128)
+        return sock
+    raise AssertionError("unreachable")
+
+
+def url_for(host: str, port: int, token: str | None) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    query = f"?token={token}" if token else ""
+    return f"http://{shown}:{port}/{query}"
+
+
+def serve(
+    git_dir: Path,
+    *,
+    host: str,
+    port: int | None,
+    bind_given: bool,
+    token: str | None,
+    allow_send: bool,
+    stale_seconds: float,
+    on_ready: Callable[[Serving], None],
+) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM end it cleanly)."""
+    import uvicorn
+
+    from codev_git.web.app import Settings, make_app
+
+    check_bind(host, bind_given, token)
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    settings = Settings(git_dir, allow_send=allow_send, stale_seconds=stale_seconds)
+    settings.guard = Guard(app=_unset, host=host, token=token, port=actual)
+    app = make_app(settings)
+    ready = Serving(url_for(host, actual, token), host, actual)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                on_ready(ready)
+
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        server_header=False,
+    )
+    try:
+        Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+async def _unset(scope: object, receive: object, send: object) -> None:
+    raise AssertionError("the guard is given its app by make_app")
