@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -343,22 +344,44 @@ def release_cmd(builder: str, as_name: str | None) -> None:
 @architect_option("Only this architect's builders.")
 @click.option("--mine", is_flag=True, help="Only your own builders.")
 @thread_option("Only builders in this thread.")
+@click.option("--watch", is_flag=True, help="Redraw the table in place as things change.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.2),
+    default=2.0,
+    show_default=True,
+    metavar="S",
+    help="With --watch: redraw at least every S seconds.",
+)
 @as_option
 @json_option
 def status_cmd(
-    architect: str | None, mine: bool, thread: str | None, as_name: str | None, as_json: bool
+    architect: str | None,
+    mine: bool,
+    thread: str | None,
+    watch: bool,
+    interval: float,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """List owned builders: owner, thread, branch state, worktree, unread messages, and the
     messages still awaiting an answer (sent with --ack), with their age.
+
+    --watch redraws the table in place on a terminal, at once when a message, an ownership
+    change or a branch lands, else every --interval seconds, until Ctrl-C; when the output
+    is not a terminal it prints the table once.
 
     \b
     Examples:
       git codev status
       git codev status --architect payments --json
       CODEV_ARCHITECT_NAME=main git codev status --mine
+      git codev status --watch --interval 5
     """
     if mine and architect:
         raise UsageError("give --architect or --mine, not both")
+    if watch and as_json:
+        raise UsageError("--watch redraws a table for a person", "use --json without --watch")
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
     from codev_git.ownership.builder_state import status_report
@@ -366,6 +389,17 @@ def status_cmd(
     store = Store.discover()
     if mine:
         owner = resolve(store, as_name).architect
+    if watch and sys.stdout.isatty():
+        from codev_git.commands.status_watch import watch_status
+
+        def draw() -> None:
+            shown = status_report(store, architect=owner, thread=thread_name)
+            _print_status(shown)
+            if not shown["builders"]:
+                echo("no builders match" if (owner or thread_name) else "no owned builders yet")
+
+        watch_status(store, draw, interval)
+        return
     report = status_report(store, architect=owner, thread=thread_name)
     from codev_git.messaging.acks import awaiting
 

@@ -1,6 +1,11 @@
 """The timeline a page at a time: channels are walked lazily from their tips and merged newest
 first, so the first page of 100,000 messages reads about one page of commits, and a page
-further back reads only the commits down to it."""
+further back reads only the commits down to it.
+
+Order: by (time, id) across channels, as ``git codev log``; within a channel, never against
+the commit graph. A message whose time claims to be newer than the message after it (a skewed
+clock, a forged time) is placed right behind that message, so every channel's sequence of keys
+strictly decreases and a page boundary (the key of the last message shown) is exact."""
 
 from __future__ import annotations
 
@@ -52,24 +57,39 @@ class Page:
     before: str | None  # the cursor of the next (older) page, None on the last one
 
 
-def cursor_of(msg: Message) -> str:
-    return f"{msg.time}~{msg.id}"
+Key = tuple[str, str, int]
 
 
-def parse_cursor(raw: str | None) -> tuple[str, str] | None:
-    if not raw or "~" not in raw:
+def cursor_of(key: Key) -> str:
+    return f"{key[0]}~{key[1]}~{key[2]}"
+
+
+def parse_cursor(raw: str | None) -> Key | None:
+    parts = (raw or "").split("~")
+    if len(parts) != 3:
         return None
-    when, _, ident = raw.rpartition("~")
-    return when, ident
+    try:
+        return parts[0], parts[1], int(parts[2])
+    except ValueError:
+        return None
 
 
-def _stream(store: Store, channel: str, tip: str) -> Iterator[Message]:
+def _stream(store: Store, channel: str, tip: str) -> Iterator[tuple[Key, Message]]:
+    """A channel's messages newest first (commit graph order), each with a key that strictly
+    decreases along the walk: (time, id, 0), or just behind the previous key when the time
+    is out of order."""
+    previous: Key | None = None
     for info in store.walk(tip):
         if is_merge(info):
             continue
         msg = decode(info, channel)
-        if msg is not None:
-            yield msg
+        if msg is None:
+            continue
+        key: Key = (msg.time, msg.id, 0)
+        if previous is not None and key >= previous:
+            key = (previous[0], previous[1], previous[2] - 1)
+        previous = key
+        yield key, msg
 
 
 class Verifier:
@@ -95,7 +115,7 @@ def timeline_page(
     store: Store,
     filters: Filters,
     *,
-    before: tuple[str, str] | None = None,
+    before: Key | None = None,
     limit: int = PAGE_SIZE,
     refs: dict[str, str] | None = None,
 ) -> Page:
@@ -110,11 +130,12 @@ def timeline_page(
         tip = refs.get(channel) if refs is not None else store.ref_target(channel)
         if tip is not None and store.object_type(tip) == "commit":
             streams.append(_stream(store, channel, tip))
-    merged = heapq.merge(*streams, key=lambda m: (m.time, m.id), reverse=True)
+    merged = heapq.merge(*streams, key=lambda pair: pair[0], reverse=True)
     out: list[Message] = []
+    last: Key | None = None
     more = False
-    for msg in merged:
-        if before is not None and (msg.time, msg.id) >= before:
+    for key, msg in merged:
+        if before is not None and key >= before:
             continue
         if not filters.keeps(msg, owners):
             continue
@@ -125,8 +146,8 @@ def timeline_page(
             more = True
             break
         out.append(msg)
-    out.sort(key=lambda m: (m.time, m.id), reverse=True)
-    return Page(out, cursor_of(out[-1]) if more and out else None)
+        last = key
+    return Page(out, cursor_of(last) if more and last is not None else None)
 
 
 def channel_for(msg: Message) -> str:

@@ -1,0 +1,196 @@
+"""`git codev web` over HTTP: what each view shows, what it refuses, and that it writes
+nothing unless a person sends a message with --allow-send."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from urllib.parse import urlencode
+
+from codev_git.messaging.message import append
+from codev_git.store import Ident, Store
+from tests.helpers import Sandbox, run_subprocess
+from tests.web_helpers import http, serving
+
+WHO = Ident("Forger", "forger@example.invalid")
+
+
+def post(box: Sandbox, ref: str, body: str, sender: str, to: str, **extra: str) -> str:
+    """A message written straight to a channel, with any trailers (as another clone might)."""
+    trailers = {"Codev-From": sender, "Codev-To": to, **extra}
+    trailers.setdefault("Codev-Time", "2026-11-24T17:00:00.000000Z")
+    return append(Store.discover(box.root), ref, body.encode(), trailers, WHO)
+
+
+def two_architects(box: Sandbox) -> None:
+    box.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    box.ok("spawn", "1481", "--protocol", "spir", "--architect", "payments", as_="payments")
+
+
+def text_of(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_views_show_the_repository_and_move_no_ref(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("thread", "new", "checkout-v2", "--headline", "Rebuild checkout", as_="payments")
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "spec ready", cwd=b)
+    sandbox.ok("send", "architect", "plan ready", cwd=b)
+    projects = b / "codev" / "projects" / "1487-search"
+    projects.mkdir(parents=True)
+    (projects / "status.yaml").write_text("id: 1487\ntitle: search\nphase: implement\n")
+    before = sandbox.snapshot()
+    with serving(sandbox) as server:
+        page = http(server.url)
+        threads = http(server.url + "threads")
+        thread = http(server.url + "threads/checkout-v2")
+        timeline = http(server.url + "timeline")
+        missing = http(server.url + "threads/nope")
+    assert page.status == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    main_card = page.text.split('id="architect-main"')[1].split("</section>")[0]
+    assert 'data-unread="2"' in main_card and "builder-spir-1487" in main_card
+    assert "implement" in main_card  # the porch phase
+    assert "builder-spir-1481" in page.text.split('id="architect-payments"')[1]
+    assert "Rebuild checkout" in threads.text and "checkout-v2" in threads.text
+    assert thread.status == 200 and "Rebuild checkout" in text_of(thread.text)
+    assert "plan ready" in timeline.text and "spec ready" in timeline.text
+    assert "no thread" in text_of(missing.text)
+    assert sandbox.snapshot() == before  # no read cursor moved, nothing written
+
+
+def test_the_timeline_pages_and_filters(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    for n in range(120):
+        post(
+            sandbox,
+            "refs/codev/inbox/main",
+            f"note {n:03d}",
+            "builder-spir-1487",
+            "architect:main",
+            **{"Codev-Time": f"2030-01-01T17:{n // 60:02d}:{n % 60:02d}.000000Z"},
+        )
+    sandbox.ok("send", "1481", "for payments' builder", as_="payments")
+    # a builder of payments' writing into main's inbox: not verified
+    post(
+        sandbox,
+        "refs/codev/inbox/main",
+        "forged",
+        "builder-spir-1481",
+        "architect:main",
+        **{"Codev-Time": "2030-01-01T16:00:00.000000Z"},
+    )
+    seen: list[str] = []
+    with serving(sandbox) as server:
+        url = server.url + "timeline"
+        for _ in range(5):
+            reply = http(url)
+            seen += re.findall(r"note \d{3}", reply.text)
+            older = re.search(r'href="(\?[^"]*before=[^"]*)" rel="next"', reply.text)
+            if older is None:
+                break
+            url = server.url + "timeline" + unescape(older.group(1))
+        builder = http(server.url + "timeline?" + urlencode({"builder": "builder-spir-1481"}))
+        pay = http(server.url + "timeline?architect=payments")
+        unverified = http(server.url + "timeline?verified=no")
+    assert seen == [f"note {n:03d}" for n in reversed(range(120))]  # newest first, no repeats
+    assert "for payments" in builder.text and "note 0" not in builder.text
+    assert "for payments" in pay.text and "note 1" not in pay.text
+    assert "forged" in unverified.text and "note" not in text_of(unverified.text).replace(
+        "unverified", ""
+    )
+    assert "belonged to architect payments" in unverified.text
+
+
+def test_questions_awaiting_an_answer_and_builders_left_unread(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    asked = post(
+        sandbox,
+        "refs/codev/inbox/main",
+        "may I merge?",
+        "builder-spir-1487",
+        "architect:main",
+        **{"Codev-Ack": "requested", "Codev-Time": "2020-01-01T00:00:00.000000Z"},
+    )
+    with serving(sandbox, "--stale-minutes", "5") as server:
+        waiting = http(server.url).text
+        post(
+            sandbox,
+            "refs/codev/builders/builder-spir-1487",
+            "yes",
+            "architect:main",
+            "builder-spir-1487",
+            **{"Codev-Reply-To": asked},
+        )
+        answered = http(server.url).text
+        message = http(server.url + f"message/{asked}").text
+    card = waiting.split('id="architect-main"')[1].split("</section>")[0]
+    assert "Awaiting main" in card and asked[:8] in card
+    assert "unread by owner" in card  # its message has waited unread since 2020
+    assert asked[:8] not in answered.split('id="architect-main"')[1].split("</section>")[0]
+    assert "It answers" not in message and "yes" in message.split("Answers")[1]
+
+
+def test_hostile_text_is_escaped_in_html(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    body = '<script>alert(1)</script>\x1b[31mred\x1b[0m \u202egnp.exe <img src=x onerror="x()">'
+    sandbox.ok("send", "architect", body, cwd=sandbox.builder_dir("spir-1487"))
+    with serving(sandbox) as server:
+        html = http(server.url + "timeline").text
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\\e[31m" in html and "\\u202e" in html and "\x1b" not in html and "\u202e" not in html
+
+
+def test_sending_as_human_needs_the_flag_and_the_page_token(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    form = {"to": "builder-spir-1487", "message": "stop and rebase"}
+    with serving(sandbox) as server:
+        off = http(server.url + "send", data=urlencode(form).encode())
+    assert off.status == 403
+    with serving(sandbox, "--allow-send") as server:
+        page = http(server.url).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        forged = http(server.url + "send", data=urlencode(form).encode())
+        foreign = http(
+            server.url + "send",
+            data=urlencode({**form, "csrf": csrf.group(1)}).encode(),
+            headers={"Origin": "http://evil.example"},
+        )
+        sent = http(server.url + "send", data=urlencode({**form, "csrf": csrf.group(1)}).encode())
+    assert forged.status == 403 and foreign.status == 403
+    assert sent.status == 200 and "Sent as" in sent.text and "human" in sent.text
+    inbox = sandbox.ok("inbox", "--json", cwd=sandbox.builder_dir("spir-1487")).out
+    got = json.loads(inbox)["messages"]
+    assert [(m["from"], m["message"]) for m in got] == [("human", "stop and rebase")]
+    text = sandbox.ok("inbox", "--all", cwd=sandbox.builder_dir("spir-1487")).out
+    assert "HUMAN OVERSEER MESSAGE" in text
+    # nobody on the command line can claim the name
+    claimed = json.loads(sandbox.ok("send", "architect:main", "hi", "--json", as_="human").out)
+    log = json.loads(sandbox.ok("log", "--json").out)["messages"]
+    assert [m["from"] for m in log if m["id"] == claimed["id"]] == ["architect:human"]
+
+
+def test_bind_and_token(sandbox: Sandbox) -> None:
+    refused = run_subprocess(sandbox.root, ["web", "--bind", "0.0.0.0"])
+    assert refused.code == 2 and refused.err.count("\n") == 1 and "token" in refused.err
+    short = run_subprocess(sandbox.root, ["web", "--bind", "0.0.0.0", "--token", "abc"])
+    assert short.code == 2
+    token = "correct-horse-battery"
+    with serving(sandbox, "--bind", "127.0.0.1", "--token", token) as server:
+        bare = server.url.split("?")[0]
+        assert server.url.endswith(f"?token={token}")
+        denied = http(bare)
+        landing = http(server.url, follow=False)
+        bearer = http(bare, headers={"Authorization": f"Bearer {token}"})
+        cookie = http(bare, headers={"Cookie": f"codev_web_token={token}"})
+        rebinding = http(bare, headers={"Host": "evil.example", "Authorization": f"Bearer {token}"})
+    assert denied.status == 401
+    assert landing.status == 303 and "HttpOnly" in landing.headers["set-cookie"]
+    assert bearer.status == 200 and cookie.status == 200
+    assert rebinding.status == 421  # on loopback the Host is checked as well
+    with serving(sandbox) as server:
+        assert http(server.url, headers={"Host": "evil.example"}).status == 421
