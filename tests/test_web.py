@@ -127,7 +127,8 @@ def test_questions_awaiting_an_answer_and_builders_left_unread(sandbox: Sandbox)
         answered = http(server.url).text
         message = http(server.url + f"message/{asked}").text
     card = waiting.split('id="architect-main"')[1].split("</section>")[0]
-    assert "Awaiting main" in card and asked[:8] in card
+    assert "Waiting for an answer from main" in card and asked[:8] in card
+    assert "may I merge?" in card
     assert "unread by owner" in card  # its message has waited unread since 2020
     assert asked[:8] not in answered.split('id="architect-main"')[1].split("</section>")[0]
     assert "It answers" not in message and "yes" in message.split("Answers")[1]

@@ -79,6 +79,7 @@ def make_app(settings: Settings) -> Guard:
             allow_send=settings.allow_send,
             csrf=guard.csrf if guard else "",
             path=request.url.path,
+            hub_version=hub.version,
             query=dict(request.query_params),
         )
         inner = Markup(env.get_template(body).render(**ctx))

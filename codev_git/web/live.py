@@ -52,9 +52,13 @@ class LiveHub:
         self._thread.start()
 
     def close(self) -> None:
+        """End every event stream and the watcher (call from the event loop's thread)."""
         self.closed = True
         self._stop.set()
-        self._wake()
+        if self._event is not None:
+            self._event.set()
+
+    def join(self) -> None:
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -3,9 +3,10 @@ and the URL printed is the one that answers)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,17 @@ def serve(
             if not self.should_exit:
                 on_ready(ready)
 
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if settings.hub is not None:
+                settings.hub.close()  # open event streams end now, not at a timeout
+            await super().shutdown(sockets)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()  # Ctrl-C is how one stops it: exit 0
+
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -90,6 +102,8 @@ def serve(
         Server(config).run(sockets=[sock])
     finally:
         sock.close()
+        if settings.hub is not None:
+            settings.hub.join()
 
 
 async def _unset(scope: object, receive: object, send: object) -> None:

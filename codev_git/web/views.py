@@ -86,6 +86,23 @@ def _phase(data: bytes) -> str | None:
 class Waiting:
     asked: Asked
     age: str
+    preview: str
+
+
+PREVIEW_CHARS = 90
+WAITING_SHOWN = 20  # per list on a card; the summary counts them all
+
+
+def waiting_items(store: Store, asked: list[Asked], now: datetime) -> list[Waiting]:
+    """The oldest questions first, each with the first line of its text."""
+    out = []
+    for item in asked[:WAITING_SHOWN]:
+        summary = store.commit_summary(item.id)
+        line = summary[1] if summary else ""
+        if len(line) > PREVIEW_CHARS:
+            line = line[: PREVIEW_CHARS - 1] + "…"
+        out.append(Waiting(item, age(item.time, now), line))
+    return out
 
 
 def oldest_unread_by_sender(store: Store, name: ArchitectName) -> dict[str, str]:
@@ -145,12 +162,10 @@ def overview(
                 "name": name,
                 "unread": arch["unread"],
                 "builders": builders,
-                "toAnswer": [Waiting(w, age(w.time, now)) for w in waiting if w.to == address],
-                "awaiting": [
-                    Waiting(w, age(w.time, now))
-                    for w in waiting
-                    if w.sender in mine and w.to != address
-                ],
+                "toAnswer": waiting_items(store, [w for w in waiting if w.to == address], now),
+                "awaiting": waiting_items(
+                    store, [w for w in waiting if w.sender in mine and w.to != address], now
+                ),
                 "lastActivity": max((t for t in last if t), default=None),
                 "stale": sum(1 for b in builders if b["stale"]),
             }

@@ -37,11 +37,16 @@
 
   var opened = false;
   var source = new EventSource("/events");
-  source.addEventListener("hello", function () {
-    if (opened) { refresh(); }  // reconnected: catch up on what was missed
+  source.addEventListener("hello", function (event) {
+    // reconnected, or something changed between rendering this page and subscribing
+    if (opened || event.data !== view.dataset.hub) { refresh(); }
+    view.dataset.hub = event.data;
     opened = true;
     show("live", "live");
   });
-  source.addEventListener("change", function () { refresh(); });
+  source.addEventListener("change", function (event) {
+    view.dataset.hub = event.data;
+    refresh();
+  });
   source.onerror = function () { show("lost", "reconnecting…"); };
 })();
