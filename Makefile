@@ -1,10 +1,15 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each sets up .venv itself.
+# `make demo DEMO_FLAGS=--web` leaves the supervisor's page of the demo repository running.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench stress man clean
+.PHONY: demo test lint typecheck unit bench stress man clean system-deps
+
+# what the tests drive besides Python: a headless browser for `git codev web` and a terminal
+# for `status --watch` (Debian packages; installed only when missing)
+SYSTEM_DEPS := /usr/bin/chromium /usr/bin/chromedriver /usr/bin/tmux
 
 $(STAMP): pyproject.toml man/git-codev.1
 	command -v man >/dev/null || { apt-get update -qq && apt-get install -y -qq man-db; }
@@ -15,9 +20,15 @@ $(STAMP): pyproject.toml man/git-codev.1
 	touch $(STAMP)
 
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/git-codev demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/git-codev demo $(DEMO_FLAGS)
 
 test: $(STAMP) lint typecheck unit
+
+system-deps:
+	@for f in $(SYSTEM_DEPS); do test -x $$f || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver tmux; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check codev_git tests bench
@@ -28,7 +39,7 @@ typecheck: $(STAMP)
 
 # the suite under coverage, subprocesses included (the entry point, the hook, MCP servers:
 # [tool.coverage.run] patch = subprocess); fails under 90 % branch coverage
-unit: $(STAMP)
+unit: $(STAMP) system-deps
 	rm -rf .coverage-data && mkdir -p .coverage-data
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/coverage run -m pytest -q
 	$(BIN)/coverage combine -q

@@ -247,15 +247,26 @@ def _available_commands() -> set[str]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Create the scratch repository under this directory (default: temp).",
 )
-def demo_cmd(base: Path | None) -> None:
+@click.option("--web", is_flag=True, help="Then serve the supervisor's page until Ctrl-C.")
+def demo_cmd(base: Path | None, web: bool) -> None:
     """Play the sibling-architect story in a scratch repository and leave it to explore.
 
     Two architects share one clone; each spawns builders; every builder's message reaches
-    only the architect that spawned it.
+    only the architect that spawned it. Last, the supervisor's page of the repository is
+    served once (with --web, until Ctrl-C).
+
+    \b
+    Examples:
+      git codev demo
+      git codev demo --web
     """
     root = make_scratch(base)
     click.echo(f"scratch repository: {root}")
     failures = play(root, story())
+    from codev_git.commands.demo_web import show_page
+
+    if "web" in _available_commands() and not show_page(root, _codev_argv(), keep=web):
+        failures += 1
     click.echo(style(f"\nDone. Explore it: cd {root} && git codev status", "green"))
     if failures:
         raise OperationalError(f"the demo had {failures} unexpected result(s); see above")
