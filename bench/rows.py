@@ -368,5 +368,7 @@ ROWS: dict[str, Callable[[Bench], Row]] = {
 }
 
 from bench.delivery_bench import DELIVERY_ROWS  # noqa: E402  (they use this module's helpers)
+from bench.web_bench import ROWS as WEB_ROWS  # noqa: E402  (it builds on Bench above)
 
 ROWS.update(DELIVERY_ROWS)
+ROWS.update(WEB_ROWS)
