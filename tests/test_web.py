@@ -169,6 +169,8 @@ def test_sending_as_human_needs_the_flag_and_the_page_token(sandbox: Sandbox) ->
     assert [(m["from"], m["message"]) for m in got] == [("human", "stop and rebase")]
     text = sandbox.ok("inbox", "--all", cwd=sandbox.builder_dir("spir-1487")).out
     assert "HUMAN OVERSEER MESSAGE" in text
+    answer = sandbox.run("reply", got[0]["id"], "ok", cwd=sandbox.builder_dir("spir-1487"))
+    assert answer.code == 2 and "no inbox" in answer.err
     # nobody on the command line can claim the name
     claimed = json.loads(sandbox.ok("send", "architect:main", "hi", "--json", as_="human").out)
     log = json.loads(sandbox.ok("log", "--json").out)["messages"]

@@ -78,6 +78,11 @@ def find_message(store: Store, prefix: str) -> Message:
 def reply_target(me: Identity, original: Message) -> str:
     """The send target that answers ``original``'s sender."""
     sender = original.sender
+    if sender == "human":  # written on the supervisor's page, which has no inbox
+        raise UsageError(
+            "'human' wrote that from the supervisor's page and has no inbox",
+            "answer in the thread file, or with 'send broadcast'",
+        )
     if architect_in(sender) is not None:
         if me.is_builder:
             if sender != architect_address(me.architect):
