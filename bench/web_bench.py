@@ -1,10 +1,11 @@
 """`git codev web` at scale: 1,000 builders and 100,000 messages.
 
 One server runs on the large repository and one on a small repository with the same 1,000
-builders and 100 messages; each page is timed over HTTP, interleaved with its floor:
+builders and channels but 2,000 messages; each page is timed over HTTP, interleaved with its
+floor:
 
     web-overview   the Overview page vs building the status report it shows, in-process
-    web-timeline   the Timeline's first page vs the same page over 100 messages (it pages:
+    web-timeline   the Timeline's first page vs the same page over 2,000 messages (it pages:
                    its cost must not grow with the history)
     web-memory     the server's resident memory after every view vs the same server on the
                    small repository (nothing keeps all messages)
@@ -28,12 +29,13 @@ from pathlib import Path
 from bench import fixtures as fx
 from bench.rows import Bench
 from bench.timing import BenchError, Row, interleaved, timed
-from codev_git.messaging.message import append, builder_inbox_ref
+from codev_git.layout import builder_inbox_ref
+from codev_git.messaging.message import append
 from codev_git.names import BuilderId
 from codev_git.store import Store
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-SMALL_MESSAGES = 100
+SMALL_MESSAGES = 2000  # one in every builder's inbox, the rest to the architect
 ASKED = 50  # messages that ask for an answer (Codev-Ack: requested)
 
 
@@ -42,17 +44,22 @@ def _repos(b: Bench) -> tuple[Path, Path]:
         n, big = b.sizes.builders, b.sizes.big_inbox
         b.say(f"building a repository with {n:,} builders and {big:,} messages for the page")
         large = _repo(b, "web-large", n, big)
-        small = _repo(b, "web-small", n, SMALL_MESSAGES)
+        small = _repo(b, "web-small", n, _small(b))
         b._cache["web"] = (large, small)
     repos: tuple[Path, Path] = b._cache["web"]
     return repos
+
+
+def _small(b: Bench) -> int:
+    return min(SMALL_MESSAGES, b.sizes.big_inbox // 5)
 
 
 def _repo(b: Bench, name: str, builders: int, messages: int) -> Path:
     root = b.dir(name) / "repo"
     store = fx.new_repo(root)
     fx.add_builders(store, builders)
-    to_builders = min(messages // 10, builders * 10)
+    to_builders = max(builders, min(messages // 10, builders * 10))  # every inbox has some
+    asked = min(ASKED, messages // 10)
     for k in range(to_builders):
         builder = BuilderId(f"builder-spir-{k % builders + 1}")
         ref = builder_inbox_ref(builder)
@@ -60,10 +67,10 @@ def _repo(b: Bench, name: str, builders: int, messages: int) -> Path:
     ids = fx.fill(
         store,
         fx.architect_inbox(),
-        messages - to_builders - ASKED,
+        messages - to_builders - asked,
         progress=lambda i: b.say(f"  {i:,} messages"),
     )
-    for k in range(ASKED):
+    for k in range(asked):
         extra = {**fx.trailers(f"builder-spir-{k + 1}", "architect:main"), "Codev-Ack": "requested"}
         ids.append(append(store, fx.architect_inbox(), fx.body(k), extra, fx.AUTHOR))
     fx.set_ref(store, "refs/codev/read/architect/main/inbox", ids[-20])  # 19 unread
@@ -140,7 +147,7 @@ def timeline_row(b: Bench) -> Row:
         "web-timeline",
         f"`git codev web` Timeline first page, {s.big_inbox:,} messages",
         1.5,
-        floor_name=f"same page, {SMALL_MESSAGES} messages",
+        floor_name=f"same page, {_small(b):,} messages",
     )
     large, small = _repos(b)
     with _server(large) as (big_url, _), _server(small) as (small_url, _):
@@ -166,7 +173,7 @@ def memory_row(b: Bench) -> Row:
         "web-memory",
         f"`git codev web` server memory after every view, {s.big_inbox:,} messages",
         2.0,
-        floor_name=f"same server, {SMALL_MESSAGES} messages",
+        floor_name=f"same server, {_small(b):,} messages",
     )
     row.unit = "B"
     large, small = _repos(b)

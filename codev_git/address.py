@@ -6,6 +6,8 @@
 ``broadcast``                everyone
 ``builder-<dir>``            a builder, by id; on the command line also its directory or a
                              unique tail (``spir-1487``, ``1487``)
+``human``                    (sender only) a person writing on ``git codev web
+                             --allow-send``; no command-line identity can claim it
 ===========================  ===============================================================
 
 Parsing and formatting live here and nowhere else.
@@ -22,6 +24,7 @@ from codev_git.names import BUILDER_PREFIX, ArchitectName, parse_architect, show
 OWN_ARCHITECT = "architect"
 ARCHITECT_PREFIX = "architect:"
 BROADCAST = "broadcast"
+HUMAN = "human"
 TARGET_HINT = "use architect, architect:<name>, broadcast, or a builder id such as 1487"
 
 TargetKind = Literal["own-architect", "architect", "broadcast", "builder"]
@@ -65,6 +68,11 @@ def is_builder_address(address: str) -> bool:
 
 def is_broadcast(address: str) -> bool:
     return address == BROADCAST
+
+
+def is_human(address: str) -> bool:
+    """The reserved sender of messages written on the supervisor's page."""
+    return address == HUMAN
 
 
 def architect_name(address: str) -> ArchitectName:

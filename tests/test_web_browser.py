@@ -155,7 +155,7 @@ def _enrich_demo(root: Path) -> None:
 
 
 def _now() -> str:
-    from codev_git.ownership.records import now_iso
+    from codev_git.clock import now_iso
 
     return now_iso()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codev_git.address import architect_address, architect_in
+from codev_git.address import architect_address, architect_in, is_human
 from codev_git.errors import UsageError
 from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.messaging.inbox import walk_channel
@@ -78,7 +78,7 @@ def find_message(store: Store, prefix: str) -> Message:
 def reply_target(me: Identity, original: Message) -> str:
     """The send target that answers ``original``'s sender."""
     sender = original.sender
-    if sender == "human":  # written on the supervisor's page, which has no inbox
+    if is_human(sender):  # written on the supervisor's page, which has no inbox
         raise UsageError(
             "'human' wrote that from the supervisor's page and has no inbox",
             "answer in the thread file, or with 'send broadcast'",

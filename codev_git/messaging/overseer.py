@@ -6,20 +6,21 @@ name: an architect's address is always ``architect:<name>`` and a builder's ``bu
 
 from __future__ import annotations
 
+from codev_git.address import BROADCAST, HUMAN, OWN_ARCHITECT
+from codev_git.clock import now_iso
 from codev_git.errors import UsageError
 from codev_git.messaging.message import Route, append, check_body, route
 from codev_git.names import ArchitectName, shown
 from codev_git.ownership.identity import Identity
-from codev_git.ownership.records import OwnerBook, now_iso
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import Ident, Store
 
-HUMAN = "human"
 _AS_SENDER = Identity("architect", HUMAN, ArchitectName(HUMAN), "the overseer's web page")
 
 
 def send_as_human(store: Store, target: str, body: bytes) -> tuple[str, Route]:
     """Send to ``architect:NAME`` or a builder; returns (message id, route)."""
-    if target in ("architect", "broadcast") or not target:
+    if target in (OWN_ARCHITECT, BROADCAST) or not target:
         raise UsageError(
             f"the overseer cannot write to {shown(target)}",
             "choose architect:<name> or a builder id",

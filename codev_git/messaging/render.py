@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from typing import Any
 
-from codev_git.address import architect_in, is_broadcast, is_builder_address
+from codev_git.address import architect_in, is_broadcast, is_builder_address, is_human
 from codev_git.clock import iso_seconds
 from codev_git.config import MAX_MESSAGE_BYTES
 from codev_git.messaging.message import Message
@@ -57,7 +57,7 @@ def frame(msg: Message) -> str:
     when = visible(iso_seconds(msg.time))
     if is_broadcast(msg.to):
         head = f"### [BROADCAST FROM {visible(msg.sender)} | {when}] ###"
-    elif msg.sender == "human":  # the overseer, through `git codev web --allow-send`
+    elif is_human(msg.sender):  # the overseer, through `git codev web --allow-send`
         head = f"### [HUMAN OVERSEER MESSAGE | {when}] ###"
     elif is_builder_address(msg.sender):
         head = f"### [BUILDER {visible(msg.sender)} MESSAGE | {when}] ###"

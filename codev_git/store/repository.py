@@ -47,6 +47,12 @@ class Store:
         self._remotes: list[str] | None = None
 
     # -- opening -----------------------------------------------------------------------------
+    @staticmethod
+    def limit_object_cache(max_bytes: int) -> None:
+        """Cap libgit2's process-wide cache of parsed objects (256 MiB by default): a
+        long-running reader that walks many commits keeps little of them in memory."""
+        pygit2.settings.cache_max_size(max_bytes)
+
     @classmethod
     def discover(cls, start: str | os.PathLike[str] | None = None) -> Self:
         here = os.fspath(start) if start is not None else os.getcwd()

@@ -52,7 +52,8 @@ class Settings:
 def _environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    from codev_git.messaging.render import body_text, iso_seconds, visible
+    from codev_git.clock import iso_seconds
+    from codev_git.messaging.render import body_text, visible
 
     env = Environment(
         loader=FileSystemLoader(web_dir()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from codev_git.address import is_broadcast
 from codev_git.messaging.history import channels
 from codev_git.messaging.message import Message, decode, is_merge
 from codev_git.store import Store
@@ -86,7 +87,7 @@ class MessageIndex:
         """Answered when a message from its recipient names it in ``Codev-Reply-To``
         (for a broadcast, a reply from anyone)."""
         answers = self.replies.get(asked.id, [])
-        if asked.to == "broadcast":
+        if is_broadcast(asked.to):
             return bool(answers)
         return any(sender == asked.to for _, sender in answers)
 
@@ -102,10 +103,6 @@ class MessageIndex:
 
 
 def _channel_refs(refs: dict[str, str]) -> list[str]:
-    from codev_git.messaging.message import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX
+    from codev_git.layout import is_channel
 
-    return sorted(
-        name
-        for name in refs
-        if name.startswith((INBOX_PREFIX, BUILDER_INBOX_PREFIX)) or name == BROADCAST_REF
-    )
+    return sorted(name for name in refs if is_channel(name))

@@ -14,15 +14,18 @@ import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from codev_git import layout
+from codev_git.names import BRANCH_PREFIX, BUILDER_BRANCH_PREFIX
 from codev_git.store import Store
 
+# the directories whose files are the refs the page shows (a new file is a new ref)
 WATCHED = (
-    "refs/codev",
-    "refs/codev/inbox",
-    "refs/codev/builders",
-    "refs/notes/codev",
-    "refs/heads",
-    "refs/heads/builder",
+    layout.CODEV_PREFIX,  # broadcast
+    layout.INBOX_PREFIX,
+    layout.BUILDER_INBOX_PREFIX,
+    layout.NOTES_PREFIX,  # ownership
+    BRANCH_PREFIX,
+    BUILDER_BRANCH_PREFIX,
 )
 KEEPALIVE_SECONDS = 15.0
 

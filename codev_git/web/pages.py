@@ -13,17 +13,12 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from codev_git.address import architect_in, is_broadcast
+from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, builder_inbox_ref, inbox_ref
 from codev_git.messaging.history import _involves, channels, find_message
 from codev_git.messaging.inbox import verify
-from codev_git.messaging.message import (
-    BROADCAST_REF,
-    BUILDER_INBOX_PREFIX,
-    Message,
-    decode,
-    inbox_ref,
-    is_merge,
-)
-from codev_git.names import ArchitectName, BuilderId
+from codev_git.messaging.message import Message, decode, is_merge
+from codev_git.names import ArchitectName
 from codev_git.ownership.builder_state import builder_identity
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, Ownership
@@ -152,11 +147,10 @@ def timeline_page(
 
 def channel_for(msg: Message) -> str:
     """The channel a message was sent on, from its ``Codev-To``."""
-    if msg.to == "broadcast":
+    if is_broadcast(msg.to):
         return BROADCAST_REF
-    if msg.to.startswith("architect:"):
-        return inbox_ref(ArchitectName(msg.to[len("architect:") :]))
-    return BUILDER_INBOX_PREFIX + BuilderId(msg.to)
+    architect = architect_in(msg.to)
+    return inbox_ref(architect) if architect is not None else builder_inbox_ref(msg.to)
 
 
 def load_message(store: Store, message_id: str, check: Verifier | None = None) -> Message:

@@ -10,10 +10,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git import report
 from codev_git.errors import OperationalError
+from codev_git.store import Store
 from codev_git.web.guard import Guard, check_bind
 
 DEFAULT_PORT = 7417
+OBJECT_CACHE_BYTES = 16 * 1024 * 1024
+REPEATS_KEPT = 1000  # distinct warnings remembered, so each is printed once
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ def serve(
     from codev_git.web.app import Settings, make_app
 
     check_bind(host, bind_given, token)
+    Store.limit_object_cache(OBJECT_CACHE_BYTES)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     settings = Settings(git_dir, allow_send=allow_send, stale_seconds=stale_seconds)
@@ -99,11 +104,27 @@ def serve(
         server_header=False,
     )
     try:
-        Server(config).run(sockets=[sock])
+        with report.sink(_once_each()):  # every request would repeat the same warning
+            Server(config).run(sockets=[sock])
     finally:
         sock.close()
         if settings.hub is not None:
             settings.hub.join()
+
+
+def _once_each() -> Callable[[report.Report], None]:
+    from codev_git.commands.console import stderr_sink
+
+    seen: set[report.Report] = set()
+
+    def receive(item: report.Report) -> None:
+        if item in seen:
+            return
+        if len(seen) < REPEATS_KEPT:
+            seen.add(item)
+        stderr_sink(item)
+
+    return receive
 
 
 async def _unset(scope: object, receive: object, send: object) -> None:

@@ -6,10 +6,11 @@ Everything here only reads: no read cursor moves, no ref is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from codev_git import clock
+from codev_git.address import architect_address
 from codev_git.messaging.message import channels_of
 from codev_git.names import ArchitectName
 from codev_git.ownership.builder_state import architect_identity, status_report
@@ -20,28 +21,16 @@ PROJECTS_DIR = "codev/projects"
 UNREAD_SCAN = 5000  # the oldest-unread age is a lower bound past this many unread messages
 
 
-def parse_time(stamp: str | None) -> datetime | None:
-    if not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def epoch_iso(epoch: int | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.iso(epoch) if epoch is not None else None
 
 
-def age(stamp: str | None, now: datetime) -> str:
+def age(stamp: str | None, now: float) -> str:
     """``3m``, ``2h``, ``5d`` since ``stamp`` (``-`` when unknown)."""
-    when = parse_time(stamp)
+    when = clock.parse(stamp) if stamp else None
     if when is None:
         return "-"
-    seconds = max(0, int((now - when).total_seconds()))
+    seconds = max(0, int(now - when))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -93,7 +82,7 @@ PREVIEW_CHARS = 90
 WAITING_SHOWN = 20  # per list on a card; the summary counts them all
 
 
-def waiting_items(store: Store, asked: list[Asked], now: datetime) -> list[Waiting]:
+def waiting_items(store: Store, asked: list[Asked], now: float) -> list[Waiting]:
     """The oldest questions first, each with the first line of its text."""
     out = []
     for item in asked[:WAITING_SHOWN]:
@@ -128,16 +117,16 @@ def oldest_unread_by_sender(store: Store, name: ArchitectName) -> dict[str, str]
 
 
 def overview(
-    store: Store, index: MessageIndex, *, stale_seconds: float, now: datetime | None = None
+    store: Store, index: MessageIndex, *, stale_seconds: float, now: float | None = None
 ) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
+    now = clock.now() if now is None else now
     report = status_report(store)
     index.refresh()
     waiting = index.waiting()
     cards = []
     for arch in report["architects"]:
         name = arch["name"]
-        address = f"architect:{name}"
+        address = architect_address(name)
         unread_from = oldest_unread_by_sender(store, name)
         builders = []
         last = [index.last_seen.get(address)]
@@ -179,13 +168,13 @@ def overview(
         "builderCount": len(report["builders"]),
         "messageCount": index.count,
         "waitingCount": len(waiting),
-        "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "now": clock.iso(now),
     }
 
 
-def _older_than(stamp: str, now: datetime, seconds: float) -> bool:
-    when = parse_time(stamp)
-    return when is not None and (now - when).total_seconds() > seconds
+def _older_than(stamp: str, now: float, seconds: float) -> bool:
+    when = clock.parse(stamp)
+    return when is not None and now - when > seconds
 
 
 def threads_view(store: Store) -> list[dict[str, Any]]:
