@@ -119,6 +119,7 @@ class EnvVar:
 
 
 ENV_ARCHITECT = "CODEV_ARCHITECT_NAME"
+ENV_WEB_TOKEN = "CODEV_WEB_TOKEN"
 ENVIRONMENT = [
     EnvVar(
         ENV_ARCHITECT, "The architect you are, unless --as is given (surrounding spaces ignored)."
@@ -126,6 +127,7 @@ ENVIRONMENT = [
     EnvVar("CODEV_AGENT_FARM_DIR", "Where afx keeps global.db, for `adopt --from-afx`."),
     EnvVar("CODEV_NOW", "Fix the clock (seconds since the epoch or ISO-8601 UTC), for tests."),
     EnvVar("CODEV_DEBUG", "Show the traceback of an internal error instead of one line."),
+    EnvVar(ENV_WEB_TOKEN, "The token `git codev web` requires (as --token; needed off loopback)."),
     EnvVar("NO_COLOR", "No colour, even on a terminal."),
 ]
 

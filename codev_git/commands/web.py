@@ -8,6 +8,7 @@ import sys
 import click
 
 from codev_git.commands.common import echo, json_option
+from codev_git.config import ENV_WEB_TOKEN
 
 
 @click.command("web")
@@ -25,7 +26,7 @@ from codev_git.commands.common import echo, json_option
 )
 @click.option(
     "--token",
-    envvar="CODEV_WEB_TOKEN",
+    envvar=ENV_WEB_TOKEN,
     metavar="T",
     help="Require this token (at least 12 characters; also $CODEV_WEB_TOKEN).",
 )
