@@ -114,8 +114,13 @@ def test_questions_awaiting_an_answer_and_builders_left_unread(sandbox: Sandbox)
         "architect:main",
         **{"Codev-Ack": "requested", "Codev-Time": "2020-01-01T00:00:00.000000Z"},
     )
+    b = sandbox.builder_dir("spir-1487")
+    cli_ask = json.loads(
+        sandbox.ok("send", "architect", "rebase now?", "--ack", "--json", cwd=b).out
+    )
     with serving(sandbox, "--stale-minutes", "5") as server:
         waiting = http(server.url).text
+        sandbox.ok("ack", cli_ask["id"], as_="main")
         post(
             sandbox,
             "refs/codev/builders/builder-spir-1487",
@@ -130,7 +135,9 @@ def test_questions_awaiting_an_answer_and_builders_left_unread(sandbox: Sandbox)
     assert "Waiting for an answer from main" in card and asked[:8] in card
     assert "may I merge?" in card
     assert "unread by owner" in card  # its message has waited unread since 2020
-    assert asked[:8] not in answered.split('id="architect-main"')[1].split("</section>")[0]
+    assert cli_ask["id"][:8] in card and "rebase now?" in card
+    answered_card = answered.split('id="architect-main"')[1].split("</section>")[0]
+    assert asked[:8] not in answered_card and cli_ask["id"][:8] not in answered_card
     assert "It answers" not in message and "yes" in message.split("Answers")[1]
 
 

@@ -1,34 +1,44 @@
-"""What the page needs from every message without keeping every message: who answered what,
-which messages ask for an answer, and when each party was last active.
+"""What the page needs from every message without keeping every message: which messages ask
+for an answer (the acknowledgement model of ``messaging/acks.py``, whose ``answers`` rule it
+applies), the replies to them, and when each party was last active.
 
 The index walks each channel once and afterwards only the commits added since the tip it
 last saw, so a page refresh after a new message reads one commit, not the whole history.
-It holds a few small facts per message (ids, not bodies).
+It keeps the messages that ask and the replies, without their text; of the rest, nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from codev_git.address import is_broadcast
+from codev_git.messaging.acks import answers
 from codev_git.messaging.history import channels
 from codev_git.messaging.message import Message, decode, is_merge
 from codev_git.store import Store
 
-ACK_TRAILER = b"\nCodev-Ack: requested"
-
 
 @dataclass(frozen=True)
 class Asked:
-    """A message that asked for an answer (``Codev-Ack: requested``)."""
+    """A message that asked for an answer (``Codev-Ack: requested``), without its text."""
 
-    id: str
-    sender: str
-    to: str
-    time: str
-    channel: str
-    thread: str | None
+    message: Message
+
+    @property
+    def id(self) -> str:
+        return self.message.id
+
+    @property
+    def sender(self) -> str:
+        return self.message.sender
+
+    @property
+    def to(self) -> str:
+        return self.message.to
+
+    @property
+    def time(self) -> str:
+        return self.message.time
 
 
 @dataclass
@@ -36,17 +46,11 @@ class _Channel:
     tip: str | None = None
 
 
-def ack_requested(raw_message: bytes) -> bool:
-    """Whether a message commit carries ``Codev-Ack: requested`` in its trailer block."""
-    cut = raw_message.rfind(b"\n\n")
-    return cut >= 0 and ACK_TRAILER in raw_message[cut + 1 :]
-
-
 @dataclass
 class MessageIndex:
     store: Store
     asked: dict[str, Asked] = field(default_factory=dict)
-    replies: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # id -> (id, from)
+    replies: dict[str, list[Message]] = field(default_factory=dict)  # answered id -> replies
     last_seen: dict[str, str] = field(default_factory=dict)  # party -> newest message time
     count: int = 0
     _channels: dict[str, _Channel] = field(default_factory=dict)
@@ -69,27 +73,23 @@ class MessageIndex:
                         continue
                     msg = decode(info, name)
                     if msg is not None:
-                        self._take(msg, ack_requested(info.raw_message))
+                        self._take(msg)
                 state.tip = tip
 
-    def _take(self, msg: Message, asks: bool) -> None:
+    def _take(self, msg: Message) -> None:
         self.count += 1
+        if msg.reply_to or msg.asks_answer:
+            msg = replace(msg, body=b"")  # only who, to whom, when and what it answers
         if msg.reply_to:
-            self.replies.setdefault(msg.reply_to, []).append((msg.id, msg.sender))
+            self.replies.setdefault(msg.reply_to, []).append(msg)
         for party in (msg.sender, msg.to):
             if msg.time > self.last_seen.get(party, ""):
                 self.last_seen[party] = msg.time
-        if asks:
-            asked = Asked(msg.id, msg.sender, msg.to, msg.time, msg.channel, msg.thread)
-            self.asked[msg.id] = asked
+        if msg.asks_answer:
+            self.asked[msg.id] = Asked(msg)
 
     def answered(self, asked: Asked) -> bool:
-        """Answered when a message from its recipient names it in ``Codev-Reply-To``
-        (for a broadcast, a reply from anyone)."""
-        answers = self.replies.get(asked.id, [])
-        if is_broadcast(asked.to):
-            return bool(answers)
-        return any(sender == asked.to for _, sender in answers)
+        return any(answers(reply, asked.message) for reply in self.replies.get(asked.id, []))
 
     def waiting(self) -> list[Asked]:
         """Messages that still await an answer, oldest first."""
@@ -99,7 +99,7 @@ class MessageIndex:
 
     def replies_to(self, message_id: str) -> list[str]:
         with self._lock:
-            return [reply for reply, _ in self.replies.get(message_id, [])]
+            return [reply.id for reply in self.replies.get(message_id, [])]
 
 
 def _channel_refs(refs: dict[str, str]) -> list[str]:

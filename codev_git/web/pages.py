@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codev_git.address import architect_in, is_broadcast
 from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, builder_inbox_ref, inbox_ref
@@ -156,7 +156,7 @@ def channel_for(msg: Message) -> str:
 def load_message(store: Store, message_id: str, check: Verifier | None = None) -> Message:
     """One message by id, verified (raises UsageError for an id that is not a message)."""
     msg = find_message(store, message_id)
-    msg = Message(**{**msg.__dict__, "channel": channel_for(msg)})
+    msg = replace(msg, channel=channel_for(msg))
     return (check or Verifier(OwnerBook(store)))(msg)
 
 

@@ -26,15 +26,11 @@ def epoch_iso(epoch: int | None) -> str | None:
 
 
 def age(stamp: str | None, now: float) -> str:
-    """``3m``, ``2h``, ``5d`` since ``stamp`` (``-`` when unknown)."""
-    when = clock.parse(stamp) if stamp else None
-    if when is None:
-        return "-"
-    seconds = max(0, int(now - when))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """``40s``, ``3m``, ``2h05m``, ``5d3h`` since ``stamp``, as the CLI says it (``-``: unknown)."""
+    from codev_git.messaging.acks import age_of, age_text
+
+    seconds = age_of(stamp, now) if stamp else None
+    return "-" if seconds is None else age_text(seconds)
 
 
 def phase_of(store: Store, builder: dict[str, Any]) -> str | None:
