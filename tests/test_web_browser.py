@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from codev_git.messaging.message import append
-from codev_git.store import Ident, Store
+from codev_git.store import Store
 from tests.helpers import Sandbox, run_subprocess
 from tests.web_helpers import browser, serving
 
@@ -136,28 +135,11 @@ def _enrich_demo(root: Path) -> None:
     project = root / ".builders" / "spir-1481" / "codev" / "projects" / "1481-checkout-v2"
     project.mkdir(parents=True, exist_ok=True)
     (project / "status.yaml").write_text("id: 1481\ntitle: checkout v2\nphase: specify\n")
-    append(
-        store,
-        "refs/codev/inbox/payments",
-        b"The payment provider sandbox rejects our test cards. Switch to the mock provider?",
-        {
-            "Codev-From": "builder-spir-1481",
-            "Codev-To": "architect:payments",
-            "Codev-Thread": "checkout-v2",
-            "Codev-Time": _now(),
-            "Codev-Ack": "requested",
-        },
-        Ident("Demo Architect", "demo@example.invalid"),
-    )
+    question = "The payment provider sandbox rejects our test cards. Switch to the mock provider?"
+    codev("send", "architect", question, "--ack", cwd=root / ".builders" / "spir-1481")
     from codev_git.messaging.overseer import send_as_human
 
     send_as_human(store, "architect:main", b"Please pair 1487 with the search team before merging.")
-
-
-def _now() -> str:
-    from codev_git.clock import now_iso
-
-    return now_iso()
 
 
 def _shoot(driver: Any, url: str, name: str) -> None:
