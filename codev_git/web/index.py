@@ -48,7 +48,9 @@ class _Channel:
 
 @dataclass
 class MessageIndex:
-    store: Store
+    """Kept for the server's life; the repository is the caller's, so that libgit2's caches
+    and pack windows go with each request instead of growing with the history."""
+
     asked: dict[str, Asked] = field(default_factory=dict)
     replies: dict[str, list[Message]] = field(default_factory=dict)  # answered id -> replies
     last_seen: dict[str, str] = field(default_factory=dict)  # party -> newest message time
@@ -56,19 +58,19 @@ class MessageIndex:
     _channels: dict[str, _Channel] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def refresh(self, refs: dict[str, str] | None = None) -> None:
+    def refresh(self, store: Store, refs: dict[str, str] | None = None) -> None:
         """Take in the messages added since the last refresh (thread-safe)."""
         with self._lock:
-            names = channels(self.store) if refs is None else _channel_refs(refs)
+            names = channels(store) if refs is None else _channel_refs(refs)
             for name in names:
-                tip = refs.get(name) if refs is not None else self.store.ref_target(name)
+                tip = refs.get(name) if refs is not None else store.ref_target(name)
                 state = self._channels.setdefault(name, _Channel())
                 if tip is None or tip == state.tip:
                     continue
                 hide = [state.tip] if state.tip is not None else []
-                if hide and not self.store.is_ancestor(hide[0], tip):
+                if hide and not store.is_ancestor(hide[0], tip):
                     hide = []  # rewritten channel: read it again (ids are kept once each)
-                for info in self.store.walk(tip, hide):
+                for info in store.walk(tip, hide):
                     if is_merge(info):
                         continue
                     msg = decode(info, name)

@@ -87,8 +87,21 @@ def _stream(store: Store, channel: str, tip: str) -> Iterator[tuple[Key, Message
         yield key, msg
 
 
+class _RememberingBook(OwnerBook):
+    """Ownership looked up once per builder for the length of one request."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._found: dict[str, Ownership | None] = {}
+
+    def by_builder(self, builder: str) -> Ownership | None:
+        if builder not in self._found:
+            self._found[builder] = super().by_builder(builder)
+        return self._found[builder]
+
+
 class Verifier:
-    """Verification as a recipient would see it, with ownership looked up once per builder."""
+    """Verification as a recipient would see it (``inbox.verify``), in batches."""
 
     def __init__(self, book: OwnerBook) -> None:
         self.book = book
@@ -105,6 +118,33 @@ class Verifier:
     def __call__(self, msg: Message) -> Message:
         return verify([msg], self.reader(msg.channel), self.book)[0]
 
+    def batch(self, items: list[tuple[Key, Message]]) -> list[tuple[Key, Message]]:
+        """The same messages, verified, in the same order (one ``verify`` per reader)."""
+        groups: dict[str, list[int]] = {}
+        for n, (_, msg) in enumerate(items):
+            groups.setdefault(self.reader(msg.channel).name, []).append(n)
+        out = list(items)
+        for places in groups.values():
+            reader = self.reader(items[places[0]][1].channel)
+            done = verify([items[n][1] for n in places], reader, self.book)
+            for n, msg in zip(places, done, strict=True):
+                out[n] = (items[n][0], msg)
+        return out
+
+
+def _verified(
+    items: Iterator[tuple[Key, Message]], check: Verifier, first: int
+) -> Iterator[tuple[Key, Message]]:
+    """Verify lazily in growing batches: a page reads about one batch past what it shows."""
+    batch: list[tuple[Key, Message]] = []
+    size = first
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield from check.batch(batch)
+            batch, size = [], min(size * 2, 1024)
+    yield from check.batch(batch)
+
 
 def timeline_page(
     store: Store,
@@ -115,7 +155,7 @@ def timeline_page(
     refs: dict[str, str] | None = None,
 ) -> Page:
     """Up to ``limit`` messages older than ``before`` (newest first) that pass ``filters``."""
-    book = OwnerBook(store)
+    book = _RememberingBook(store)
     owners: dict[str, Ownership] = {}
     if filters.architect:
         owners = {str(o.current.builder): o for o in book.all()}
@@ -126,15 +166,15 @@ def timeline_page(
         if tip is not None and store.object_type(tip) == "commit":
             streams.append(_stream(store, channel, tip))
     merged = heapq.merge(*streams, key=lambda pair: pair[0], reverse=True)
+    kept = (
+        (key, msg)
+        for key, msg in merged
+        if (before is None or key < before) and filters.keeps(msg, owners)
+    )
     out: list[Message] = []
     last: Key | None = None
     more = False
-    for key, msg in merged:
-        if before is not None and key >= before:
-            continue
-        if not filters.keeps(msg, owners):
-            continue
-        msg = check(msg)
+    for key, msg in _verified(kept, check, limit + 1):
         if filters.verified is not None and msg.verified != filters.verified:
             continue
         if len(out) == limit:
@@ -157,7 +197,7 @@ def load_message(store: Store, message_id: str, check: Verifier | None = None) -
     """One message by id, verified (raises UsageError for an id that is not a message)."""
     msg = find_message(store, message_id)
     msg = replace(msg, channel=channel_for(msg))
-    return (check or Verifier(OwnerBook(store)))(msg)
+    return (check or Verifier(_RememberingBook(store)))(msg)
 
 
 def reply_chain(
@@ -166,7 +206,7 @@ def reply_chain(
     """(what ``msg`` answers, oldest first; the answers to it, oldest first)."""
     from codev_git.errors import CodevError
 
-    check = Verifier(OwnerBook(store))
+    check = Verifier(_RememberingBook(store))
     earlier: list[Message] = []
     current = msg
     while current.reply_to and len(earlier) < MAX_CHAIN:

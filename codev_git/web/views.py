@@ -117,7 +117,7 @@ def overview(
 ) -> dict[str, Any]:
     now = clock.now() if now is None else now
     report = status_report(store)
-    index.refresh()
+    index.refresh(store)
     waiting = index.waiting()
     cards = []
     for arch in report["architects"]:
