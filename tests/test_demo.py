@@ -19,7 +19,7 @@ def test_demo_plays_the_story_and_leaves_the_repository(tmp_path: Path) -> None:
     fetched = text.split("git codev inbox --fetch")[1].split("\n# ")[0]
     assert "checkout-v2 ships tomorrow" in fetched  # sent from the second clone
     assert "archived codev/checkout-v2-thread.md" in text
-    assert "served http://127.0.0.1:" in text and "(2 architect cards)" in text
+    assert "at http://127.0.0.1:" in text and "overview 200, threads 200, timeline 200" in text
     repos = list(tmp_path.glob("codev-demo-*/shop"))
     assert len(repos) == 1 and (repos[0] / ".builders" / "spir-1487").is_dir()
 

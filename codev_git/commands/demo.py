@@ -263,10 +263,28 @@ def demo_cmd(base: Path | None, web: bool) -> None:
     root = make_scratch(base)
     click.echo(f"scratch repository: {root}")
     failures = play(root, story())
-    from codev_git.commands.demo_web import show_page
-
     if "web" in _available_commands() and not show_page(root, _codev_argv(), keep=web):
         failures += 1
     click.echo(style(f"\nDone. Explore it: cd {root} && git codev status", "green"))
     if failures:
         raise OperationalError(f"the demo had {failures} unexpected result(s); see above")
+
+
+def show_page(root: Path, codev: list[str], *, keep: bool) -> bool:
+    """The supervisor's page of the demo repository: with ``keep`` served until Ctrl-C,
+    else started, every view loaded once, and stopped. False when it did not serve."""
+    from codev_git.store.porcelain import capture_program, run_program
+
+    say = "\n# The supervisor's page: every architect, builder and message, live"
+    click.echo(style(say, "cyan"))
+    if keep:
+        click.echo(style("$ git codev web    (Ctrl-C stops it)", "bold"))
+        try:
+            return run_program([*codev, "web"], root) == 0
+        except KeyboardInterrupt:  # the server had the same Ctrl-C and stopped
+            return True
+    click.echo(style("$ git codev web --port 0 --check", "bold"))
+    outcome = capture_program([*codev, "web", "--port", "0", "--check"], root)
+    click.echo((outcome.out + outcome.err).rstrip())
+    click.echo(f"keep it running: git codev demo --web, or cd {root} && git codev web")
+    return outcome.code == 0

@@ -44,6 +44,11 @@ from codev_git.config import ENV_WEB_TOKEN
     metavar="M",
     help="Flag a builder whose message its owner has left unread this long.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Start, load every view once, print their HTTP status and stop (exit 1: one failed).",
+)
 @json_option
 def web_cmd(
     port: int | None,
@@ -52,6 +57,7 @@ def web_cmd(
     open_browser: bool,
     allow_send: bool,
     stale_minutes: int,
+    check: bool,
     as_json: bool,
 ) -> None:
     """Serve a live page of the repository: Overview, Threads, Timeline.
@@ -70,6 +76,7 @@ def web_cmd(
       git codev web
       git codev web --port 0 --open
       git codev web --allow-send
+      git codev web --port 0 --check
       CODEV_WEB_TOKEN=$(openssl rand -hex 16) git codev web --bind 0.0.0.0
     """
     from codev_git.store import Store
@@ -82,14 +89,15 @@ def web_cmd(
             sys.stdout.write(json.dumps({"url": serving.url}) + "\n")
         else:
             echo(f"serving {store.main_workdir or store.common_dir} at {serving.url}")
-            echo("Ctrl-C stops it")
+            if not check:
+                echo("Ctrl-C stops it")
         sys.stdout.flush()
         if open_browser:
             import webbrowser
 
             webbrowser.open(serving.url)
 
-    serve(
+    checked = serve(
         store.git_dir,
         host=bind_addr or "127.0.0.1",
         port=port,
@@ -98,4 +106,16 @@ def web_cmd(
         allow_send=allow_send,
         stale_seconds=stale_minutes * 60.0,
         on_ready=ready,
+        check=check,
     )
+    if not check:
+        return
+    if as_json:
+        sys.stdout.write(json.dumps({"views": checked}) + "\n")
+    else:
+        echo(", ".join(f"{name} {status}" for name, status in checked.items()))
+    failed = [name for name, status in checked.items() if status != 200]
+    if failed:
+        from codev_git.errors import OperationalError
+
+        raise OperationalError(f"the page did not load: {', '.join(failed)}")

@@ -3,6 +3,7 @@ and the URL printed is the one that answers)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import socket
@@ -63,8 +64,10 @@ def serve(
     allow_send: bool,
     stale_seconds: float,
     on_ready: Callable[[Serving], None],
-) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM end it cleanly)."""
+    check: bool = False,
+) -> dict[str, int]:
+    """Serve until interrupted (Ctrl-C or SIGTERM end it cleanly). With ``check``, load
+    every view once over HTTP and stop: returns each view's HTTP status."""
     import uvicorn
 
     from codev_git.web.app import Settings, make_app
@@ -77,12 +80,21 @@ def serve(
     settings.guard = Guard(app=_unset, host=host, token=token, port=actual)
     app = make_app(settings)
     ready = Serving(url_for(host, actual, token), host, actual)
+    checked: dict[str, int] = {}
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if not self.should_exit:
                 on_ready(ready)
+                if check:
+                    asyncio.get_running_loop().run_in_executor(None, self.probe)
+
+        def probe(self) -> None:
+            try:
+                checked.update(load_views(ready.url, token))
+            finally:
+                self.should_exit = True
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             if settings.hub is not None:
@@ -110,6 +122,33 @@ def serve(
         sock.close()
         if settings.hub is not None:
             settings.hub.join()
+    return checked
+
+
+VIEWS = {"overview": "", "threads": "threads", "timeline": "timeline"}
+
+
+def load_views(url: str, token: str | None) -> dict[str, int]:
+    """Each view's HTTP status, loaded the way a browser would (``--check``)."""
+    import urllib.error
+    import urllib.request
+
+    base = url.split("?", 1)[0]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    out = {}
+    for name, path in VIEWS.items():
+        try:
+            with opener.open(
+                urllib.request.Request(base + path, headers=headers), timeout=300
+            ) as r:
+                r.read()
+                out[name] = r.status
+        except urllib.error.HTTPError as exc:
+            out[name] = exc.code
+        except OSError:
+            out[name] = 0
+    return out
 
 
 def _once_each() -> Callable[[report.Report], None]:
