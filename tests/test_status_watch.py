@@ -49,7 +49,9 @@ def test_watch_redraws_in_place_and_stops_on_ctrl_c(sandbox: Sandbox) -> None:
             ),
             20,
         )
-        status = tmux(socket, "list-panes", "-t", "w", "-F", "#{pane_dead_status}").strip()
+        status = tmux(
+            socket, "list-panes", "-t", "w", "-F", "#{pane_dead_status}#{pane_dead_signal}"
+        ).strip()
         final = screen()
     finally:
         tmux(socket, "kill-server")

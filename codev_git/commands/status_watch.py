@@ -47,6 +47,7 @@ def watch(
 ) -> None:
     out = sys.stdout
     frame = ""
+    signal.signal(signal.SIGINT, _interrupted)
     out.write(ENTER)
     try:
         while True:
@@ -60,12 +61,18 @@ def watch(
             out.flush()
             wait(interval)
     except KeyboardInterrupt:
-        # `git codev` passes Ctrl-C on to us a second time: one is enough to stop
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        pass
     finally:
         out.write(LEAVE)
         out.write(frame)
         out.flush()
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """The first Ctrl-C stops the loop; any later one (`git codev` passes Ctrl-C on to us a
+    second time) is ignored, so the last table is always left on the screen."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def watch_status(store: Store, draw: Callable[[], None], interval: float) -> None:
