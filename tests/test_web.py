@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from html import unescape
 from urllib.parse import urlencode
 
@@ -205,3 +206,36 @@ def test_bind_and_token(sandbox: Sandbox) -> None:
     assert rebinding.status == 421  # on loopback the Host is checked as well
     with serving(sandbox) as server:
         assert http(server.url, headers={"Host": "evil.example"}).status == 421
+
+
+def test_check_loads_every_view_and_a_taken_port_is_one_line(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    checked = run_subprocess(sandbox.root, ["web", "--port", "0", "--check", "--json"])
+    lines = [json.loads(line) for line in checked.out.splitlines()]
+    assert checked.code == 0 and lines[0]["url"].startswith("http://127.0.0.1:")
+    assert lines[1] == {"views": {"overview": 200, "threads": 200, "timeline": 200}}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_subprocess(sandbox.root, ["web", "--port", str(port)])
+    assert busy.code == 1 and busy.err.count("\n") == 1 and "--port" in busy.err
+
+
+def test_what_the_page_refuses_or_does_not_find(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    with serving(sandbox, "--allow-send") as server:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', http(server.url).text)
+        assert csrf is not None
+        to_all = {"to": "broadcast", "message": "hi", "csrf": csrf.group(1)}
+        refused = http(server.url + "send", data=urlencode(to_all).encode())
+        empty = {"to": "architect:main", "message": " ", "csrf": csrf.group(1)}
+        blank = http(server.url + "send", data=urlencode(empty).encode())
+        unknown = http(server.url + "message/" + "ab" * 20)
+        not_hex = http(server.url + "message/zz")
+        no_thread = http(server.url + "timeline?thread=nope")
+    assert "cannot write to" in text_of(refused.text)
+    assert "empty" in text_of(blank.text)
+    assert "Not here" in unknown.text and "Not here" in not_hex.text
+    assert "no messages" in no_thread.text
+    assert json.loads(sandbox.ok("log", "--json").out)["messages"] == []  # nothing was sent
