@@ -175,7 +175,9 @@ def test_sending_as_human_needs_the_flag_and_the_page_token(sandbox: Sandbox) ->
     assert sent.status == 200 and "Sent as" in sent.text and "human" in sent.text
     inbox = sandbox.ok("inbox", "--json", cwd=sandbox.builder_dir("spir-1487")).out
     got = json.loads(inbox)["messages"]
-    assert [(m["from"], m["message"]) for m in got] == [("human", "stop and rebase")]
+    assert [(m["from"], m["message"], m["verified"]) for m in got] == [
+        ("human", "stop and rebase", True)
+    ]
     text = sandbox.ok("inbox", "--all", cwd=sandbox.builder_dir("spir-1487")).out
     assert "HUMAN OVERSEER MESSAGE" in text
     answer = sandbox.run("reply", got[0]["id"], "ok", cwd=sandbox.builder_dir("spir-1487"))

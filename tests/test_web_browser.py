@@ -165,4 +165,6 @@ def test_screenshots_of_the_demo_repository(tmp_path: Path, chrome: Any) -> None
         _shoot(chrome, server.url + "threads", "threads")
         _shoot(chrome, server.url + "threads/checkout-v2", "thread")
         _shoot(chrome, server.url + "timeline", "timeline")
+        assert by_css(chrome, "article.from-human")  # shown as the overseer, and verified
+        assert not by_css(chrome, "article.from-human.unverified")
     assert all((SCREENSHOTS / f"{n}.png").stat().st_size > 10_000 for n in ("overview", "timeline"))
