@@ -98,6 +98,13 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
 @thread_option("Thread (initiative) the builder belongs to.")
 @click.option("--base", metavar="REF", help="Start the branch here (default: HEAD).")
 @click.option("--no-worktree", is_flag=True, help="Create the branch and record only.")
+@click.option("--no-fetch", is_flag=True, help="Do not fetch the base branch's upstream first.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Spawn although issue N has a live builder, or into another architect's thread.",
+)
+@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
 @json_option
 def spawn_cmd(
@@ -108,16 +115,26 @@ def spawn_cmd(
     thread: str | None,
     base: str | None,
     no_worktree: bool,
+    no_fetch: bool,
+    force: bool,
+    reason: str | None,
     as_name: str | None,
     as_json: bool,
 ) -> None:
     """Create builder branch builder/P-N, its worktree .builders/P-N, and its ownership record.
+
+    One issue, one builder: spawn refuses when issue N already has a live (unmerged, not
+    released) builder under any protocol and owner, recorded here, brought in by sync, or
+    known to afx; --force --reason TEXT spawns anyway and records why. The base branch's
+    upstream is fetched first (--no-fetch to skip; offline is a warning). Running the same
+    spawn again finishes one that was interrupted (a missing record or worktree).
 
     \b
     Examples:
       CODEV_ARCHITECT_NAME=main git codev spawn 1487 --protocol spir
       git codev spawn 1481 --protocol spir --architect payments --thread checkout-v2
       git codev spawn --task "tidy the CI config" --no-worktree
+      git codev spawn 1487 --protocol bugfix --force --reason "hotfix while spir-1487 runs"
     """
     if task is not None and number is not None:
         raise UsageError("give either a project number or --task, not both")
@@ -126,18 +143,19 @@ def spawn_cmd(
     issue = parse_issue_number(number) if number is not None else None
     if issue is not None and protocol is None:
         raise UsageError("a numbered builder needs --protocol", "e.g. --protocol spir")
+    if reason is not None and not force:
+        raise UsageError("--reason goes with --force", "add --force, or drop --reason")
     proto = parse_protocol(protocol) if protocol is not None else None
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
-    from codev_git.ownership.builders import spawn
+    why = parse_reason(reason) if reason is not None else None
+    from codev_git.ownership.spawn import Request, spawn
     from codev_git.threads.choose import choose_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="spawn")
     thread_name = choose_thread(store, owner or who.architect, thread_name)
-    result = spawn(
-        store,
-        who,
+    request = Request(
         issue=issue,
         protocol=proto,
         task=task,
@@ -145,7 +163,11 @@ def spawn_cmd(
         thread=thread_name,
         base=base,
         worktree=not no_worktree,
+        force=force,
+        reason=why,
+        fetch=not no_fetch,
     )
+    result = spawn(store, who, request)
     rec = result.record
     if as_json:
         from codev_git.messaging.render import dump_json
@@ -160,15 +182,36 @@ def spawn_cmd(
                 "protocolName": rec.protocol,
                 "issueNumber": rec.issue,
                 "base": result.base,
+                "baseFetchedFrom": result.fetched,
+                "repaired": result.repaired,
+                "forced": rec.force,
+                "reason": rec.reason,
             }
         )
         return
-    echo(f"spawned {rec.builder} for architect {rec.architect}")
-    echo(f"  branch:   {rec.branch_name} (from {result.base[:12]})")
+    if result.repaired:
+        echo(f"repaired {rec.builder}: created the missing {' and '.join(result.repaired)}")
+    else:
+        echo(f"spawned {rec.builder} for architect {rec.architect}")
+    fetched = f", fetched {result.fetched}" if result.fetched else ""
+    echo(f"  branch:   {rec.branch_name} (from {result.base[:12]}{fetched})")
     if result.worktree:
         echo(f"  worktree: {result.worktree}")
     if rec.thread:
         echo(f"  thread:   {rec.thread}")
+    if rec.force:
+        from codev_git.messaging.render import visible
+
+        echo(f"  forced:   {visible(rec.reason or '')}")
+
+
+def parse_reason(raw: str) -> str:
+    text = " ".join(raw.split())
+    if not text or len(text) > 200:
+        raise UsageError("give a --reason of 1 to 200 characters", "say why, briefly")
+    from codev_git.messaging.render import visible
+
+    return visible(text)
 
 
 @click.command("adopt")
@@ -295,38 +338,58 @@ def _adopt_from_afx(
     shell_complete=complete_architects,
     help="The architect taking it over.",
 )
+@click.option("--force", is_flag=True, help="Reassign a builder another architect owns.")
+@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
-def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
+def reassign_cmd(
+    builder: str, to: str, force: bool, reason: str | None, as_name: str | None
+) -> None:
     """Hand a builder to another architect (both owners stay in the record's history).
 
+    Only its owner may; --force overrides that and is recorded. The builder's .thread tag is
+    rewritten, and the old owner, the new owner and the builder each get a message.
+
     \b
-    Example:
+    Examples:
       git codev reassign 1487 --to payments
+      git codev reassign 1487 --to ops --force --reason "main is offline this week"
     """
     target = parse_architect(to)
+    why = _forced_reason(force, reason)
     from codev_git.ownership.builders import reassign
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="reassign")
-    record, written = reassign(store, who, builder, target)
+    record, written = reassign(store, who, builder, target, force=force, reason=why)
     if written:
         echo(f"{record.builder} now belongs to {record.architect}")
     else:
         echo(f"{record.builder} already belongs to {record.architect}; nothing changed")
 
 
+def _forced_reason(force: bool, reason: str | None) -> str | None:
+    if reason is not None and not force:
+        raise UsageError("--reason goes with --force", "add --force, or drop --reason")
+    return parse_reason(reason) if reason is not None else None
+
+
 @click.command("release")
 @click.argument("builder", shell_complete=complete_builders)
+@click.option("--force", is_flag=True, help="Release a builder another architect owns.")
+@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
-def release_cmd(builder: str, as_name: str | None) -> None:
+def release_cmd(builder: str, force: bool, reason: str | None, as_name: str | None) -> None:
     """Give a builder up: its branch is no longer a builder (the record's history is kept).
 
-    Undoes a mistaken adopt; the branch can be adopted again later.
+    Undoes a mistaken adopt; the branch can be adopted again later. Only its owner may
+    (--force overrides, recorded); the owner and the builder each get a message.
 
     \b
-    Example:
+    Examples:
       git codev release builder-spir-1487
+      git codev release 1487 --force --reason "abandoned; owner left"
     """
+    why = _forced_reason(force, reason)
     from codev_git.ownership.builders import release
     from codev_git.ownership.identity import NO_IDENTITY_HINT, architect_from_settings
 
@@ -335,7 +398,7 @@ def release_cmd(builder: str, as_name: str | None) -> None:
     who = architect_from_settings(store, as_name)
     if who is None:
         raise UsageError("cannot tell which architect you are", NO_IDENTITY_HINT)
-    record = release(store, who, builder)
+    record = release(store, who, builder, force=force, reason=why)
     echo(f"released {record.builder} (branch {record.branch_name}; it was {record.architect}'s)")
 
 
