@@ -256,7 +256,9 @@ def test_remote_refusing_custom_refs_exits_1_fully_merged(
     assert "hidden ref" in result.err and len(result.err.strip().splitlines()) == 1
     # git 2.39's receive-pack still applies the other refs of an atomic push in this case;
     # the error says so, and what went through is a fast-forward of the remote
-    assert "only refs/codev/broadcast, refs/codev/builders/builder-air-9 got published" in result.err
+    assert (
+        "only refs/codev/broadcast, refs/codev/builders/builder-air-9 got published" in result.err
+    )
     remote_after = git(tmp_path / "remote.git", "rev-parse", "refs/codev/broadcast").strip()
     git(tmp_path / "remote.git", "merge-base", "--is-ancestor", remote_before, remote_after)
     # the local side is fully merged: both messages are here, the new record too
