@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import Sandbox, git
 
@@ -20,8 +21,8 @@ def note_lines(box: Sandbox, branch: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in box.git("cat-file", "-p", blob).splitlines()]
 
 
-def inbox(box: Sandbox, **kwargs: object) -> list[dict[str, object]]:
-    out = box.ok("inbox", "--peek", "--json", **kwargs).out  # type: ignore[arg-type]
+def inbox(box: Sandbox, **kwargs: Any) -> list[dict[str, Any]]:
+    out = box.ok("inbox", "--peek", "--json", **kwargs).out
     return list(json.loads(out)["messages"])
 
 
@@ -221,7 +222,7 @@ def test_builders_afx_knows_count(sandbox: Sandbox, tmp_path: Path) -> None:
     )
     conn.commit()
     conn.close()
-    env = {"CODEV_AGENT_FARM_DIR": str(farm)}
+    env: dict[str, str | None] = {"CODEV_AGENT_FARM_DIR": str(farm)}
     dup = sandbox.run("spawn", "77", "--protocol", "bugfix", as_="main", env=env)
     assert dup.code == 1 and "builder-spir-77 of ops (known to afx)" in dup.err
     sandbox.ok("spawn", "78", "--protocol", "bugfix", "--no-worktree", as_="main", env=env)

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,8 +173,9 @@ def test_divergent_ownership_edits_agree_after_sync(clones: list[Sandbox]) -> No
     a.ok("reassign", "3", "--to", "ops", as_="main")
     time.sleep(0.01)
     b.ok("reassign", "3", "--to", "payments", as_="main")  # later: this one wins everywhere
-    assert "refs/notes/codev/owners" in sync_json(a)["pushedRefs"]
-    merged = sync_json(b)  # the notes merge, and the announcements both clones sent builder-air-3
+    pushed: Any = sync_json(a)["pushedRefs"]
+    assert "refs/notes/codev/owners" in pushed
+    merged: Any = sync_json(b)  # the notes, and what both clones announced to builder-air-3
     assert merged["mergeCommits"] == 2 and "refs/notes/codev/owners" in merged["pushedRefs"]
     quiesce(clones[:2])
     views = [ownership_view(box) for box in (a, b)]
