@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "reassign": "codev_git.commands.core:reassign_cmd",
     "release": "codev_git.commands.core:release_cmd",
     "status": "codev_git.commands.core:status_cmd",
+    "issues-owned": "codev_git.commands.board:issues_owned_cmd",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",
     "reply": "codev_git.commands.history:reply_cmd",

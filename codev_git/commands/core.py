@@ -406,22 +406,41 @@ def release_cmd(builder: str, force: bool, reason: str | None, as_name: str | No
 @architect_option("Only this architect's builders.")
 @click.option("--mine", is_flag=True, help="Only your own builders.")
 @thread_option("Only builders in this thread.")
+@click.option("--by-architect", is_flag=True, help="The board: everything grouped by architect.")
 @as_option
 @json_option
 def status_cmd(
-    architect: str | None, mine: bool, thread: str | None, as_name: str | None, as_json: bool
+    architect: str | None,
+    mine: bool,
+    thread: str | None,
+    by_architect: bool,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """List owned builders: owner, thread, branch state, worktree, unread messages, and the
     messages still awaiting an answer (sent with --ack), with their age.
+
+    A builder whose branch is more than codev.staleBaseCommits commits behind the base
+    branch is flagged STALE ("staleBase" in --json). With --by-architect, the board: per
+    architect its threads, builders (state, phase), unread messages, answers it owes and is
+    owed (messages sent with --ack that no answer names yet), and its last activity.
 
     \b
     Examples:
       git codev status
       git codev status --architect payments --json
       CODEV_ARCHITECT_NAME=main git codev status --mine
+      git codev status --by-architect
     """
     if mine and architect:
         raise UsageError("give --architect or --mine, not both")
+    if by_architect:
+        if mine or architect or thread:
+            raise UsageError("--by-architect shows everyone; give no filter with it")
+        from codev_git.commands.board import show_board
+
+        show_board(as_json)
+        return
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
     from codev_git.ownership.builder_state import status_report
@@ -466,6 +485,7 @@ def _print_status(report: dict[str, Any]) -> None:
                 f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b['thread'] or '-':<14} "
                 f"{style(f'{state:<8}', colour)} {ahead_behind:<9} {b['unread']}"
                 + (f"  (from {b['remoteBranch']})" if b["remoteBranch"] else "")
+                + (style("  STALE: rebase on the base branch", "red") if b["staleBase"] else "")
             )
     arch = ", ".join(f"{a['name']} ({a['unread']} unread)" for a in report["architects"])
     if arch:
