@@ -122,6 +122,10 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
             base_commit, repaired = tip, ["ownership record"]
         else:
             repaired = []
+            if req.issue is not None and not req.force:  # refuse before writing anything
+                from codev_git.ownership.dedupe import guard
+
+                guard(store, req.issue, owner, branch)(book.tree())
             if path is not None and path.exists():
                 raise OperationalError(
                     f"{path} already exists",
