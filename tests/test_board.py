@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from tests.helpers import Sandbox, git
-
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 def commit_work(worktree: Path, name: str = "work.txt") -> None:
     (worktree / name).write_text("work\n")
     git(worktree, "add", name)
     git(worktree, "commit", "-q", "-m", f"add {name}")
-
-
-def ask_for_answer(box: Sandbox, ref: str, sender: str, to: str, body: str) -> str:
-    """A message sent with --ack (Codev-Ack: requested), written as git writes it."""
-    tip = subprocess.run(
-        ["git", "rev-parse", "-q", "--verify", ref], cwd=box.root, capture_output=True, text=True
-    ).stdout.strip()
-    text = (
-        f"{body}\n\nCodev-From: {sender}\nCodev-To: {to}\n"
-        "Codev-Time: 2026-11-25T10:00:00.000000Z\nCodev-Ack: requested\n"
-    )
-    args = ["commit-tree", EMPTY_TREE, "-m", text] + (["-p", tip] if tip else [])
-    commit = git(box.root, *args).strip()
-    git(box.root, "update-ref", ref, commit, *([tip] if tip else []))
-    return commit
 
 
 def architects(box: Sandbox) -> dict[str, Any]:
@@ -43,16 +25,10 @@ def test_board_groups_everything_by_architect(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "1481", "--protocol", "spir", "--architect", "payments", as_="main")
     b = sandbox.builder_dir("spir-1487")
     sandbox.ok("send", "architect", "plain note", cwd=b)
-    asked = ask_for_answer(
-        sandbox, "refs/codev/inbox/main", "builder-spir-1487", "architect:main", "may I merge?"
-    )
-    mine = ask_for_answer(
-        sandbox,
-        "refs/codev/builders/builder-spir-1481",
-        "architect:main",
-        "builder-spir-1481",
-        "confirm the plan",
-    )
+    sent = sandbox.ok("send", "architect", "may I merge?", "--ack", "--json", cwd=b).out
+    asked = json.loads(sent)["id"]
+    sent = sandbox.ok("send", "1481", "confirm the plan", "--ack", "--json", as_="main").out
+    mine = json.loads(sent)["id"]
     board = architects(sandbox)
     assert set(board) == {"main", "payments"}
     main, pay = board["main"], board["payments"]
@@ -62,6 +38,7 @@ def test_board_groups_everything_by_architect(sandbox: Sandbox) -> None:
     assert main["unread"] == 2
     assert [a["id"] for a in main["owes"]] == [asked]
     assert [a["id"] for a in main["owed"]] == [mine]
+    assert main["owed"][0]["awaiting"] == "builder-spir-1481"
     assert main["lastActivity"].endswith("Z")
     sandbox.ok("reply", asked, "yes", as_="main")  # an answer from the recipient
     assert architects(sandbox)["main"]["owes"] == []

@@ -1,20 +1,16 @@
 """The board: per architect, its threads, builders, unread messages, answers it owes and is
 owed, and its last activity; and the issue ledger (issue -> builder -> architect).
 
-Answers follow the acknowledgement model: a message "awaits an answer" while it carries
-``Codev-Ack: requested`` and no message from its recipient names it in ``Codev-Reply-To``.
-The trailers are read straight from the message commits, so the board needs nothing but the
-channels themselves.
+Answers follow the acknowledgement model (:mod:`codev_git.messaging.acks`): a message "awaits
+an answer" while it carries ``Codev-Ack: requested`` and no message from its recipient names
+it in ``Codev-Reply-To``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from codev_git.address import architect_address
-from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX
 from codev_git.names import ArchitectName, short_branch
 from codev_git.ownership.builder_state import (
     BuilderRow,
@@ -27,54 +23,14 @@ from codev_git.ownership.builder_state import (
 from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
 
-ACK_REQUESTED = b"\nCodev-Ack: requested"
-WALK_LIMIT = 5000  # messages read per channel for the board
 
-
-@dataclass
-class Traffic:
-    """What the channels say about answers and activity."""
-
-    answered: set[tuple[str, str]] = field(default_factory=set)  # (message id, answerer)
-    asks: list[dict[str, Any]] = field(default_factory=list)  # messages requesting an answer
-    last: dict[str, str] = field(default_factory=dict)  # sender address -> newest Codev-Time
-
-
-def _messages(store: Store, refs: dict[str, str]) -> Iterator[tuple[str, Any, bytes]]:
-    from codev_git.messaging.message import decode, is_merge
-
-    for ref, tip in refs.items():
-        for count, info in enumerate(store.walk(tip)):
-            if count >= WALK_LIMIT:
-                break
-            if is_merge(info):
-                continue
-            message = decode(info, ref)
-            if message is not None:
-                yield ref, message, info.raw_message
-
-
-def traffic(store: Store, snapshot: dict[str, str]) -> Traffic:
-    channels = {
-        ref: tip
-        for ref, tip in snapshot.items()
-        if ref == BROADCAST_REF or ref.startswith((INBOX_PREFIX, BUILDER_INBOX_PREFIX))
-    }
-    out = Traffic()
-    for _ref, message, raw in _messages(store, channels):
-        if message.reply_to:
-            out.answered.add((message.reply_to, message.sender))
-        if ACK_REQUESTED in raw:
-            out.asks.append(
-                {"id": message.id, "from": message.sender, "to": message.to, "time": message.time}
-            )
-        if message.time > out.last.get(message.sender, ""):
-            out.last[message.sender] = message.time
-    return out
-
-
-def _awaiting(t: Traffic, ask: dict[str, Any]) -> bool:
-    return (ask["id"], ask["to"]) not in t.answered
+def last_activity(messages: list[Any]) -> dict[str, str]:
+    """Sender address -> the newest ``Codev-Time`` among its messages."""
+    last: dict[str, str] = {}
+    for message in messages:
+        if message.time > last.get(message.sender, ""):
+            last[message.sender] = message.time
+    return last
 
 
 def board(store: Store) -> dict[str, Any]:
@@ -86,7 +42,10 @@ def board(store: Store) -> dict[str, Any]:
     base = base_branch(store)
     listed = rows(store, owned, refs=snapshot)
     phases = afx_phases(store)
-    t = traffic(store, snapshot)
+    from codev_git.messaging.acks import all_messages, awaiting
+
+    messages = all_messages(store)
+    last = last_activity(messages)
     commit = head_commit(store)
     threads = list_threads(store, commit) if commit else []
     unread = UnreadCounter(store, snapshot)
@@ -96,15 +55,17 @@ def board(store: Store) -> dict[str, Any]:
     for name in sorted(names):
         address = architect_address(name)
         mine = [r for r in listed if r.record.architect == name]
-        times = [t.last.get(address, "")] + [r.record.time for r in mine if r.record.by == name]
+        times = [last.get(address, "")] + [r.record.time for r in mine if r.record.by == name]
+        owes = awaiting(store, recipient=address, messages=messages)
+        owed = awaiting(store, sender=address, messages=messages)
         architects.append(
             {
                 "name": name,
                 "threads": sorted(th.name for th in threads if th.architect == name),
                 "builders": [_row(r, phases) for r in mine],
                 "unread": unread(architect_identity(ArchitectName(name))),
-                "owes": [a for a in t.asks if a["to"] == address and _awaiting(t, a)],
-                "owed": [a for a in t.asks if a["from"] == address and _awaiting(t, a)],
+                "owes": [a.as_json() for a in owes],
+                "owed": [a.as_json() for a in owed],
                 "lastActivity": _seconds(max(times)) or None,
             }
         )
