@@ -294,6 +294,24 @@ def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path:
         assert len(told) == 1, (name, told)
 
 
+def test_a_builder_brought_in_by_sync_counts(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The other clone has not pushed the builder's branch: its record alone refuses."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    sandbox.git("remote", "add", "origin", str(remote))
+    sandbox.git("push", "-q", "origin", "main")
+    other = Sandbox(tmp_path / "laptop")
+    git(tmp_path, "clone", "-q", str(remote), str(other.root))
+    other.ok("init")
+    sandbox.ok("spawn", "8", "--protocol", "spir", "--no-fetch", as_="main")
+    sandbox.ok("sync")
+    other.ok("sync")
+    dup = other.run("spawn", "8", "--protocol", "air", "--no-fetch", as_="payments")
+    assert dup.code == 1
+    assert "builder-spir-8 of main (its branch is not in this clone)" in dup.err
+    assert "'git codev release builder-spir-8'" in dup.err
+
+
 # -- fresh bases ---------------------------------------------------------------------------------
 def test_spawn_starts_from_the_fetched_upstream(sandbox: Sandbox, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"

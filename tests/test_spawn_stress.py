@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -35,9 +36,28 @@ def check_consistent(box: Sandbox) -> None:
     for row in rows:
         assert row["status"] != "gone", f"{row['id']} is recorded but its branch is gone"
         assert row["worktree"] is not None, f"{row['id']} has no worktree"
+    for lock in (box.root / ".git").rglob("*.lock"):
+        refused_naming(box, lock)
     assert list((box.root / ".git").rglob("*.lock")) == [], "a stale lock was left"
     fsck = subprocess.run(["git", "fsck"], cwd=box.root, capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+
+
+def refused_naming(box: Sandbox, lock: Path) -> None:
+    """A kill inside a ref update (git's lock-write-rename) can leave that ref's lock file:
+    git's files backend cannot tell a dead writer's lock from a live one. The next command
+    that writes the ref must name the lock and how to remove it; the user then does."""
+    ref = lock.relative_to(box.root / ".git").as_posix().removesuffix(".lock")
+    assert ref.startswith("refs/codev/builders/"), f"a stale lock was left: {lock}"
+    old = time.time() - 3600  # as old as a lock left by a crash is once someone notices
+    os.utime(lock, (old, old))
+    builder = ref.removeprefix("refs/codev/builders/")
+    owner = json.loads(box.ok("status", "--json").out)["builders"]
+    owners = {row["id"]: row["spawnedByArchitect"] for row in owner}
+    result = box.run("send", builder, "are you there?", as_=owners.get(builder, "main"))
+    if builder in owners:
+        assert result.code == 1 and str(lock) in result.err, result.err
+    lock.unlink()
 
 
 def run_again(box: Sandbox, args: list[str], env: dict[str, str]) -> None:

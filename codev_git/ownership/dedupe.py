@@ -1,7 +1,9 @@
 """One issue, one builder: who already works on an issue, and duplicates that slipped through.
 
-A builder is *live* while its ownership is not released and its branch exists (here or as a
-remote-tracking branch) and is not merged into the base branch. ``spawn N`` refuses when a live
+A builder is *live* while its ownership is not released and its branch is not merged into the
+base branch. A branch this clone cannot see (not here, not as a remote-tracking branch) counts
+as live: it is usually a builder another clone spawned and has not pushed yet; one deleted
+after its merge is given up with ``release`` (the refusal says so). ``spawn N`` refuses when a live
 builder for issue N exists under any protocol, owned by any architect, whether this clone
 recorded it or ``sync`` brought it in, and when afx's database is readable, whether afx knows
 it. The check runs inside the compare-and-swap that writes the record (:func:`guard`), so two
@@ -34,14 +36,18 @@ class Holder:
     architect: str
     branch: str  # short name
     source: str  # "git" (an ownership record) or "afx"
+    unseen: bool = False  # its branch is not visible in this clone
 
     def describe(self) -> str:
         known = " (known to afx)" if self.source == "afx" else ""
+        if self.unseen:
+            known = " (its branch is not in this clone)"
         return f"{self.builder} of {self.architect}{known}"
 
 
-def live_in(store: Store, owned: list[Ownership]) -> list[Ownership]:
-    """The ownerships whose builder is live (see the module docstring)."""
+def live_in(store: Store, owned: list[Ownership]) -> list[tuple[Ownership, bool]]:
+    """The ownerships whose builder is live (see the module docstring), each with whether
+    its branch is unseen here."""
     base = base_branch(store)
     base_tip = base[1] if base else None
     out = []
@@ -50,8 +56,8 @@ def live_in(store: Store, owned: list[Ownership]) -> list[Ownership]:
         if ownership.released:
             continue
         state = branch_state(store, rec.branch, base_tip, rec.base)
-        if state.exists and not state.merged:
-            out.append(ownership)
+        if not state.merged:
+            out.append((ownership, not state.exists))
     return out
 
 
@@ -64,8 +70,8 @@ def git_holders(
         if o.current.issue == issue and o.current.branch != skip
     ]
     return [
-        Holder(o.current.builder, o.current.architect, o.current.branch_name, "git")
-        for o in live_in(store, owned)
+        Holder(o.current.builder, o.current.architect, o.current.branch_name, "git", unseen)
+        for o, unseen in live_in(store, owned)
     ]
 
 
@@ -102,10 +108,15 @@ def holders(store: Store, tree: str | None, issue: int, skip: BranchRef | None) 
 def refusal(issue: int, found: list[Holder], owner: ArchitectName) -> OperationalError:
     first = found[0]
     names = ", ".join(h.describe() for h in found)
+    done = (
+        f"; if it is done and its branch deleted, 'git codev release {first.builder}'"
+        if first.unseen
+        else ""
+    )
     return OperationalError(
         f"issue {issue} already has a live builder: {names}",
         f"work with {first.builder}, take it over with 'git codev reassign {first.builder} "
-        f"--to {owner}', or spawn another anyway with --force --reason TEXT",
+        f"--to {owner}', or spawn another anyway with --force --reason TEXT{done}",
     )
 
 
@@ -148,10 +159,10 @@ class Duplicate:
 
 def duplicates(store: Store, tree: str | None) -> list[Duplicate]:
     by_issue: dict[int, list[Holder]] = {}
-    for o in live_in(store, OwnerBook(store).all_in(tree)):
+    for o, unseen in live_in(store, OwnerBook(store).all_in(tree)):
         rec = o.current
         if rec.issue is not None:
-            holder = Holder(rec.builder, rec.architect, rec.branch_name, "git")
+            holder = Holder(rec.builder, rec.architect, rec.branch_name, "git", unseen)
             by_issue.setdefault(rec.issue, []).append(holder)
     return [
         Duplicate(issue, tuple(sorted(found, key=lambda h: h.builder)))

@@ -256,6 +256,10 @@ def _repair_recorded(
     assert root is not None
     if placed is not None:
         worktree_discard(root, placed)  # a killed 'git worktree add' left it half made
+    elif store.worktree_initialising(path):
+        worktree_discard(root, path)  # killed before it even wrote the worktree's HEAD
+    elif path.is_dir() and not any(path.iterdir()):
+        path.rmdir()  # killed right after making the directory
     elif path.exists():
         raise OperationalError(
             f"{current.builder} has no worktree, and {path} is in the way",
