@@ -34,7 +34,11 @@ def test_board_groups_everything_by_architect(sandbox: Sandbox) -> None:
     main, pay = board["main"], board["payments"]
     assert [x["id"] for x in main["builders"]] == ["builder-spir-1487"]
     assert [x["id"] for x in pay["builders"]] == ["builder-spir-1481"]
-    assert main["builders"][0]["status"] == "new" and "phase" in main["builders"][0]
+    assert main["builders"][0]["status"] == "new" and main["builders"][0]["phase"] is None
+    project = b / "codev" / "projects" / "1487-checkout"
+    project.mkdir(parents=True)
+    (project / "status.yaml").write_text("id: 1487\ntitle: x\nprotocol: spir\nphase: implement\n")
+    assert architects(sandbox)["main"]["builders"][0]["phase"] == "implement"
     assert main["unread"] == 2
     assert [a["id"] for a in main["owes"]] == [asked]
     assert [a["id"] for a in main["owed"]] == [mine]

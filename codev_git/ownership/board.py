@@ -83,7 +83,28 @@ def _seconds(stamp: str) -> str:
 
 
 def _row(row: BuilderRow, phases: dict[str, str]) -> dict[str, Any]:
-    return {**row.as_json(), "phase": phases.get(row.record.builder)}
+    phase = porch_phase(row) or phases.get(row.record.builder)
+    return {**row.as_json(), "phase": phase}
+
+
+def porch_phase(row: BuilderRow) -> str | None:
+    """The ``phase:`` of the builder's porch project state
+    (``codev/projects/<issue>-<slug>/status.yaml`` in its worktree), if it has one."""
+    from codev_git.names import printable
+
+    issue, worktree = row.record.issue, row.worktree
+    if issue is None or worktree is None:
+        return None
+    for status in sorted((worktree / "codev" / "projects").glob(f"{issue}-*/status.yaml")):
+        try:
+            lines = status.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines[:200]:
+            key, sep, value = line.partition(":")
+            if sep and key.strip() == "phase" and not line[:1].isspace():
+                return printable(value.strip().strip("'\""), 40) or None
+    return None
 
 
 def afx_phases(store: Store) -> dict[str, str]:
