@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -336,3 +337,28 @@ def test_spawn_starts_from_the_fetched_upstream(sandbox: Sandbox, tmp_path: Path
     sandbox.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
     offline = sandbox.run("spawn", "3", "--protocol", "spir", as_="main")
     assert offline.code == 0 and "warning: could not fetch main's upstream" in offline.err
+
+
+def test_creating_a_branch_survives_a_sibling_being_deleted(sandbox: Sandbox) -> None:
+    """Deleting a branch prunes its empty directories (refs/heads/builder/, and the same under
+    logs/); a process creating a sibling branch (a spawn) in that instant must retry, not fail
+    with "could not open .../logs/refs/heads/builder/... for writing"."""
+    script = (
+        "import sys\n"
+        "from codev_git.store import Store\n"
+        "store = Store.discover()\n"
+        "head = store.resolve_commit('HEAD')\n"
+        "name = 'refs/heads/builder/churn-' + sys.argv[1]\n"
+        "for _ in range(300):\n"
+        "    store.cas_update(name, lambda old: head if old is None else None, 'codev: spawn')\n"
+        "    assert store.delete_ref(name, head)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(n)], cwd=sandbox.root, stderr=subprocess.PIPE
+        )
+        for n in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-300:]

@@ -605,6 +605,10 @@ class Store:
                     last_error = text
                 elif "does not match" in text or "already exists" in text:
                     last_error = text
+                elif "No such file or directory" in text:
+                    # another process deleting a sibling ref pruned the (reflog) directory
+                    # between libgit2 making it and writing in it: look again and retry
+                    last_error = text
                 else:
                     raise OperationalError(f"cannot update ref {name}: {text}") from exc
             _backoff(attempt)
