@@ -131,6 +131,8 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
                     f"{path} already exists",
                     "remove it ('git worktree remove') or use --no-worktree",
                 )
+            if not base_commit:  # the branch was deleted while we waited for the mutex
+                base_commit = store.resolve_commit(req.base or "HEAD")
             _, created = store.cas_update(
                 branch,
                 lambda old: base_commit if old is None else None,
