@@ -19,11 +19,12 @@ from codev_git.report import sink
 COMMANDS: dict[str, str] = {
     "init": "codev_git.commands.core:init_cmd",
     "whoami": "codev_git.commands.core:whoami_cmd",
-    "spawn": "codev_git.commands.core:spawn_cmd",
+    "spawn": "codev_git.commands.spawning:spawn_cmd",
     "adopt": "codev_git.commands.core:adopt_cmd",
     "reassign": "codev_git.commands.core:reassign_cmd",
     "release": "codev_git.commands.core:release_cmd",
     "status": "codev_git.commands.core:status_cmd",
+    "issues-owned": "codev_git.commands.board:issues_owned_cmd",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",
     "reply": "codev_git.commands.history:reply_cmd",

@@ -111,6 +111,21 @@ SYNC_ATTEMPTS = _key(
     "How many times `sync` fetches, merges and pushes again when another clone pushed first.",
 )
 
+STALE_BASE_COMMITS = _key(
+    "codev.staleBaseCommits",
+    "int",
+    "50",
+    "`status` flags a live builder whose branch is more than this many commits behind the "
+    "base branch (0: never).",
+)
+THREAD_HISTORY = _key(
+    "codev.threadHistory",
+    "int",
+    "20",
+    "`thread refresh` lists live builders and this many most recently merged ones; older ones "
+    "go to a collapsed history section.",
+)
+
 
 @dataclass(frozen=True)
 class EnvVar:

@@ -87,6 +87,11 @@ def run_subprocess(
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode())
 
 
+def without_ownership(bodies: list[str]) -> list[str]:
+    """Message bodies minus the ownership announcements spawn/reassign/release send."""
+    return [b for b in bodies if not b.startswith("ownership: ")]
+
+
 class Sandbox:
     """A repository under test, with shortcuts for running commands as someone."""
 

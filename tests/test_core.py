@@ -103,7 +103,7 @@ def test_spawn_creates_branch_worktree_and_readable_note(sandbox: Sandbox) -> No
 def test_spawn_refuses_existing_branch_and_bad_input(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "7", "--protocol", "bugfix", as_="main")
     again = sandbox.run("spawn", "7", "--protocol", "bugfix", as_="main")
-    assert again.code == 1 and "already exists" in again.err and "adopt" in again.err
+    assert again.code == 1 and "already exists" in again.err and "reassign" in again.err
     before = sandbox.snapshot()
     for args in (
         ["spawn", "0", "--protocol", "spir"],
@@ -262,7 +262,11 @@ def test_reassigned_builder_routes_to_new_owner_and_old_messages_verify(sandbox:
     main = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
     pay = json.loads(sandbox.ok("inbox", "--json", as_="payments").out)["messages"]
     assert [m["message"] for m in main] == ["before"] and main[0]["verified"] is True
-    assert [m["message"] for m in pay] == ["after"] and pay[0]["verified"] is True
+    assert [m["message"] for m in pay] == [
+        "ownership: builder-spir-1487 now belongs to payments (was main); reassigned by main",
+        "after",
+    ]
+    assert all(m["verified"] for m in pay)
 
 
 # -- status --------------------------------------------------------------------------------------

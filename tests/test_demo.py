@@ -20,6 +20,12 @@ def test_demo_plays_the_story_and_leaves_the_repository(tmp_path: Path) -> None:
     assert "checkout-v2 ships tomorrow" in fetched  # sent from the second clone
     assert "archived codev/checkout-v2-thread.md" in text
     assert "at http://127.0.0.1:" in text and "overview 200, threads 200, timeline 200" in text
+    assert "issue 1487 already has a live builder: builder-spir-1487 of main" in text
+    board = text.split("git codev status --by-architect")[1].split("\n# ")[0]
+    assert "architect main" in board and "architect payments" in board
+    assert "checkout-v2" in board.split("architect payments")[1]
+    ledger = text.split("git codev issues-owned")[1].split("\n# ")[0]
+    assert "1481" in ledger and "builder-bugfix-1482" in ledger
     repos = list(tmp_path.glob("codev-demo-*/shop"))
     assert len(repos) == 1 and (repos[0] / ".builders" / "spir-1487").is_dir()
 

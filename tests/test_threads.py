@@ -451,7 +451,7 @@ def test_json_schemas(box: Sandbox) -> None:
     assert shown["frontMatter"]["architect"] == "payments" and shown["created"].endswith("Z")
     live = shown["live"]
     assert set(live) == {"owner", "baseBranch", "builders", "liveBuilders", "unread"}
-    assert live["unread"] == {"owner": 1, "ownerInThread": 1, "builders": 0}
+    assert live["unread"] == {"owner": 1, "ownerInThread": 1, "builders": 1}  # its spawn notice
     status_row = json.loads(box.ok("status", "--json").out)["builders"][0]
     assert live["builders"] == [status_row]  # same fields and values as `status --json`
 

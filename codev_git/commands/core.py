@@ -22,8 +22,6 @@ from codev_git.errors import UsageError
 from codev_git.names import (
     ArchitectName,
     parse_architect,
-    parse_issue_number,
-    parse_protocol,
     parse_thread,
 )
 from codev_git.ownership.identity import Identity, resolve, resolve_architect
@@ -89,87 +87,6 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
         echo(f"architect {who.name}")
     echo(f"  decided by: {who.source}")
     echo(f"  workspace:  {workspace}")
-
-
-@click.command("spawn")
-@click.argument("number", required=False)
-@click.option("--protocol", "-p", metavar="P", help="Protocol name, e.g. spir, bugfix.")
-@click.option("--task", metavar="TEXT", help="A free task instead of a numbered project.")
-@architect_option("Owner of the builder (default: you).")
-@thread_option("Thread (initiative) the builder belongs to.")
-@click.option("--base", metavar="REF", help="Start the branch here (default: HEAD).")
-@click.option("--no-worktree", is_flag=True, help="Create the branch and record only.")
-@as_option
-@json_option
-def spawn_cmd(
-    number: str | None,
-    protocol: str | None,
-    task: str | None,
-    architect: str | None,
-    thread: str | None,
-    base: str | None,
-    no_worktree: bool,
-    as_name: str | None,
-    as_json: bool,
-) -> None:
-    """Create builder branch builder/P-N, its worktree .builders/P-N, and its ownership record.
-
-    \b
-    Examples:
-      CODEV_ARCHITECT_NAME=main git codev spawn 1487 --protocol spir
-      git codev spawn 1481 --protocol spir --architect payments --thread checkout-v2
-      git codev spawn --task "tidy the CI config" --no-worktree
-    """
-    if task is not None and number is not None:
-        raise UsageError("give either a project number or --task, not both")
-    if task is None and number is None:
-        raise UsageError("give a project number (with --protocol) or --task TEXT")
-    issue = parse_issue_number(number) if number is not None else None
-    if issue is not None and protocol is None:
-        raise UsageError("a numbered builder needs --protocol", "e.g. --protocol spir")
-    proto = parse_protocol(protocol) if protocol is not None else None
-    owner = parse_architect(architect) if architect is not None else None
-    thread_name = parse_thread(thread) if thread is not None else None
-    from codev_git.ownership.builders import spawn
-    from codev_git.threads.choose import choose_thread
-
-    store = Store.discover()
-    who = resolve_architect(store, as_name, what="spawn")
-    thread_name = choose_thread(store, owner or who.architect, thread_name)
-    result = spawn(
-        store,
-        who,
-        issue=issue,
-        protocol=proto,
-        task=task,
-        architect=owner,
-        thread=thread_name,
-        base=base,
-        worktree=not no_worktree,
-    )
-    rec = result.record
-    if as_json:
-        from codev_git.messaging.render import dump_json
-
-        dump_json(
-            {
-                "id": rec.builder,
-                "branch": rec.branch_name,
-                "worktree": str(result.worktree) if result.worktree else None,
-                "spawnedByArchitect": rec.architect,
-                "thread": rec.thread,
-                "protocolName": rec.protocol,
-                "issueNumber": rec.issue,
-                "base": result.base,
-            }
-        )
-        return
-    echo(f"spawned {rec.builder} for architect {rec.architect}")
-    echo(f"  branch:   {rec.branch_name} (from {result.base[:12]})")
-    if result.worktree:
-        echo(f"  worktree: {result.worktree}")
-    if rec.thread:
-        echo(f"  thread:   {rec.thread}")
 
 
 @click.command("adopt")
@@ -296,38 +213,60 @@ def _adopt_from_afx(
     shell_complete=complete_architects,
     help="The architect taking it over.",
 )
+@click.option("--force", is_flag=True, help="Reassign a builder another architect owns.")
+@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
-def reassign_cmd(builder: str, to: str, as_name: str | None) -> None:
+def reassign_cmd(
+    builder: str, to: str, force: bool, reason: str | None, as_name: str | None
+) -> None:
     """Hand a builder to another architect (both owners stay in the record's history).
 
+    Only its owner may; --force overrides that and is recorded. The builder's .thread tag is
+    rewritten, and the old owner, the new owner and the builder each get a message.
+
     \b
-    Example:
+    Examples:
       git codev reassign 1487 --to payments
+      git codev reassign 1487 --to ops --force --reason "main is offline this week"
     """
     target = parse_architect(to)
+    why = _forced_reason(force, reason)
     from codev_git.ownership.builders import reassign
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="reassign")
-    record, written = reassign(store, who, builder, target)
+    record, written = reassign(store, who, builder, target, force=force, reason=why)
     if written:
         echo(f"{record.builder} now belongs to {record.architect}")
     else:
         echo(f"{record.builder} already belongs to {record.architect}; nothing changed")
 
 
+def _forced_reason(force: bool, reason: str | None) -> str | None:
+    if reason is not None and not force:
+        raise UsageError("--reason goes with --force", "add --force, or drop --reason")
+    from codev_git.commands.spawning import parse_reason
+
+    return parse_reason(reason) if reason is not None else None
+
+
 @click.command("release")
 @click.argument("builder", shell_complete=complete_builders)
+@click.option("--force", is_flag=True, help="Release a builder another architect owns.")
+@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
-def release_cmd(builder: str, as_name: str | None) -> None:
+def release_cmd(builder: str, force: bool, reason: str | None, as_name: str | None) -> None:
     """Give a builder up: its branch is no longer a builder (the record's history is kept).
 
-    Undoes a mistaken adopt; the branch can be adopted again later.
+    Undoes a mistaken adopt; the branch can be adopted again later. Only its owner may
+    (--force overrides, recorded); the owner and the builder each get a message.
 
     \b
-    Example:
+    Examples:
       git codev release builder-spir-1487
+      git codev release 1487 --force --reason "abandoned; owner left"
     """
+    why = _forced_reason(force, reason)
     from codev_git.ownership.builders import release
     from codev_git.ownership.identity import NO_IDENTITY_HINT, architect_from_settings
 
@@ -336,7 +275,7 @@ def release_cmd(builder: str, as_name: str | None) -> None:
     who = architect_from_settings(store, as_name)
     if who is None:
         raise UsageError("cannot tell which architect you are", NO_IDENTITY_HINT)
-    record = release(store, who, builder)
+    record = release(store, who, builder, force=force, reason=why)
     echo(f"released {record.builder} (branch {record.branch_name}; it was {record.architect}'s)")
 
 
@@ -353,6 +292,7 @@ def release_cmd(builder: str, as_name: str | None) -> None:
     metavar="S",
     help="With --watch: redraw at least every S seconds.",
 )
+@click.option("--by-architect", is_flag=True, help="The board: everything grouped by architect.")
 @as_option
 @json_option
 def status_cmd(
@@ -361,6 +301,7 @@ def status_cmd(
     thread: str | None,
     watch: bool,
     interval: float,
+    by_architect: bool,
     as_name: str | None,
     as_json: bool,
 ) -> None:
@@ -371,17 +312,34 @@ def status_cmd(
     change or a branch lands, else every --interval seconds, until Ctrl-C; when the output
     is not a terminal it prints the table once.
 
+    A builder whose branch is more than codev.staleBaseCommits commits behind the base
+    branch is flagged STALE ("staleBase" in --json). With --by-architect, the board: per
+    architect its threads, builders (state, phase), unread messages, answers it owes and is
+    owed (messages sent with --ack that no answer names yet), and its last activity.
+
     \b
     Examples:
       git codev status
       git codev status --architect payments --json
       CODEV_ARCHITECT_NAME=main git codev status --mine
       git codev status --watch --interval 5
+      git codev status --by-architect
     """
     if mine and architect:
         raise UsageError("give --architect or --mine, not both")
     if watch and as_json:
         raise UsageError("--watch redraws a table for a person", "use --json without --watch")
+    if by_architect:
+        if watch:
+            raise UsageError(
+                "--watch redraws the status table", "give --by-architect without --watch"
+            )
+        if mine or architect or thread:
+            raise UsageError("--by-architect shows everyone; give no filter with it")
+        from codev_git.commands.board import show_board
+
+        show_board(as_json)
+        return
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
     from codev_git.ownership.builder_state import status_report
@@ -437,6 +395,7 @@ def _print_status(report: dict[str, Any]) -> None:
                 f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b['thread'] or '-':<14} "
                 f"{style(f'{state:<8}', colour)} {ahead_behind:<9} {b['unread']}"
                 + (f"  (from {b['remoteBranch']})" if b["remoteBranch"] else "")
+                + (style("  STALE: rebase on the base branch", "red") if b["staleBase"] else "")
             )
     arch = ", ".join(f"{a['name']} ({a['unread']} unread)" for a in report["architects"])
     if arch:

@@ -74,6 +74,16 @@ def story() -> list[Step]:
         Step("The builder reads the instruction", ["inbox"], None, spir1481),
         Step("Status, filtered to one architect", ["status", "--architect", "payments"]),
         Step(
+            "One issue, one builder: a second builder for 1487 is refused, naming the first",
+            ["spawn", "1487", "--protocol", "bugfix"],
+            "payments",
+        ),
+        Step(
+            "The board: threads, builders, unread, answers owed, by architect",
+            ["status", "--by-architect"],
+        ),
+        Step("Which architect owns which issue", ["issues-owned"]),
+        Step(
             "What a sibling's thread stands at, read-only, from any architect",
             ["thread", "show", "checkout-v2", "--brief"],
             "main",

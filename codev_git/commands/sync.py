@@ -22,7 +22,10 @@ def sync_cmd(remote: str | None, dry_run: bool, as_json: bool) -> None:
     are fetched into refs/codev-remotes/REMOTE/ (never over local refs), merged into the local
     ones, and everything ahead of the remote is pushed as fast-forwards in one atomic push with
     leases; if another clone pushed in between, the whole cycle is retried (git config
-    codev.syncAttempts N, default 6). Running it again changes nothing and says so.
+    codev.syncAttempts N, default 6). Running it again changes nothing and says so. When the
+    records taken in show two live builders for one issue (spawned on two clones before
+    either synced), both are listed (a warning; "duplicates" in --json) and both owners are
+    told by a message, once.
 
     \b
     Examples:

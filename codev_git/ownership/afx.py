@@ -39,6 +39,8 @@ class AfxBuilder:
     protocol: str | None
     issue: int | None
     task: str | None
+    status: str | None = None  # spawning|implementing|blocked|pr|complete
+    phase: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ def read_builders(db: Path, workspace: Path) -> list[AfxBuilder]:
 
         query = (
             f"SELECT id, {col('branch')}, {col('spawned_by_architect')}, {col('protocol_name')}, "
-            f"{col('issue_number')}, {col('task_text')}, {col('workspace_path')} FROM builders"
+            f"{col('issue_number')}, {col('task_text')}, {col('workspace_path')}, "
+            f"{col('status')}, {col('phase')} FROM builders"
         )
         rows = conn.execute(query).fetchall()
     except sqlite3.Error as exc:
@@ -110,7 +113,7 @@ def read_builders(db: Path, workspace: Path) -> list[AfxBuilder]:
     here = os.path.realpath(workspace)
     shared = "workspace_path" in columns  # global.db: every workspace's builders in one table
     out: list[AfxBuilder] = []
-    for bid, branch, architect, protocol, issue, task, ws in rows:
+    for bid, branch, architect, protocol, issue, task, ws, status, phase in rows:
         if shared and (ws is None or os.path.realpath(str(ws)) != here):
             continue  # another workspace's builder (or one whose workspace is unknown)
         out.append(
@@ -121,9 +124,19 @@ def read_builders(db: Path, workspace: Path) -> list[AfxBuilder]:
                 protocol=str(protocol) if protocol else None,
                 issue=_int_or_none(issue),
                 task=str(task) if task else None,
+                status=str(status) if status else None,
+                phase=str(phase) if phase else None,
             )
         )
     return out
+
+
+def readable_db(store: Store) -> Path | None:
+    """The afx database that ``adopt --from-afx`` would read, when there is one."""
+    for place in candidate_dbs(store):
+        if place.is_file():
+            return place
+    return None
 
 
 def _int_or_none(value: object) -> int | None:

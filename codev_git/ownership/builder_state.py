@@ -35,6 +35,13 @@ class BuilderRow:
     state: BranchState
     worktree: Path | None
     unread: int
+    stale_after: int = 0  # codev.staleBaseCommits (0: never stale)
+
+    @property
+    def stale_base(self) -> bool:
+        """Live, and more than ``stale_after`` commits behind the base branch."""
+        limit = self.stale_after
+        return limit > 0 and self.status in ("new", "active") and self.state.behind > limit
 
     @property
     def status(self) -> str:
@@ -70,6 +77,7 @@ class BuilderRow:
             "unread": self.unread,
             "heldCount": self.unread,
             "ownedSince": rec.time,
+            "staleBase": self.stale_base,
         }
 
 
@@ -179,6 +187,7 @@ def rows(
     base_tip = base[1] if base else None
     worktrees = store.worktree_heads()
     unread = UnreadCounter(store, refs)
+    stale_after = config.STALE_BASE_COMMITS.number(store)
     out: list[BuilderRow] = []
     for ownership in owned:
         rec = ownership.current
@@ -193,6 +202,7 @@ def rows(
                 state,
                 worktrees.get(rec.branch),
                 unread(builder_identity(rec)),
+                stale_after,
             )
         )
     return out

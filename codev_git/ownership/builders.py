@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 
 from codev_git.clock import now_iso
 from codev_git.errors import OperationalError, UsageError
@@ -13,9 +11,7 @@ from codev_git.names import (
     ArchitectName,
     BranchRef,
     BuilderId,
-    Protocol,
     ThreadName,
-    builder_branch_for_dir,
     builder_id_for_branch,
     is_builder_branch_ref,
     short_branch,
@@ -26,106 +22,9 @@ from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
 from codev_git.threads.choose import choose_thread
 
-TASK_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-@dataclass(frozen=True)
-class Spawned:
-    record: OwnerRecord
-    worktree: Path | None
-    base: str
-
 
 def actor_ident(store: Store, who: Identity) -> Ident:
     return store.identity() or Ident(who.name, f"{who.name}@codev.invalid")
-
-
-def builders_dir(store: Store) -> Path:
-    root = store.main_workdir
-    if root is None:
-        raise UsageError(
-            "this repository has no working tree for builder worktrees",
-            "run from a non-bare clone, or pass --no-worktree",
-        )
-    return root / ".builders"
-
-
-def _task_dir(store: Store) -> str:
-    for _ in range(100):
-        candidate = "task-" + "".join(secrets.choice(TASK_ALPHABET) for _ in range(4))
-        if store.ref_target(BRANCH_PREFIX + "builder/" + candidate) is None:
-            return candidate
-    raise OperationalError("could not find a free task name", "try again")
-
-
-def spawn(
-    store: Store,
-    who: Identity,
-    *,
-    issue: int | None,
-    protocol: Protocol | None,
-    task: str | None,
-    architect: ArchitectName | None,
-    thread: ThreadName | None,
-    base: str | None,
-    worktree: bool,
-) -> Spawned:
-    if who.is_builder:
-        raise UsageError(
-            f"builder {who.name} cannot spawn builders", "spawn from an architect's worktree"
-        )
-    owner = architect or who.architect
-    if task is not None:
-        if not task.strip():
-            raise UsageError("the task text is empty", "describe the task after --task")
-        directory = _task_dir(store)
-    else:
-        assert issue is not None and protocol is not None
-        directory = f"{protocol}-{issue}"
-    branch = builder_branch_for_dir(directory)
-    if store.ref_target(branch) is not None:
-        raise OperationalError(
-            f"branch {short_branch(branch)} already exists",
-            f"record it with 'git codev adopt {short_branch(branch)}', or delete it first",
-        )
-    path = builders_dir(store) / directory if worktree else None
-    if path is not None and path.exists():
-        raise OperationalError(
-            f"{path} already exists", "remove it ('git worktree remove') or use --no-worktree"
-        )
-    base_commit = store.resolve_commit(base or "HEAD")
-    record = OwnerRecord(
-        time=now_iso(),
-        event="spawn",
-        builder=builder_id_for_branch(branch),
-        branch=branch,
-        architect=owner,
-        thread=thread,
-        protocol=protocol,
-        issue=issue,
-        task=task,
-        by=who.name,
-        base=base_commit,
-    )
-    book = OwnerBook(store)
-    _, created = store.cas_update(
-        branch, lambda old: base_commit if old is None else None, "codev: spawn"
-    )
-    if created is None:
-        raise OperationalError(f"branch {short_branch(branch)} was created by someone else")
-    book.record([record], actor_ident(store, who), f"spawn {record.builder} for {owner}")
-    if path is not None:
-        from codev_git.store.porcelain import worktree_add
-
-        root = store.main_workdir
-        assert root is not None
-        try:
-            worktree_add(root, path, short_branch(branch))
-        except OperationalError:
-            book.forget(branch, actor_ident(store, who), f"undo spawn of {record.builder}")
-            store.delete_ref(branch, base_commit)
-            raise
-    return Spawned(record, path, base_commit)
 
 
 def _branch_ref(store: Store, name: str) -> BranchRef:
@@ -243,8 +142,24 @@ def _parse_dir(builder: BuilderId) -> tuple[str | None, int | None]:
     return None, None
 
 
+def _require_owner(current: OwnerRecord, who: Identity, what: str, force: bool) -> None:
+    """Only the owning architect changes a builder's ownership, unless it forces it."""
+    if current.architect != who.architect and not force:
+        raise UsageError(
+            f"{current.builder} belongs to {current.architect}; only {current.architect} may "
+            f"{what} it",
+            f"ask {current.architect}, or pass --force --reason TEXT (recorded in its history)",
+        )
+
+
 def reassign(
-    store: Store, who: Identity, address: str, to: ArchitectName
+    store: Store,
+    who: Identity,
+    address: str,
+    to: ArchitectName,
+    *,
+    force: bool = False,
+    reason: str | None = None,
 ) -> tuple[OwnerRecord, bool]:
     if who.is_builder:
         raise UsageError(f"builder {who.name} cannot reassign", "reassign from an architect")
@@ -252,29 +167,51 @@ def reassign(
     current = book.find(address).current
     if current.architect == to:
         return current, False
-    record = OwnerRecord(
-        **{
-            **current.__dict__,
-            "time": now_iso(),
-            "event": "reassign",
-            "architect": to,
-            "by": who.name,
-        }
+    _require_owner(current, who, "reassign", force)
+    forced = force and current.architect != who.architect
+    record = replace(
+        current,
+        time=now_iso(),
+        event="reassign",
+        architect=to,
+        by=who.name,
+        force=forced,
+        reason=reason if forced else None,
     )
-    book.record(
-        [record], actor_ident(store, who), f"reassign {record.builder} {current.architect}->{to}"
-    )
+    actor = actor_ident(store, who)
+    book.record([record], actor, f"reassign {record.builder} {current.architect}->{to}")
+    from codev_git.ownership.announce import announce, retag
+
+    retag(store, record)
+    text = f"ownership: {record.builder} now belongs to {to} (was {current.architect}); "
+    text += f"reassigned by {who.name}" + (f", forced: {reason}" if forced and reason else "")
+    announce(store, actor, who.architect, record, text, architects=[current.architect, to])
     return record, True
 
 
-def release(store: Store, who: Identity, address: str) -> OwnerRecord:
+def release(
+    store: Store, who: Identity, address: str, *, force: bool = False, reason: str | None = None
+) -> OwnerRecord:
     """Give a builder up: its branch stops being a builder (history kept; adopt again later)."""
     if who.is_builder:
         raise UsageError(f"builder {who.name} cannot release", "release from an architect")
     book = OwnerBook(store)
     current = book.find(address).current
-    record = OwnerRecord(
-        **{**current.__dict__, "time": now_iso(), "event": "release", "by": who.name}
+    _require_owner(current, who, "release", force)
+    forced = force and current.architect != who.architect
+    record = replace(
+        current,
+        time=now_iso(),
+        event="release",
+        by=who.name,
+        force=forced,
+        reason=reason if forced else None,
     )
-    book.record([record], actor_ident(store, who), f"release {record.builder}")
+    actor = actor_ident(store, who)
+    book.record([record], actor, f"release {record.builder}")
+    from codev_git.ownership.announce import announce, retag
+
+    retag(store, record)
+    text = f"ownership: {record.builder} was released by {who.name}; it is no longer a builder"
+    announce(store, actor, who.architect, record, text, architects=[current.architect])
     return record

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 
 from codev_git import config, report
@@ -69,6 +69,9 @@ class OwnerRecord:
     base: str | None = None  # the commit the branch started from (spawn) or had (adopt)
     v: int = RECORD_VERSION
     prev: str | None = None  # the id of the record this one supersedes (version 2)
+    # optional: written only when set, so ordinary lines stay as they were
+    force: bool = False  # the event overrode a refusal (--force)
+    reason: str | None = None  # why (given with --force, and what was overridden)
     # the line exactly as stored, when read from a note (never written as a field)
     raw: str = field(default="", compare=False, repr=False)
 
@@ -82,6 +85,9 @@ class OwnerRecord:
         data = {name: getattr(self, name) for name in _RECORD_FIELDS}
         if self.v < 2 and self.prev is None:
             del data["prev"]  # a version-1 line reads back exactly as it was
+        for name in _OPTIONAL_FIELDS:
+            if not data[name]:
+                del data[name]
         return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
 
     @property
@@ -107,6 +113,8 @@ class OwnerRecord:
             base=str(data["base"]) if data.get("base") else None,
             v=int(data.get("v", 1)),
             prev=str(data["prev"]) if data.get("prev") else None,
+            force=data.get("force") is True,
+            reason=str(data["reason"]) if data.get("reason") else None,
             raw=line,
         )
         record.check()
@@ -126,6 +134,7 @@ class OwnerRecord:
             "time": _TIME_RE.fullmatch(self.time),
             "event": self.event in EVENTS,
             "prev": self.prev is None or _ID_RE.fullmatch(self.prev),
+            "reason": self.reason is None or _REASON_RE.fullmatch(self.reason),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -138,7 +147,9 @@ _ID_RE = re.compile(r"[0-9a-f]{24}")
 _TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
 
 
+_REASON_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]{1,300}")
 _RECORD_FIELDS = tuple(f.name for f in fields(OwnerRecord) if f.name != "raw")
+_OPTIONAL_FIELDS = ("force", "reason")
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,10 @@ class OwnerBook:
             )
         return causal_order(kept) if kept else kept
 
+    def tree(self) -> str | None:
+        """The notes tree the records are read from now (None: no records yet)."""
+        return self._tree()
+
     def _tree(self) -> str | None:
         tip = self.store.ref_target(OWNERS_REF)
         if tip is None:
@@ -291,7 +306,11 @@ class OwnerBook:
         return owned if include_released or not owned.released else None
 
     def all(self, *, include_released: bool = False) -> list[Ownership]:
-        tree = self._tree()
+        return self.all_in(self._tree(), include_released=include_released)
+
+    def all_in(self, tree: str | None, *, include_released: bool = False) -> list[Ownership]:
+        """Every ownership in a notes tree (the ref's, or one a compare-and-swap is about
+        to build on)."""
         if tree is None:
             return []
         out: list[Ownership] = []
@@ -345,13 +364,19 @@ class OwnerBook:
         raise UsageError(f"{address!r} matches several builders ({names})", "give the full id")
 
     def record(
-        self, records: Iterable[OwnerRecord], actor: Ident, summary: str
+        self,
+        records: Iterable[OwnerRecord],
+        actor: Ident,
+        summary: str,
+        *,
+        guard: Callable[[str | None], None] | None = None,
     ) -> list[OwnerRecord]:
         """Append records (one per branch) to the notes ref with compare-and-swap. Each is
         written as superseding the record in force at that moment (computed again after a
         lost race); afterwards each is read back, and an error says so if one is not in
         force (no command may say it changed something it did not). Returns them as
-        written."""
+        written. ``guard`` is called with the notes tree each attempt builds on, inside the
+        compare-and-swap: it raises to refuse, so a check and the record are one step."""
         batch = list(records)
         store = self.store
         written: dict[str, OwnerRecord] = {}
@@ -361,6 +386,8 @@ class OwnerBook:
 
         def compute(old: str | None) -> str:
             base_tree = store.tree_of(old) if old is not None else None
+            if guard is not None:
+                guard(base_tree)
             changes: dict[str, tuple[str, str]] = {}
             anchors_base = None
             if base_tree is not None:
@@ -421,32 +448,42 @@ class OwnerBook:
                 "run 'git codev status' to see the owner, then try again if still needed",
             )
 
-    def forget(self, branch: BranchRef, actor: Ident, summary: str) -> None:
-        """Remove a branch's note (used only to undo a spawn that failed half-way)."""
-        compute = _forget_compute(self.store, branch, actor, summary)
-        self.store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+    def unrecord(self, record: OwnerRecord, actor: Ident, summary: str) -> None:
+        """Take back one record line as written (a spawn that failed half-way), by
+        compare-and-swap: every other line of the note stays, so an older builder's history
+        is kept; the note (and its anchor) goes only when that line was all it held."""
+        store = self.store
+        anchor = anchor_id(record.branch)
+        line = record.line()
 
+        def compute(old: str | None) -> str | None:
+            if old is None:
+                return None
+            base_tree = store.tree_of(old)
+            blob = store.note_blob(base_tree, anchor)
+            if blob is None:
+                return None
+            lines = [
+                ln for ln in store.read_blob(blob).decode("utf-8", "replace").splitlines() if ln
+            ]
+            kept = [ln for ln in lines if ln != line]
+            if len(kept) == len(lines):
+                return None  # not there (taken back already)
+            changes = _unfan(store, base_tree, anchor)
+            if kept:
+                changes[anchor] = (store.write_blob(("\n".join(kept) + "\n").encode()), "blob")
+            else:
+                changes[anchor] = ("", "delete")
+                found = store.tree_entry(base_tree, ANCHORS_DIR)
+                if found is not None and found[1] == "tree":
+                    anchors = store.write_tree({anchor: ("", "delete")}, found[0])
+                    changes[ANCHORS_DIR] = (anchors, "tree")
+            tree = store.write_tree(changes, base_tree)
+            return store.write_commit(
+                tree=tree, parents=[old], author=actor, message=f"codev: {summary}\n".encode()
+            )
 
-def _forget_compute(store: Store, branch: BranchRef, actor: Ident, summary: str):  # type: ignore[no-untyped-def]
-    anchor = anchor_id(branch)
-
-    def compute(old: str | None) -> str | None:
-        if old is None:
-            return None
-        base_tree = store.tree_of(old)
-        if store.note_blob(base_tree, anchor) is None:
-            return None
-        changes = {anchor: ("", "delete")}
-        changes.update(_unfan(store, base_tree, anchor))
-        found = store.tree_entry(base_tree, ANCHORS_DIR)
-        if found is not None and found[1] == "tree":
-            changes[ANCHORS_DIR] = (store.write_tree({anchor: ("", "delete")}, found[0]), "tree")
-        tree = store.write_tree(changes, base_tree)
-        return store.write_commit(
-            tree=tree, parents=[old], author=actor, message=f"codev: {summary}\n".encode()
-        )
-
-    return compute
+        store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
 
 
 def _unfan(store: Store, base_tree: str, anchor: str) -> dict[str, tuple[str, str]]:

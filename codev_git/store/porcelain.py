@@ -246,6 +246,33 @@ def worktree_add(repo_root: Path, path: Path, branch: str) -> None:
     run_git(repo_root, "worktree", "add", "--quiet", str(path), branch, what="git worktree add")
 
 
+def worktree_prune(repo_root: Path) -> None:
+    """Forget worktrees whose directory is gone (so one can be added there again)."""
+    try_git(repo_root, "worktree", "prune")
+
+
+def worktree_discard(repo_root: Path, path: Path) -> None:
+    """Remove a worktree that a killed ``git worktree add`` left half made (git locks it
+    while it initialises, hence the double force)."""
+    run_git(
+        repo_root, "worktree", "remove", "--force", "--force", str(path), what="git worktree remove"
+    )
+
+
+def fetch_branch(cwd: Path, remote: str, branch_ref: str, tracking_ref: str) -> GitOutcome:
+    """Fetch one branch of ``remote`` into its remote-tracking ref (quietly, no tags)."""
+    return try_git(
+        cwd,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+        remote,
+        f"+{branch_ref}:{tracking_ref}",
+    )
+
+
 def commit_tree_signed(
     cwd: Path, tree: str, parents: list[str], message: bytes, name: str, email: str
 ) -> str:

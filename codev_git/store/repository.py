@@ -9,6 +9,7 @@ policy) is :mod:`codev_git.store.autopack`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -167,6 +168,24 @@ class Store:
             if branch and worktree.is_dir():  # a deleted worktree directory holds nothing
                 heads[branch] = worktree
         return heads
+
+    def worktree_initialising(self, worktree: Path) -> bool:
+        """Whether ``git worktree add`` is still (or, killed, forever) initialising
+        ``worktree``: git locks a new worktree with the reason "initializing" until the
+        checkout is done."""
+        try:
+            entries = list(os.scandir(self.common_dir / "worktrees"))
+        except OSError:
+            return False
+        for entry in entries:
+            admin = Path(entry.path)
+            try:
+                if Path((admin / "gitdir").read_text().strip()).parent != worktree:
+                    continue
+                return (admin / "locked").read_text().strip() == "initializing"
+            except OSError:
+                continue
+        return False
 
     # -- config ------------------------------------------------------------------------------
     def config_get(self, key: str) -> str | None:
@@ -489,6 +508,48 @@ class Store:
                 out[ref.name] = str(target)
         return out
 
+    def reflog_messages(self, name: str) -> list[str]:
+        """The messages of a ref's reflog, newest first (empty when it has none)."""
+        try:
+            ref = self.repo.references.get(name)
+            if ref is None:
+                return []
+            return [str(entry.message or "") for entry in ref.log()]
+        except (pygit2.GitError, ValueError, OSError):
+            return []
+
+    @contextlib.contextmanager
+    def mutex(self, name: str, *, wait: float = 120.0) -> Iterator[None]:
+        """Hold an exclusive lock among this clone's processes for the block. It is an
+        ``flock`` on ``<common dir>/codev-<name>.mutex``: the kernel drops it when its holder
+        dies, so a killed process never leaves it held (unlike a ``.lock`` file)."""
+        import fcntl
+
+        path = self.common_dir / f"codev-{name}.mutex"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OperationalError(f"cannot open {path}: {exc}", write_hint(exc)) from exc
+        try:
+            deadline = time.monotonic() + wait
+            attempt = 0
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OperationalError(
+                            f"another git codev {name} in this clone has held {path} "
+                            f"for over {int(wait)}s",
+                            "wait for it to finish, then try again",
+                        ) from None
+                    _backoff(attempt)
+                    attempt += 1
+            yield
+        finally:
+            os.close(fd)  # closing drops the flock
+
     # -- moving refs ---------------------------------------------------------------------------
     def cas_update(
         self,
@@ -549,6 +610,10 @@ class Store:
                     self._raise_if_stale_lock(name)
                     last_error = text
                 elif "does not match" in text or "already exists" in text:
+                    last_error = text
+                elif "No such file or directory" in text:
+                    # another process deleting a sibling ref pruned the (reflog) directory
+                    # between libgit2 making it and writing in it: look again and retry
                     last_error = text
                 else:
                     raise OperationalError(f"cannot update ref {name}: {text}") from exc

@@ -103,6 +103,7 @@ class SyncReport:
     pushed: list[str] = field(default_factory=list)
     attempts: int = 0
     warnings: list[str] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # issues with two builders
 
     @property
     def changed(self) -> bool:
@@ -133,6 +134,7 @@ class SyncReport:
             "pushedRefs": sorted(self.pushed),
             "attempts": self.attempts,
             "warnings": self.warnings,
+            "duplicates": self.duplicates,
         }
 
 
@@ -189,7 +191,10 @@ def sync(
         if dry_run:
             plan(store, remote_tips, scope, report)
             return report
+        owners_before = store.ref_target(OWNERS_REF)
         merge_into_local(store, remote_tips, report)
+        if scope == EVERYTHING:
+            check_duplicates(store, owners_before, report)
         if not push:
             return report
         ok, reason = publish(store, link, remote, remote_tips, scope, report)
@@ -360,6 +365,21 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
         report.merge_commits += new != theirs
         if kind == "channel":
             report.new_messages += _messages_between(store, new, old)
+
+
+def check_duplicates(store: Store, owners_before: str | None, report: SyncReport) -> None:
+    """Two clones may each have spawned a builder for one issue before either synced: once
+    both records are here, list both and tell both owners (:mod:`codev_git.ownership.dedupe`)."""
+    from codev_git.ownership.dedupe import after_sync
+    from codev_git.ownership.identity import architect_from_settings
+
+    try:
+        who = architect_from_settings(store, None)
+    except UsageError:
+        who = None
+    after = store.ref_target(OWNERS_REF)
+    found = after_sync(store, owners_before, after, who.architect if who else None)
+    report.duplicates.extend(d.as_json() for d in found)
 
 
 def publish(

@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git import config
 from codev_git.clock import iso, now
 from codev_git.errors import OperationalError, UsageError
 from codev_git.names import ArchitectName, BuilderId, ThreadName, short_branch, shown
@@ -170,7 +171,12 @@ def new_thread(
         "status": "active",
         "created": iso(int(now())),
         "headline": headline,
-        **blocks(builder_rows(store).get(name, []), short_branch(base[0]) if base else None, name),
+        **blocks(
+            builder_rows(store).get(name, []),
+            short_branch(base[0]) if base else None,
+            name,
+            config.THREAD_HISTORY.number(store),
+        ),
     }
     text = render_template(source, label, values)
     front = parse_front_matter(text)
@@ -217,7 +223,10 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
         raise OperationalError(f"cannot read {rel}: {exc.strerror}", "restore it") from exc
     base = base_branch(store)
     generated = blocks(
-        builder_rows(store).get(name, []), short_branch(base[0]) if base else None, name
+        builder_rows(store).get(name, []),
+        short_branch(base[0]) if base else None,
+        name,
+        config.THREAD_HISTORY.number(store),
     )
     new, found = old, 0
     for block, content in generated.items():

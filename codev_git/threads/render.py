@@ -130,8 +130,41 @@ def merges_markdown(builders: list[BuilderRow], base: str | None) -> str:
     return "\n".join(out)
 
 
-def blocks(builders: list[BuilderRow], base: str | None, thread: str) -> dict[str, str]:
+def split_history(
+    builders: list[BuilderRow], keep: int
+) -> tuple[list[BuilderRow], list[BuilderRow]]:
+    """(shown, history): live builders and the ``keep`` most recently finished (merged, or
+    branch gone) stay in view, in their order; older finished ones go to the history."""
+    finished = [r for r in builders if not r.state.exists or r.state.merged]
+    finished.sort(key=lambda r: (r.state.last_time or 0, r.record.builder), reverse=True)
+    older = {id(r) for r in finished[max(keep, 0) :]}
+    return [r for r in builders if id(r) not in older], [r for r in builders if id(r) in older]
+
+
+def history_markdown(older: list[BuilderRow], base: str | None) -> str:
+    """The collapsed section that keeps a long-running thread file a page long."""
+    lines = merges_markdown(older, base).splitlines()
+    return "\n".join(
+        [
+            "",
+            "<details>",
+            f"<summary>History: {len(older)} earlier builder{'s' if len(older) != 1 else ''}"
+            "</summary>",
+            "",
+            *lines,
+            "",
+            "</details>",
+        ]
+    )
+
+
+def blocks(
+    builders: list[BuilderRow], base: str | None, thread: str, keep: int = 20
+) -> dict[str, str]:
+    """The generated blocks; ``keep`` is ``codev.threadHistory``."""
+    shown, older = split_history(builders, keep)
+    history = history_markdown(older, base) if older else ""
     return {
-        "roster": roster_markdown(builders, base, thread),
-        "merges": merges_markdown(builders, base),
+        "roster": roster_markdown(shown, base, thread) + history,
+        "merges": merges_markdown(shown, base),
     }

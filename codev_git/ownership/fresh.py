@@ -1,0 +1,79 @@
+"""Fresh bases: a new builder starts from the newest commit of its base branch's upstream.
+
+When the base (``--base``, else the checked-out branch) is a local branch with an upstream
+(``branch.<name>.remote`` and ``.merge``), ``spawn`` fetches that one branch first (through
+git's own fetch: the user's credentials and transports). If the local branch is behind what
+was fetched, the builder starts from the upstream tip instead. Offline is a warning, never a
+failure: the builder then starts from the local branch, as it would have anyway.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codev_git import report
+from codev_git.errors import CodevError
+from codev_git.layout import remote_branch
+from codev_git.names import BRANCH_PREFIX, short_branch
+from codev_git.store import Store
+
+_REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def local_branch(store: Store, base: str | None) -> str | None:
+    """The full refname of the local branch ``base`` names (None: HEAD's branch)."""
+    if base is None:
+        return store.head_branch()
+    ref = base if base.startswith(BRANCH_PREFIX) else BRANCH_PREFIX + base
+    try:
+        return ref if store.ref_target(ref) is not None else None
+    except CodevError:  # a name git cannot read is simply not a branch
+        return None
+
+
+def upstream_of(store: Store, branch: str) -> tuple[str, str] | None:
+    """(remote, remote's branch ref) a local branch tracks, if any."""
+    short = short_branch(branch)
+    remote = store.config_get(f"branch.{short}.remote")
+    merge = store.config_get(f"branch.{short}.merge")
+    if not remote or remote == "." or not merge or not merge.startswith(BRANCH_PREFIX):
+        return None
+    if not _REMOTE_RE.fullmatch(remote) or ".." in remote:
+        return None
+    return remote, merge
+
+
+def fresh_base(store: Store, base: str | None, *, fetch: bool) -> tuple[str, str | None]:
+    """(commit to start from, the upstream it was fetched from or None)."""
+    local = store.resolve_commit(base or "HEAD")
+    branch = local_branch(store, base)
+    upstream = upstream_of(store, branch) if branch else None
+    if branch is None or upstream is None or not fetch:
+        return local, None
+    remote, merge = upstream
+    tracking = remote_branch(remote, short_branch(merge))
+    from codev_git.store.porcelain import fetch_branch
+
+    outcome = fetch_branch(store.workdir or store.git_dir, remote, merge, tracking)
+    name = short_branch(branch)
+    if outcome.code != 0:
+        report.warn(
+            f"could not fetch {name}'s upstream from {remote} ({outcome.first_error}); "
+            f"starting from the local {name}"
+        )
+        return local, None
+    theirs = store.ref_target(tracking)
+    if theirs is None or theirs == local or store.is_ancestor(theirs, local):
+        return local, short_branch(tracking, "refs/remotes/")
+    if store.is_ancestor(local, theirs):
+        newer, _ = store.ahead_behind(theirs, local)
+        report.note(
+            f"starting from {short_branch(tracking, 'refs/remotes/')}: it is {newer} "
+            f"commit{'s' if newer != 1 else ''} newer than your {name}"
+        )
+        return theirs, short_branch(tracking, "refs/remotes/")
+    report.warn(
+        f"{name} and {short_branch(tracking, 'refs/remotes/')} have diverged; "
+        f"starting from the local {name}"
+    )
+    return local, short_branch(tracking, "refs/remotes/")
