@@ -63,7 +63,8 @@ def test_overview_shows_builders_and_unread_counts(sandbox: Sandbox, chrome: Any
         assert payments.find_element("css selector", ".unread").text == "1 unread"
         rows = main.find_elements("css selector", "tr[data-builder]")
         assert [r.get_attribute("data-builder") for r in rows] == ["builder-spir-1487"]
-        assert "NEW" in rows[0].text.upper() and rows[0].text.rstrip().endswith("1")  # its unread
+        # its unread: the spawn announcement and "go on"
+        assert "NEW" in rows[0].text.upper() and rows[0].text.rstrip().endswith("2")
         assert [
             r.get_attribute("data-builder")
             for r in payments.find_elements("css selector", "tr[data-builder]")
