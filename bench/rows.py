@@ -36,6 +36,13 @@ class Sizes:
     warmup: int
     sync_messages: int
     hook_runs: int
+    depth: int  # commits on main in the deep repository
+    deep_builders: int  # owned builder branches there
+    behind: int  # about how far behind main each one forked
+    scale_runs: int  # runs of each deep-repository row
+    log_messages: int  # messages in the inbox `log -n 20` reads
+    architects: int  # architects' inboxes a clone syncs
+    checkout_runs: int  # runs of each checkout row
     auto_pack: int | None = None  # codev.autoPack for the big inbox (None: the default)
 
 
@@ -50,6 +57,13 @@ FULL = Sizes(
     warmup=2,
     sync_messages=10_000,
     hook_runs=7,
+    depth=80_000,
+    deep_builders=1000,
+    behind=12_000,
+    scale_runs=5,
+    log_messages=300_000,
+    architects=1000,
+    checkout_runs=21,
 )
 SMOKE = Sizes(
     big_inbox=400,
@@ -62,6 +76,13 @@ SMOKE = Sizes(
     warmup=0,
     sync_messages=40,
     hook_runs=1,
+    depth=400,
+    deep_builders=20,
+    behind=100,
+    scale_runs=1,
+    log_messages=500,
+    architects=20,
+    checkout_runs=1,
     auto_pack=256,  # so that the packing policy runs even in a tiny inbox
 )
 
