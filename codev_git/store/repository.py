@@ -668,6 +668,47 @@ class Store:
                 return str(existing)
         return None
 
+    def create_refs(self, targets: Mapping[str, str], reflog: str) -> bool:
+        """Create all of ``targets`` (refname -> commit) or none, each only if it does not
+        exist yet: one ``git update-ref --stdin`` transaction, git's own compare-and-swap
+        for many refs at once (creating a thousand refs one libgit2 transaction at a time
+        costs a thousand lock-and-check rounds). False when any of them exists (nothing
+        was created): the caller then goes ref by ref with :meth:`cas_update`."""
+        if not targets:
+            return True
+        from codev_git.store.porcelain import git_lines
+
+        zero = "0" * 40
+        stdin = "".join(f"update {name} {oid} {zero}\n" for name, oid in targets.items())
+        try:
+            git_lines(
+                self.git_dir,
+                "update-ref",
+                "-m",
+                reflog,
+                "--stdin",
+                stdin=stdin.encode(),
+                what="git update-ref",
+            )
+        except OperationalError:
+            return False
+        return True
+
+    def pack_refs_if_many(self, prefixes: tuple[str, ...], limit: int = 256) -> bool:
+        """``git pack-refs --all`` when more than ``limit`` loose refs sit under
+        ``prefixes`` (what ``git gc`` would do later): one file per ref makes every later
+        listing, fetch and sync open them all. True when it packed."""
+        loose = 0
+        for prefix in prefixes:
+            for _folder, _dirs, files in os.walk(self.common_dir / prefix):
+                loose += sum(1 for name in files if not name.endswith(".lock"))
+        if loose <= limit:
+            return False
+        from codev_git.store.porcelain import git_lines
+
+        git_lines(self.common_dir, "pack-refs", "--all", what="git pack-refs")
+        return True
+
     def _create_ref(self, name: str, target: str, reflog: str) -> None:
         """Create ``name`` only if it does not exist, decided under the ref's lock.
 
