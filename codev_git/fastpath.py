@@ -24,11 +24,14 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from codev_git import clock, config
+from codev_git.address import architect_address
 from codev_git.errors import UsageError
-from codev_git.messaging.message import DEFAULT_MAX_BYTES, channels_of, encode, inbox_ref
+from codev_git.layout import OWNERS_REF, inbox_ref
+from codev_git.messaging.message import channels_of, encode
 from codev_git.names import BUILDER_BRANCH_PREFIX, BranchRef
 from codev_git.ownership.identity import Identity, architect_from_settings
-from codev_git.ownership.records import OWNERS_REF, Ownership, anchor_id, now_iso, parse_note
+from codev_git.ownership.records import Ownership, anchor_id, parse_note
 from codev_git.store.porcelain import GIT_ENV_VARS
 from codev_git.store.values import CAS_ATTEMPTS, CAS_MAX_SLEEP, EMPTY_TREE, Ident
 
@@ -48,10 +51,10 @@ OTHER_GIT_ENV = (
 )
 # config that changes how a message is written or sent: the full path handles it
 FULL_PATH_CONFIG = (
-    "codev.signmessages",
+    config.SIGN_MESSAGES.name.lower(),
     "commit.gpgsign",
-    "codev.autopush",
-    "codev.maxmessagebytes",
+    config.AUTO_PUSH.name.lower(),
+    config.MAX_MESSAGE_BYTES.name.lower(),
     "core.sharedrepository",
     "extensions.objectformat",
     "extensions.refstorage",
@@ -273,7 +276,7 @@ def _send(message: str) -> Done:
     if message.startswith("-"):
         raise NotHere("an option or stdin")
     body = message.encode("utf-8", "surrogateescape")
-    if not body.strip() or len(body) > DEFAULT_MAX_BYTES:
+    if not body.strip() or len(body) > int(config.MAX_MESSAGE_BYTES.default or 0):
         raise NotHere("the full path explains what is wrong with the message")
     repo = Repo.here()
     objects = Objects(repo)
@@ -281,23 +284,24 @@ def _send(message: str) -> Done:
         sender = _builder(repo, objects, repo.head_branch())
         if sender is None or sender.record is None:
             raise NotHere("not a builder's worktree")
-        config = repo.config()
-        if any(config.get(key, "").strip().lower() not in FALSE for key in FULL_PATH_CONFIG):
+        settings = repo.config()
+        if any(settings.get(key, "").strip().lower() not in FALSE for key in FULL_PATH_CONFIG):
             raise NotHere("configured for the full path")
         ref = inbox_ref(sender.architect)
-        trailers = {"Codev-From": sender.address, "Codev-To": f"architect:{sender.architect}"}
+        to = architect_address(sender.architect)
+        trailers = {"Codev-From": sender.address, "Codev-To": to}
         if sender.record.thread:
             trailers["Codev-Thread"] = sender.record.thread
-        trailers["Codev-Time"] = now_iso()
-        name = config.get("user.name") or os.environ.get("GIT_AUTHOR_NAME")
-        email = config.get("user.email") or os.environ.get("GIT_AUTHOR_EMAIL")
+        trailers["Codev-Time"] = clock.now_iso()
+        name = settings.get("user.name") or os.environ.get("GIT_AUTHOR_NAME")
+        email = settings.get("user.email") or os.environ.get("GIT_AUTHOR_EMAIL")
         author = Ident(name, email or "") if name else None
         author = author or Ident(sender.name, f"{sender.name}@codev.invalid")
         new = _append(repo, objects, ref, encode(body, trailers), author, sender.address)
     finally:
         objects.close()
     # the message is stored: nothing after this may fall back (it would be sent twice)
-    line = f"sent {new[:12]} to architect:{sender.architect} (from {sender.address})"
+    line = f"sent {new[:12]} to {to} (from {sender.address})"
     return Done(line, repo, new)
 
 
@@ -313,7 +317,7 @@ def _append(
         old = repo.ref(ref)
         if old is not None and objects.kind(old) != "commit":
             raise NotHere("the inbox does not point at a commit: the full path refuses")
-        ident = author.line(time.time())
+        ident = author.line(clock.now())
         head = [b"tree " + EMPTY_TREE.encode()]
         head += [b"parent " + old.encode()] if old else []
         head += [b"author " + ident, b"committer " + ident]

@@ -28,6 +28,7 @@ from codev_git.errors import OperationalError, UsageError
 from codev_git.layout import (
     BROADCAST_REF,
     OWNERS_REF,
+    PACKABLE_PREFIXES,
     READ_PREFIX,
     SHARED_PREFIXES,
     mirror_prefix,
@@ -466,7 +467,7 @@ def _pack_refs(store: Store, report: SyncReport) -> None:
     """Pack refs once a sync has left many loose ones (a first sync with 1,000 architects
     leaves 2,000): later syncs, fetches and listings then read one file, not thousands."""
     try:
-        store.pack_refs_if_many((*SHARED_PREFIXES, MIRROR_ROOT))
+        store.pack_refs_if_many(PACKABLE_PREFIXES)
     except OperationalError as exc:  # another git holds packed-refs.lock: next time
         _warn(report, f"refs left unpacked: {exc.what}")
 
