@@ -121,7 +121,8 @@ def shapes(sizes: Any) -> list[str]:
         f"{s.depth:,} commits on main built with `git fast-import`, {s.deep_builders:,} owned "
         f"builder branches forked ~{s.behind:,} commits behind it (every 7th with a merge), "
         f"the commit-graph written by `git codev init`; a {s.big_inbox:,}-message inbox "
-        f"appended in-process; a {s.log_messages:,}-message inbox (fast-import) for `log`; "
+        f"(fast-import) for `inbox`, {s.disk_messages:,} messages appended in-process for the "
+        f"disk figures; a {s.log_messages:,}-message inbox (fast-import) for `log`; "
         f"{s.architects:,} architects' inboxes on a bare remote for `sync`; "
         f"{s.builders:,} builders for the shallow `status` row.",
     ]

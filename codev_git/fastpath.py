@@ -20,9 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from codev_git import clock, config
 from codev_git.address import architect_address
@@ -32,6 +30,7 @@ from codev_git.messaging.message import channels_of, encode
 from codev_git.names import BUILDER_BRANCH_PREFIX, BranchRef
 from codev_git.ownership.identity import Identity, architect_from_settings
 from codev_git.ownership.records import Ownership, anchor_id, parse_note
+from codev_git.store.lite import NotHere, Objects, Repo
 from codev_git.store.porcelain import GIT_ENV_VARS
 from codev_git.store.values import CAS_ATTEMPTS, CAS_MAX_SLEEP, EMPTY_TREE, Ident
 
@@ -60,10 +59,6 @@ FULL_PATH_CONFIG = (
     "extensions.refstorage",
 )
 FALSE = {"false", "no", "off", "0", ""}
-
-
-class NotHere(Exception):
-    """Not the plain case: the full command runs instead (nothing was written)."""
 
 
 def attempt(argv: list[str]) -> int | None:
@@ -103,141 +98,6 @@ class Done:
 
             after_append(Store.discover(self.repo.worktree), self.new_id)
         return 0
-
-
-# -- the repository, read with files and git's CLI ---------------------------------------------
-@dataclass
-class Repo:
-    worktree: Path
-    git_dir: Path
-    common: Path
-
-    @classmethod
-    def here(cls) -> Repo:
-        cwd = Path.cwd()
-        if ".git" in cwd.parts:
-            raise NotHere("inside a git directory")
-        for top in (cwd, *cwd.parents):
-            dot = top / ".git"
-            if dot.is_dir():
-                git_dir = dot
-                break
-            if dot.is_file():
-                text = dot.read_text()
-                if not text.startswith("gitdir: "):
-                    raise NotHere("unreadable .git file")
-                git_dir = top / text[len("gitdir: ") :].strip()
-                break
-        else:
-            raise NotHere("not in a worktree")
-        common = git_dir
-        pointer = git_dir / "commondir"
-        if pointer.is_file():
-            common = git_dir / pointer.read_text().strip()
-        return cls(top, git_dir, common)
-
-    def head_branch(self) -> str | None:
-        text = (self.git_dir / "HEAD").read_text().strip()
-        return text[len("ref: ") :] if text.startswith("ref: refs/heads/") else None
-
-    def ref(self, name: str) -> str | None:
-        """A shared ref's target (loose file, else packed-refs), or None when there is none."""
-        try:
-            text = (self.common / name).read_text().strip()
-        except FileNotFoundError:
-            return self._packed(name)
-        except (IsADirectoryError, NotADirectoryError):
-            return None
-        if not _is_oid(text):
-            raise NotHere(f"{name} is not a plain ref")
-        return text
-
-    def _packed(self, name: str) -> str | None:
-        try:
-            with open(self.common / "packed-refs", encoding="utf-8") as handle:
-                for line in handle:
-                    if line.endswith(f" {name}\n") and _is_oid(line[:40]):
-                        return line[:40]
-        except FileNotFoundError:
-            return None
-        return None
-
-    def git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            ["git", *args], cwd=self.worktree, capture_output=True, check=False, stdin=-3
-        )
-
-    def config(self) -> dict[str, str]:
-        done = self.git("config", "-z", "--list")
-        if done.returncode != 0:
-            raise NotHere("git config failed")
-        out: dict[str, str] = {}
-        for entry in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
-            if entry:
-                key, _, value = entry.partition("\n")
-                out[key.lower()] = value if "\n" in entry else "true"
-        return out
-
-    def write_object(self, kind: str, data: bytes) -> str:
-        """Write a loose object exactly as git does (zlib, then an atomic rename)."""
-        import hashlib
-
-        raw = f"{kind} {len(data)}\0".encode() + data
-        oid = hashlib.sha1(raw).hexdigest()
-        folder = self.common / "objects" / oid[:2]
-        path = folder / oid[2:]
-        if path.exists():
-            return oid
-        folder.mkdir(exist_ok=True)
-        tmp = folder / f"tmp_obj_{os.getpid()}_{time.monotonic_ns()}"
-        try:
-            with open(tmp, "xb") as handle:
-                handle.write(zlib.compress(raw))
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return oid
-
-
-class Objects:
-    """One ``git cat-file --batch`` for every object read."""
-
-    def __init__(self, repo: Repo) -> None:
-        self.proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=repo.worktree,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def read(self, what: str) -> tuple[str, bytes] | None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(what.encode() + b"\n")
-        self.proc.stdin.flush()
-        head = self.proc.stdout.readline().decode().split()
-        if len(head) != 3:
-            return None  # "<what> missing" (or ambiguous)
-        data = self.proc.stdout.read(int(head[2]) + 1)[:-1]
-        return head[1], data
-
-    def kind(self, oid: str) -> str | None:
-        found = self.read(oid)
-        return found[0] if found else None
-
-    def close(self) -> None:
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        except OSError:
-            pass
-        self.proc.wait()
-
-
-def _is_oid(text: str) -> bool:
-    return len(text) == 40 and not text.strip("0123456789abcdef")
 
 
 # -- identity --------------------------------------------------------------------------------------
@@ -322,10 +182,10 @@ def _append(
         head += [b"parent " + old.encode()] if old else []
         head += [b"author " + ident, b"committer " + ident]
         new = repo.write_object("commit", b"\n".join(head) + b"\n\n" + payload)
-        moved = repo.git("update-ref", "-m", f"codev: message from {sender}", ref, new, old or "")
-        if moved.returncode == 0:
+        moved, said = repo.update_ref(ref, new, old, f"codev: message from {sender}")
+        if moved:
             return new
-        if not any(word in moved.stderr for word in (b"lock", b"expected", b"exists")):
+        if not any(word in said for word in (b"lock", b"expected", b"exists")):
             raise NotHere("git update-ref failed: the full path reports it")
         time.sleep(random.uniform(0, min(CAS_MAX_SLEEP, 0.001 * (2 ** min(attempt, 8)))))
     raise NotHere("the inbox kept moving")

@@ -1,7 +1,9 @@
 """The git façade: the only package that touches pygit2, runs git, or uses GitPython.
 
 ``repository`` (objects, refs with compare-and-swap, packing), ``autopack`` (when to pack),
-``porcelain`` (what must be git's own CLI), ``values`` (small shared types).
+``porcelain`` (what must be git's own CLI), ``graph`` (ahead/behind of many branches in one
+git walk), ``lite`` (files and git's CLI without pygit2, for the fast path of send/inbox),
+``values`` (small shared types).
 """
 
 from __future__ import annotations
