@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(text(report))
         if args.write:
+            Path(args.write).parent.mkdir(parents=True, exist_ok=True)
             Path(args.write).write_text(document(report, sizes))
         return 0
     finally:

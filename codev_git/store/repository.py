@@ -348,7 +348,9 @@ class Store:
 
     def last_commit_touching(self, tip: str, path: str, limit: int = 2000) -> CommitInfo | None:
         """The newest commit (first-parent walk) whose tree changed ``path``."""
-        walker = self.repo.walk(tip, SortMode.TOPOLOGICAL)
+        # a first-parent walk is one chain, already in order: a topological sort would read
+        # the whole history (80,000 commits) before yielding the first
+        walker = self.repo.walk(tip, SortMode.NONE)
         walker.simplify_first_parent()
         previous: pygit2.Commit | None = None
         prev_id: object = None
