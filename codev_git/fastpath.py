@@ -18,7 +18,6 @@ jittered retry as :meth:`Store.cas_update`.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -75,7 +74,7 @@ def attempt(argv: list[str]) -> int | None:
             done = _inbox()
         else:
             return None
-    except (NotHere, UsageError, OSError, ValueError, UnicodeError, subprocess.SubprocessError):
+    except (NotHere, UsageError, OSError, ValueError, UnicodeError):
         return None
     return done.finish()
 
