@@ -53,6 +53,7 @@ FULL_PATH_CONFIG = (
     "commit.gpgsign",
     config.AUTO_PUSH.name.lower(),
     config.MAX_MESSAGE_BYTES.name.lower(),
+    config.REQUIRE_SIGNED.name.lower(),  # which ownership records are believed
     "core.sharedrepository",
     "extensions.objectformat",
     "extensions.refstorage",
@@ -143,15 +144,15 @@ def _send(message: str) -> Done:
         sender = _builder(repo, objects, repo.head_branch())
         if sender is None or sender.record is None:
             raise NotHere("not a builder's worktree")
-        settings = repo.config()
-        if any(settings.get(key, "").strip().lower() not in FALSE for key in FULL_PATH_CONFIG):
-            raise NotHere("configured for the full path")
+        _check_config(settings := repo.config())
         ref = inbox_ref(sender.architect)
         to = architect_address(sender.architect)
         trailers = {"Codev-From": sender.address, "Codev-To": to}
         if sender.record.thread:
             trailers["Codev-Thread"] = sender.record.thread
         trailers["Codev-Time"] = clock.now_iso()
+        if sender.record.rid:  # which ownership record this was sent under
+            trailers["Codev-Ownership"] = sender.record.rid
         name = settings.get("user.name") or os.environ.get("GIT_AUTHOR_NAME")
         email = settings.get("user.email") or os.environ.get("GIT_AUTHOR_EMAIL")
         author = Ident(name, email or "") if name else None
@@ -162,6 +163,11 @@ def _send(message: str) -> Done:
     # the message is stored: nothing after this may fall back (it would be sent twice)
     line = f"sent {new[:12]} to {to} (from {sender.address})"
     return Done(line, repo, new)
+
+
+def _check_config(settings: dict[str, str]) -> None:
+    if any(settings.get(key, "").strip().lower() not in FALSE for key in FULL_PATH_CONFIG):
+        raise NotHere("configured for the full path")
 
 
 def _append(
@@ -196,8 +202,12 @@ def _inbox() -> Done:
     objects = Objects(repo)
     try:
         branch = repo.head_branch()
+        if branch is None:
+            raise NotHere("detached: a rebase or bisect may be a builder's (the full path asks)")
         reader = _builder(repo, objects, branch)
-        if reader is None:
+        if reader is not None:
+            _check_config(repo.config())  # e.g. requireSigned: is the record believed?
+        else:
             if branch is not None and branch.startswith(BUILDER_BRANCH_PREFIX):
                 raise NotHere("a builder branch without a record")
             if repo.worktree.parent.name == ".builders":
