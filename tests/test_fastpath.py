@@ -80,7 +80,9 @@ def test_fast_paths_import_neither_click_nor_pygit2(sandbox: Sandbox) -> None:
 
     worktree = sandbox.builder_dir("spir-1")
     assert run(worktree, "send", "architect", "hello") == "0 False False"
-    assert run(worktree, "inbox") == "0 False False"  # the builder has nothing unread
+    assert run(worktree, "inbox") == "None False False"  # the spawn's announcement is unread
+    sandbox.ok("inbox", cwd=worktree)
+    assert run(worktree, "inbox") == "0 False False"  # now the builder has nothing unread
     assert run(sandbox.root, "inbox") == "None False False"  # one unread: the full command
     sandbox.ok("inbox", as_="main")
     assert run(sandbox.root, "inbox") == "0 False False"
