@@ -46,7 +46,7 @@ unit: $(STAMP) system-deps
 	$(BIN)/coverage report
 
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py --write docs/benchmark.md
 
 stress: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" CODEV_STRESS=1 $(BIN)/pytest -q -m stress

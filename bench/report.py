@@ -112,3 +112,38 @@ def text(report: dict[str, Any]) -> str:
     met = sum(1 for r in rated if r["ok"])
     lines += ["", f"{met} of {len(rated)} targets met."]
     return "\n".join(lines)
+
+
+def shapes(sizes: Any) -> list[str]:
+    s = sizes
+    return [
+        "Shapes: a deep history of "
+        f"{s.depth:,} commits on main built with `git fast-import`, {s.deep_builders:,} owned "
+        f"builder branches forked ~{s.behind:,} commits behind it (every 7th with a merge), "
+        f"the commit-graph written by `git codev init`; a {s.big_inbox:,}-message inbox "
+        f"(fast-import) for `inbox`, {s.disk_messages:,} messages appended in-process for the "
+        f"disk figures; a {s.log_messages:,}-message inbox (fast-import) for `log`; "
+        f"{s.architects:,} architects' inboxes on a bare remote for `sync`; "
+        f"{s.builders:,} builders for the shallow `status` row.",
+    ]
+
+
+def document(report: dict[str, Any], sizes: Any) -> str:
+    """docs/benchmark.md: how to rerun, the shapes, the table, and the earlier numbers."""
+    from pathlib import Path
+
+    before = Path(__file__).with_name("before.md")
+    lines = [
+        "# Benchmark",
+        "",
+        "Written by `make bench` (bench/run.py; rows registered in bench/registry.py). Every",
+        "ratio compares an operation with a floor measured in the same run, interleaved with it.",
+        "",
+        *shapes(sizes),
+        "",
+        text(report),
+        "",
+    ]
+    if before.is_file():
+        lines += [before.read_text().rstrip(), ""]
+    return "\n".join(lines)

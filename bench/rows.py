@@ -26,7 +26,8 @@ IMPORT_FLOOR = 'python -c "import pygit2, click"'
 
 @dataclass(frozen=True)
 class Sizes:
-    big_inbox: int
+    big_inbox: int  # built with git fast-import
+    disk_messages: int  # appended in-process, packing policy on: the on-disk figures
     small_inbox: int
     unread: int
     builders: int
@@ -36,11 +37,19 @@ class Sizes:
     warmup: int
     sync_messages: int
     hook_runs: int
+    depth: int  # commits on main in the deep repository
+    deep_builders: int  # owned builder branches there
+    behind: int  # about how far behind main each one forked
+    scale_runs: int  # runs of each deep-repository row
+    log_messages: int  # messages in the inbox `log -n 20` reads
+    architects: int  # architects' inboxes a clone syncs
+    checkout_runs: int  # runs of each checkout row
     auto_pack: int | None = None  # codev.autoPack for the big inbox (None: the default)
 
 
 FULL = Sizes(
-    big_inbox=100_000,
+    big_inbox=1_000_000,
+    disk_messages=20_000,
     small_inbox=100,
     unread=10,
     builders=1000,
@@ -50,9 +59,17 @@ FULL = Sizes(
     warmup=2,
     sync_messages=10_000,
     hook_runs=7,
+    depth=80_000,
+    deep_builders=1000,
+    behind=12_000,
+    scale_runs=5,
+    log_messages=300_000,
+    architects=1000,
+    checkout_runs=21,
 )
 SMOKE = Sizes(
     big_inbox=400,
+    disk_messages=400,
     small_inbox=30,
     unread=10,
     builders=20,
@@ -62,6 +79,13 @@ SMOKE = Sizes(
     warmup=0,
     sync_messages=40,
     hook_runs=1,
+    depth=400,
+    deep_builders=20,
+    behind=100,
+    scale_runs=1,
+    log_messages=500,
+    architects=20,
+    checkout_runs=1,
     auto_pack=256,  # so that the packing policy runs even in a tiny inbox
 )
 
@@ -124,7 +148,7 @@ def builders_repo(b: Bench) -> Path:
 def inbox_repo(b: Bench, count: int, name: str) -> tuple[Path, Store, list[str]]:
     root = b.dir(name) / "repo"
     store = fx.new_repo(root)
-    if count == b.sizes.big_inbox and b.sizes.auto_pack is not None:
+    if count == b.sizes.disk_messages and b.sizes.auto_pack is not None:
         store.config_set("codev.autoPack", str(b.sizes.auto_pack))
     fx.add_builders(store, 1)
     start = time.perf_counter()
@@ -137,7 +161,7 @@ def inbox_repo(b: Bench, count: int, name: str) -> tuple[Path, Store, list[str]]
         slowest=slowest,
     )
     elapsed = time.perf_counter() - start
-    if count == b.sizes.big_inbox:
+    if count == b.sizes.disk_messages:
         objects = root / ".git" / "objects"
         allocated, apparent = fx.disk_usage(root / ".git")
         obj_alloc, _ = fx.disk_usage(objects)
@@ -157,9 +181,22 @@ def inbox_repo(b: Bench, count: int, name: str) -> tuple[Path, Store, list[str]]
     return root, store, ids
 
 
+def imported_inbox(b: Bench, count: int, name: str) -> tuple[Path, Store, list[str]]:
+    """An inbox of ``count`` messages written by git fast-import; the ids of its newest
+    ``unread + 1`` messages, oldest first."""
+    from bench.fastimport import fast_import, message_chains
+
+    root = b.dir(name) / "repo"
+    store = fx.new_repo(root)
+    fx.add_builders(store, 1)
+    fast_import(root, message_chains({fx.architect_inbox(): count}))
+    newest = fx.git(root, "rev-list", "-n", str(b.sizes.unread + 1), fx.architect_inbox())
+    return root, Store.open(str(root)), newest.split()[::-1]
+
+
 # -- the rows -----------------------------------------------------------------------------------
 def send_row(b: Bench) -> Row:
-    row = Row("send", "`git codev send` (whole process, from a builder worktree)", 1.3)
+    row = Row("send", "`git codev send` (whole process, from a builder worktree)", 0.8)
     row.floor_name = IMPORT_FLOOR
     worktree = builders_repo(b) / ".builders" / "spir-1"
     op = codev(["send", "architect", "spec ready for review"], worktree)
@@ -210,8 +247,10 @@ def inbox_row(b: Bench) -> Row:
         1.2,
         floor_name=f"same, {s.small_inbox}-message inbox",
     )
-    b.say(f"building a {s.big_inbox:,}-message inbox (in-process appends, packing policy on)")
-    big = inbox_repo(b, s.big_inbox, "inbox-big")
+    b.say(f"appending {s.disk_messages:,} messages in-process (packing policy on)")
+    inbox_repo(b, s.disk_messages, "disk")
+    b.say(f"building a {s.big_inbox:,}-message inbox (git fast-import)")
+    big = imported_inbox(b, s.big_inbox, "inbox-big")
     small = inbox_repo(b, s.small_inbox, "inbox-small")
     cursor = "refs/codev/read/architect/main/inbox"
 
@@ -260,11 +299,11 @@ def whoami_row(b: Bench) -> Row:
 
 def bytes_row(b: Bench) -> Row:
     n = b.sizes.gc_messages
-    row = Row("bytes", f"bytes per message after `git gc` ({n:,} messages)", 2.0)
+    row = Row("bytes", f"bytes per message incl. reflogs, after `git gc` ({n:,} messages)", 1.2)
     row.floor_name = "raw git plumbing messages (same text and times, no trailers)"
     row.unit = "B"
     mine = b.dir("bytes") / "codev"
-    store = fx.new_repo(mine, bare=True)
+    store = fx.new_repo(mine)  # a worktree's repository, set up by `git codev init`
     fx.fill(store, fx.architect_inbox(), n)
     tip = store.ref_target(fx.architect_inbox())
     assert tip is not None
@@ -273,7 +312,9 @@ def bytes_row(b: Bench) -> Row:
     plumbing_messages(raw, times[::-1])
     for repo in (mine, raw):
         fx.git(repo, "gc", "--quiet")
-    row.values = [fx.disk_usage(mine / "objects")[1] / n]
+    spent = fx.disk_usage(mine / ".git" / "objects")[1] + fx.disk_usage(mine / ".git" / "logs")[1]
+    row.values = [spent / n]
+    row.note = f"reflogs: {fx.disk_usage(mine / '.git' / 'logs')[1]:,} B in all"
     row.floor_values = [fx.disk_usage(raw / "objects")[1] / n]
     return row
 

@@ -5,6 +5,9 @@ several times interleaved with its floor, and prints a markdown table (or ``--js
 ``--smoke`` uses tiny sizes and finishes in seconds; its numbers mean nothing.
 
     .venv/bin/python bench/run.py [--smoke] [--json] [--only send,inbox,...] [--keep DIR]
+                                  [--write docs/benchmark.md]
+
+Rows come from the modules listed in bench/registry.py.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--only", metavar="KEYS", help="comma-separated row keys to measure")
     parser.add_argument("--keep", metavar="DIR", help="build fixtures in DIR and keep them")
+    parser.add_argument("--write", metavar="FILE", help="also write the table into FILE")
     return parser.parse_args(argv)
 
 
@@ -36,19 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     try:
         seal(root)
-        from bench.report import machine, text
-        from bench.rows import FULL, ROWS, SMOKE, Bench
+        from bench.registry import all_rows
+        from bench.report import document, machine, text
+        from bench.rows import FULL, SMOKE, Bench
         from bench.timing import BenchError
+
+        measures = all_rows()
 
         sizes = SMOKE if args.smoke else FULL
         bench = Bench(root / "fixtures", sizes, lambda line: print(line, file=sys.stderr))
         wanted = set(args.only.split(",")) if args.only else None
         rows = []
-        unknown = (wanted or set()) - set(ROWS)
+        unknown = (wanted or set()) - set(measures)
         if unknown:
-            print(f"bench: unknown rows {sorted(unknown)}; known: {list(ROWS)}", file=sys.stderr)
+            print(
+                f"bench: unknown rows {sorted(unknown)}; known: {list(measures)}", file=sys.stderr
+            )
             return 2
-        for key, measure in ROWS.items():
+        for key, measure in measures.items():
             if wanted is not None and key not in wanted:
                 continue
             bench.say(f"measuring {key}")
@@ -68,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report, indent=2))
         else:
             print(text(report))
+        if args.write:
+            Path(args.write).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.write).write_text(document(report, sizes))
         return 0
     finally:
         if not args.keep:

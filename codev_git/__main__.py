@@ -1,3 +1,3 @@
-from codev_git.cli import main
+from codev_git.entry import main
 
-raise SystemExit(main())
+main()

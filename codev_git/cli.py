@@ -96,14 +96,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The entry point: run one command; domain warnings and notes go to stderr."""
+def main(argv: list[str] | None = None, *, fast: bool = True) -> int:
+    """The entry point: run one command; domain warnings and notes go to stderr. Plain
+    ``send``/``inbox`` go by :mod:`codev_git.fastpath` first (unless ``fast`` is false: the
+    caller tried it already)."""
     with sink(stderr_sink):
-        return _run(sys.argv[1:] if argv is None else argv)
+        return _run(sys.argv[1:] if argv is None else argv, fast)
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list[str], fast: bool) -> int:
     try:
+        if fast and args[:1] in (["send"], ["inbox"]):
+            from codev_git.fastpath import attempt
+
+            code = attempt(args)
+            if code is not None:
+                return code
         result = cli.main(
             args=args,
             prog_name="git codev",

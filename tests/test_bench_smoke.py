@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.registry import all_rows
 from bench.report import text
-from bench.rows import ROWS
 
 RUN = Path(__file__).resolve().parents[1] / "bench" / "run.py"
 
@@ -20,7 +20,7 @@ def test_smoke_run_prints_every_row_as_json_and_as_a_table() -> None:
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     report = json.loads(proc.stdout)  # JSON only on stdout: progress goes to stderr
     rows = {row["key"]: row for row in report["rows"]}
-    assert list(rows) == list(ROWS)
+    assert list(rows) == list(all_rows())
     for row in rows.values():
         if row["measured"]:
             assert row["median"] > 0 and row["samples"] > 0

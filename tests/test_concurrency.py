@@ -43,11 +43,9 @@ def test_many_processes_send_to_one_inbox(sandbox: Sandbox) -> None:
     bodies = [m["message"] for m in data["messages"]]
     assert sorted(bodies) == sorted(f"message {n}" for n in range(SENDERS))
     assert len({m["id"] for m in data["messages"]}) == SENDERS
-    # the history is one linear chain, and the reflog saw every move
+    # the history is one linear chain: its parents record every append (no reflog needed)
     chain = sandbox.git("rev-list", "--count", "refs/codev/inbox/main").strip()
     assert chain == str(SENDERS)
-    reflog = sandbox.git("reflog", "show", "--format=%H", "refs/codev/inbox/main").split()
-    assert len(reflog) == SENDERS
 
 
 @pytest.mark.stress

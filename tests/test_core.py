@@ -25,13 +25,29 @@ def note_of(box: Sandbox, branch: str) -> list[dict[str, object]]:
 def test_init_is_idempotent_and_says_what_changed(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "-b", "main", "r")
     root = tmp_path / "r"
+    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    git(root, "config", "core.logAllRefUpdates", "always")  # as an older init set it
     first = run_inprocess(root, ["init"])
-    assert first.code == 0 and "core.logAllRefUpdates=always" in first.out
+    assert first.code == 0 and "core.logAllRefUpdates=true" in first.out
+    assert "wrote the commit-graph" in first.out
+    assert (root / ".git" / "objects" / "info" / "commit-graph").is_file()
     second = run_inprocess(root, ["init"])
     assert second.code == 0 and "nothing changed" in second.out
     exclude = (root / ".git" / "info" / "exclude").read_text().splitlines()
     assert exclude.count(".builders/") == 1 and exclude.count(".thread") == 1
-    assert git(root, "config", "core.logAllRefUpdates").strip() == "always"
+    assert git(root, "config", "core.logAllRefUpdates").strip() == "true"
+
+
+def test_message_chains_keep_no_reflog_but_branches_and_notes_do(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1", "--protocol", "spir", as_="main")
+    for n in range(3):
+        sandbox.ok("send", "architect", f"m{n}", cwd=sandbox.builder_dir("spir-1"))
+    sandbox.ok("inbox", as_="main")
+    logs = sandbox.root / ".git" / "logs"
+    assert not (logs / "refs" / "codev").exists()
+    assert (logs / "refs" / "heads" / "builder" / "spir-1").is_file()
+    assert (logs / "refs" / "notes" / "codev" / "owners").is_file()
+    assert sandbox.git("rev-list", "--count", "refs/codev/inbox/main").strip() == "3"
 
 
 # -- identity ------------------------------------------------------------------------------------

@@ -55,8 +55,16 @@ def test_a_failing_exec_does_not_block_later_messages(sandbox: Sandbox, tmp_path
     for text in ("one", "please refuse this", "three"):
         sandbox.ok("send", "architect", text, cwd=b)
     proc = follower(sandbox, "--exec", str(sink_script(tmp_path, sink)))
+
+    def unread() -> list[str]:
+        peek = sandbox.ok("inbox", "--peek", "--json", as_="main").out
+        return [m["message"] for m in json.loads(peek)["messages"]]
+
     try:
         assert wait_for(lambda: len(sink_lines(sink)) >= 2), sink_lines(sink)
+        # a round marks read what it handed over once it has run CMD for every message:
+        # stopping before that would leave "one" unread too (delivered at least once)
+        assert wait_for(lambda: "one" not in unread()), unread()
     finally:
         code, out, err = stop(proc)
     assert code == 0, err

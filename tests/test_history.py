@@ -47,3 +47,31 @@ def test_log_is_a_filtered_timeline(sandbox: Sandbox) -> None:
     assert "builder-spir-1487 -> architect:main" in text
     # log is read-only: the inbox still has everything unread
     assert len(json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]) == 2
+
+
+def test_log_limit_reads_each_channel_newest_first_and_agrees_with_the_full_log(
+    sandbox: Sandbox,
+) -> None:
+    setup(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    for n in range(12):
+        sandbox.ok("send", "architect", f"b{n}", cwd=b)
+        if n % 3 == 0:
+            sandbox.ok("send", "1481", f"p{n}", as_="payments")
+        if n % 4 == 0:
+            sandbox.ok("send", "broadcast", f"all{n}", as_="main")
+    every = json.loads(sandbox.ok("log", "--json").out)["messages"]
+    for n in (1, 3, 5, 17, 40):
+        some = json.loads(sandbox.ok("log", "-n", str(n), "--json").out)["messages"]
+        assert some == every[-n:]
+    pay = json.loads(sandbox.ok("log", "--architect", "payments", "--json").out)["messages"]
+    last = json.loads(sandbox.ok("log", "--architect", "payments", "-n", "2", "--json").out)
+    assert last["messages"] == pay[-2:]
+    # a commit that is not a message is skipped with a warning, as in the full log
+    tip = sandbox.git("rev-parse", "refs/codev/inbox/main").strip()
+    tree = sandbox.git("rev-parse", "HEAD^{tree}").strip()
+    odd = sandbox.git("commit-tree", tree, "-p", tip, "-m", "not a message").strip()
+    sandbox.git("update-ref", "refs/codev/inbox/main", odd)
+    shown = sandbox.run("log", "-n", "2", "--json")
+    assert shown.code == 0 and f"skipping commit {odd[:12]}" in shown.err
+    assert json.loads(shown.out)["messages"] == every[-2:]

@@ -32,10 +32,12 @@ from codev_git.store import Ident, Store
 def init_cmd() -> None:
     """Configure this repository for git codev (safe to run again; needs no identity).
 
-    Adds .builders/ and .thread to info/exclude, keeps a reflog for every codev ref
-    (core.logAllRefUpdates=always) and enables per-worktree config so that each architect's
-    worktree can say `git config --worktree codev.architect NAME`. Installs the post-checkout
-    hook that writes .thread in each builder's worktree (see `git codev hooks`).
+    Adds .builders/ and .thread to info/exclude, keeps reflogs for branches and notes but not
+    for the append-only message chains (core.logAllRefUpdates=true), enables per-worktree
+    config so that each architect's worktree can say `git config --worktree codev.architect
+    NAME`, and writes git's commit-graph (and keeps it current on fetch) so that ahead/behind
+    counts stay fast on deep histories. Installs the post-checkout hook that writes .thread
+    in each builder's worktree (see `git codev hooks`).
     """
     from codev_git.worktree.repo_init import init_repository
 

@@ -24,7 +24,12 @@ from codev_git.names import (
     parse_thread,
     shown,
 )
-from codev_git.ownership.builder_state import BuilderRow, base_branch, branch_state
+from codev_git.ownership.builder_state import (
+    BuilderRow,
+    base_branch,
+    branch_state,
+    counts_for,
+)
 from codev_git.ownership.identity import architect_from_settings
 from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Store
@@ -91,11 +96,18 @@ class _World:
         """The builders whose branch exists and is not merged (as ``thread show`` counts)."""
         base = base_branch(self.store)
         base_tip = base[1] if base else None
+        chosen = list(records)
+        counts = counts_for(self.store, base_tip, [rec.branch for rec in chosen], None)
         return [
             rec
-            for rec in records
+            for rec in chosen
             if is_live(
-                BuilderRow(rec, branch_state(self.store, rec.branch, base_tip, rec.base), None, 0)
+                BuilderRow(
+                    rec,
+                    branch_state(self.store, rec.branch, base_tip, rec.base, counts=counts),
+                    None,
+                    0,
+                )
             )
         ]
 

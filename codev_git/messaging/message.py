@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from codev_git import config, layout, report
 from codev_git.address import BROADCAST, architect_address, parse_target
@@ -35,8 +36,11 @@ from codev_git.layout import (
 from codev_git.names import ArchitectName
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook
-from codev_git.store import CommitInfo, Ident, Store
 from codev_git.store.autopack import after_append
+from codev_git.store.values import CommitInfo, Ident
+
+if TYPE_CHECKING:
+    from codev_git.store import Store
 
 ACK_REQUESTED = "requested"  # Codev-Ack: the sender asks for an answer
 URGENT = "urgent"  # Codev-Importance

@@ -106,23 +106,45 @@ def branch_state(
     base_tip: str | None,
     started: str | None = None,
     refs: Mapping[str, str] | None = None,
+    counts: Mapping[str, tuple[int, int]] | None = None,
 ) -> BranchState:
     """Where a branch stands against the base branch. It counts as merged when all of its
     commits are in the base and it has moved since ``started`` (its spawn point).
-    ``refs`` is a snapshot of ref tips (:meth:`Store.ref_snapshot`) to read instead of git."""
-    tip = refs.get(branch) if refs is not None else store.ref_target(branch)
-    remote_ref = None
-    if tip is None:  # on another machine the branch may exist only as origin/builder/...
-        remote_ref, tip = _tracking(store, branch, refs)
+    ``refs`` is a snapshot of ref tips (:meth:`Store.ref_snapshot`) to read instead of git;
+    ``counts`` holds (ahead, behind) by tip, computed for many branches at once."""
+    remote_ref, tip = branch_tip(store, branch, refs)
     summary = store.commit_summary(tip) if tip is not None else None
     if tip is None or summary is None:
         return BranchState(exists=False)
     ahead = behind = 0
     merged = False
     if base_tip is not None:
-        ahead, behind = store.ahead_behind(tip, base_tip)
+        known = counts.get(tip) if counts is not None else None
+        ahead, behind = known if known is not None else store.ahead_behind(base_tip, [tip])[tip]
         merged = ahead == 0 and tip != started
     return BranchState(True, tip, ahead, behind, merged, *summary, remote_ref=remote_ref)
+
+
+def branch_tip(
+    store: Store, branch: str, refs: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """(remote-tracking refname or None, tip) of a builder branch: on another machine the
+    branch may exist only as origin/builder/..."""
+    tip = refs.get(branch) if refs is not None else store.ref_target(branch)
+    if tip is not None:
+        return None, tip
+    return _tracking(store, branch, refs)
+
+
+def counts_for(
+    store: Store, base_tip: str | None, branches: list[str], refs: Mapping[str, str] | None
+) -> dict[str, tuple[int, int]]:
+    """(ahead, behind) by tip for the branches' tips that are commits, in one walk."""
+    if base_tip is None:
+        return {}
+    tips = {branch_tip(store, branch, refs)[1] for branch in branches}
+    commits = [t for t in tips if t is not None and store.object_type(t) == "commit"]
+    return store.ahead_behind(base_tip, commits)
 
 
 def _tracking(
@@ -188,14 +210,16 @@ def rows(
     worktrees = store.worktree_heads()
     unread = UnreadCounter(store, refs)
     stale_after = config.STALE_BASE_COMMITS.number(store)
+    chosen = [
+        o.current
+        for o in owned
+        if (architect is None or o.current.architect == architect)
+        and (thread is None or o.current.thread == thread)
+    ]
+    counts = counts_for(store, base_tip, [rec.branch for rec in chosen], refs)
     out: list[BuilderRow] = []
-    for ownership in owned:
-        rec = ownership.current
-        if architect is not None and rec.architect != architect:
-            continue
-        if thread is not None and rec.thread != thread:
-            continue
-        state = branch_state(store, rec.branch, base_tip, rec.base, refs)
+    for rec in chosen:
+        state = branch_state(store, rec.branch, base_tip, rec.base, refs, counts)
         out.append(
             BuilderRow(
                 rec,

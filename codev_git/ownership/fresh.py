@@ -66,7 +66,7 @@ def fresh_base(store: Store, base: str | None, *, fetch: bool) -> tuple[str, str
     if theirs is None or theirs == local or store.is_ancestor(theirs, local):
         return local, short_branch(tracking, "refs/remotes/")
     if store.is_ancestor(local, theirs):
-        newer, _ = store.ahead_behind(theirs, local)
+        newer, _ = store.ahead_behind(local, [theirs])[theirs]
         report.note(
             f"starting from {short_branch(tracking, 'refs/remotes/')}: it is {newer} "
             f"commit{'s' if newer != 1 else ''} newer than your {name}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from codev_git import config, report
 from codev_git.address import architect_address
@@ -26,7 +26,9 @@ from codev_git.names import (
     shown,
 )
 from codev_git.ownership.records import OwnerBook, OwnerRecord
-from codev_git.store import Store
+
+if TYPE_CHECKING:
+    from codev_git.store import Store
 
 ENV_ARCHITECT = config.ENV_ARCHITECT
 CONFIG_ARCHITECT = config.ARCHITECT.name

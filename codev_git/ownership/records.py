@@ -22,10 +22,12 @@ any version-2 line supersedes them all. See docs/trust.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 from codev_git import config, report
 from codev_git.errors import OperationalError, UsageError
@@ -45,7 +47,10 @@ from codev_git.names import (
     short_branch,
 )
 from codev_git.ownership.order import causal_order, line_id
-from codev_git.store import Ident, Store
+from codev_git.store.values import Ident
+
+if TYPE_CHECKING:
+    from codev_git.store import Store
 
 ANCHORS_DIR = "anchors"
 RECORD_VERSION = 2
@@ -213,7 +218,10 @@ def _odd_entry(name: str, kind: str) -> str:
 
 
 def anchor_id(branch: BranchRef) -> str:
-    return Store.hash_blob(branch.encode())
+    """The id of the blob whose content is the branch's full refname (what ``git hash-object``
+    gives), computed here so that reading a record needs no repository library."""
+    data = branch.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def parse_note(data: bytes, label: str, *, warn: bool = True) -> list[OwnerRecord]:

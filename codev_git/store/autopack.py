@@ -17,11 +17,14 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from codev_git import config, report
 from codev_git.errors import OperationalError
 from codev_git.layout import PACKABLE_PREFIXES
-from codev_git.store import Store
+
+if TYPE_CHECKING:
+    from codev_git.store import Store
 
 PROBE = "17"  # the fan-out directory git gc --auto samples, for the same reason
 DEFAULT_LIMIT = 6700  # git's gc.auto default

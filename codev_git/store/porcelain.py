@@ -325,3 +325,18 @@ def try_git(cwd: Path, *args: str) -> GitOutcome:
     """Run ``git args`` in ``cwd`` and return its exit code and output instead of raising
     (fetch and push report per-ref results that the caller classifies)."""
     return GitOutcome(*_execute(cwd, list(args)))
+
+
+def git_lines(
+    git_dir: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+    what: str,
+) -> list[str]:
+    """The output lines of ``git args`` run against ``git_dir`` (GIT_DIR is set for this
+    call only); another exit code than ``ok_codes`` becomes one line naming ``what``."""
+    code, out, err = _execute(git_dir, list(args), env={"GIT_DIR": str(git_dir)}, stdin=stdin)
+    if code not in ok_codes:
+        raise OperationalError(f"{what} failed: {GitOutcome(code, out, err).first_error}")
+    return out.splitlines()

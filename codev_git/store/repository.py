@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Self
 
@@ -291,11 +291,20 @@ class Store:
             return True
         return bool(self.repo.descendant_of(descendant, ancestor))
 
-    def ahead_behind(self, local: str, upstream: str) -> tuple[int, int]:
-        if local == upstream:
-            return 0, 0
-        ahead, behind = self.repo.ahead_behind(local, upstream)
-        return int(ahead), int(behind)
+    def ahead_behind(self, base: str, tips: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """``{tip: (ahead, behind)}`` against ``base``, for all tips in one walk by git
+        (which uses the commit-graph; libgit2 would walk once per tip, without it)."""
+        from codev_git.store.graph import ahead_behind_many
+        from codev_git.store.porcelain import git_lines
+
+        def git(
+            *args: str, stdin: bytes | None = None, ok_codes: tuple[int, ...] = (0,)
+        ) -> list[str]:
+            return git_lines(
+                self.git_dir, *args, stdin=stdin, ok_codes=ok_codes, what=f"git {args[0]}"
+            )
+
+        return ahead_behind_many(git, base, tips)
 
     def read_blob(self, oid: str) -> bytes:
         try:  # the raw object database read: no Blob object built (twice as fast)
@@ -339,7 +348,9 @@ class Store:
 
     def last_commit_touching(self, tip: str, path: str, limit: int = 2000) -> CommitInfo | None:
         """The newest commit (first-parent walk) whose tree changed ``path``."""
-        walker = self.repo.walk(tip, SortMode.TOPOLOGICAL)
+        # a first-parent walk is one chain, already in order: a topological sort would read
+        # the whole history (80,000 commits) before yielding the first
+        walker = self.repo.walk(tip, SortMode.NONE)
         walker.simplify_first_parent()
         previous: pygit2.Commit | None = None
         prev_id: object = None
@@ -658,6 +669,47 @@ class Store:
             if existing.startswith(inside):
                 return str(existing)
         return None
+
+    def create_refs(self, targets: Mapping[str, str], reflog: str) -> bool:
+        """Create all of ``targets`` (refname -> commit) or none, each only if it does not
+        exist yet: one ``git update-ref --stdin`` transaction, git's own compare-and-swap
+        for many refs at once (creating a thousand refs one libgit2 transaction at a time
+        costs a thousand lock-and-check rounds). False when any of them exists (nothing
+        was created): the caller then goes ref by ref with :meth:`cas_update`."""
+        if not targets:
+            return True
+        from codev_git.store.porcelain import git_lines
+
+        zero = "0" * 40
+        stdin = "".join(f"update {name} {oid} {zero}\n" for name, oid in targets.items())
+        try:
+            git_lines(
+                self.git_dir,
+                "update-ref",
+                "-m",
+                reflog,
+                "--stdin",
+                stdin=stdin.encode(),
+                what="git update-ref",
+            )
+        except OperationalError:
+            return False
+        return True
+
+    def pack_refs_if_many(self, prefixes: tuple[str, ...], limit: int = 256) -> bool:
+        """``git pack-refs --all`` when more than ``limit`` loose refs sit under
+        ``prefixes`` (what ``git gc`` would do later): one file per ref makes every later
+        listing, fetch and sync open them all. True when it packed."""
+        loose = 0
+        for prefix in prefixes:
+            for _folder, _dirs, files in os.walk(self.common_dir / prefix):
+                loose += sum(1 for name in files if not name.endswith(".lock"))
+        if loose <= limit:
+            return False
+        from codev_git.store.porcelain import git_lines
+
+        git_lines(self.common_dir, "pack-refs", "--all", what="git pack-refs")
+        return True
 
     def _create_ref(self, name: str, target: str, reflog: str) -> None:
         """Create ``name`` only if it does not exist, decided under the ref's lock.

@@ -28,6 +28,7 @@ from codev_git.errors import OperationalError, UsageError
 from codev_git.layout import (
     BROADCAST_REF,
     OWNERS_REF,
+    PACKABLE_PREFIXES,
     READ_PREFIX,
     SHARED_PREFIXES,
     mirror_prefix,
@@ -195,6 +196,7 @@ def sync(
         merge_into_local(store, remote_tips, report)
         if scope == EVERYTHING:
             check_duplicates(store, owners_before, report)
+        _pack_refs(store, report)
         if not push:
             return report
         ok, reason = publish(store, link, remote, remote_tips, scope, report)
@@ -341,6 +343,14 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
                 _warn(report, too_big)
                 continue
         prepared[ref] = (mine, merged_tip(store, kind, mine, theirs))
+    created = {ref: to for ref, (frm, to) in prepared.items() if frm is None and to is not None}
+    if len(created) > 1 and store.create_refs(created, "codev: sync"):  # all, or none
+        for ref, tip in created.items():
+            del prepared[ref]
+            report.merged.append(ref)
+            report.merge_commits += tip != remote_tips[ref]
+            if kind_of(ref) == "channel":
+                report.new_messages += _messages_between(store, tip, None)
     for ref, (planned_from, planned_to) in prepared.items():
         theirs, kind = remote_tips[ref], kind_of(ref)
 
@@ -451,6 +461,15 @@ def parse_push(out: str) -> list[tuple[str, str, str]]:
 def _commits(store: Store, *oids: str | None) -> bool:
     """Whether each of ``oids`` is None or a commit."""
     return all(oid is None or store.object_type(oid) == "commit" for oid in oids)
+
+
+def _pack_refs(store: Store, report: SyncReport) -> None:
+    """Pack refs once a sync has left many loose ones (a first sync with 1,000 architects
+    leaves 2,000): later syncs, fetches and listings then read one file, not thousands."""
+    try:
+        store.pack_refs_if_many(PACKABLE_PREFIXES)
+    except OperationalError as exc:  # another git holds packed-refs.lock: next time
+        _warn(report, f"refs left unpacked: {exc.what}")
 
 
 def _messages_between(store: Store, tip: str, base: str | None) -> int:

@@ -172,7 +172,7 @@ def new_thread(
         "created": iso(int(now())),
         "headline": headline,
         **blocks(
-            builder_rows(store).get(name, []),
+            builder_rows(store, {name}).get(name, []),
             short_branch(base[0]) if base else None,
             name,
             config.THREAD_HISTORY.number(store),
@@ -223,7 +223,7 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
         raise OperationalError(f"cannot read {rel}: {exc.strerror}", "restore it") from exc
     base = base_branch(store)
     generated = blocks(
-        builder_rows(store).get(name, []),
+        builder_rows(store, {name}).get(name, []),
         short_branch(base[0]) if base else None,
         name,
         config.THREAD_HISTORY.number(store),
@@ -260,7 +260,7 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
     check_worktree_locks(root, f"cannot archive thread {name}")  # a killed run's commit
     thread = _active_at_head(store, name, "archive")
     _require_owner(who, thread, "archive", force=force)
-    unmerged = [r.record.builder for r in builder_rows(store).get(name, []) if is_live(r)]
+    unmerged = [r.record.builder for r in builder_rows(store, {name}).get(name, []) if is_live(r)]
     if unmerged and not force:
         listed = ", ".join(unmerged[:6]) + (", ..." if len(unmerged) > 6 else "")
         raise OperationalError(

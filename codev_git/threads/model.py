@@ -19,7 +19,7 @@ a double-quoted JSON string)::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,10 +219,18 @@ def is_live(row: BuilderRow) -> bool:
     return row.state.exists and not row.state.merged
 
 
-def builder_rows(store: Store) -> dict[str, list[BuilderRow]]:
-    """Every owned builder that names a thread, grouped by that thread."""
+def builder_rows(
+    store: Store, threads: Collection[str] | None = None
+) -> dict[str, list[BuilderRow]]:
+    """The owned builders of ``threads`` (None: of every thread), grouped by thread: only
+    theirs are computed, so a thread command's cost follows its own builders."""
+    owned = [
+        o
+        for o in OwnerBook(store).all()
+        if o.current.thread and (threads is None or o.current.thread in threads)
+    ]
     grouped: dict[str, list[BuilderRow]] = {}
-    for row in rows(store, OwnerBook(store).all()):
+    for row in rows(store, owned):
         if row.record.thread:
             grouped.setdefault(row.record.thread, []).append(row)
     return grouped
@@ -257,7 +265,7 @@ def summaries(store: Store, commit: str | None, *, archived: bool) -> list[dict[
     threads = list_threads(store, commit, archived=archived)
     if commit is None or not threads:
         return []
-    grouped = builder_rows(store)
+    grouped = builder_rows(store, {t.name for t in threads})
     return [
         summary_json(t, grouped.get(t.name, []), store.last_commit_touching(commit, t.path))
         for t in threads
@@ -290,7 +298,7 @@ class Live:
 
 def live(store: Store, thread: Thread) -> Live:
     base = base_branch(store)
-    builders = builder_rows(store).get(thread.name, [])
+    builders = builder_rows(store, {thread.name}).get(thread.name, [])
     owner = thread.architect
     unread: list[str | None] = []
     if owner is not None:

@@ -1,0 +1,164 @@
+"""The repository read with plain files and git's own CLI, without pygit2: what the fast
+path of ``send``/``inbox`` (:mod:`codev_git.fastpath`) needs, and nothing more. Each git
+process gets its own environment (:func:`porcelain.clean_env`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from codev_git.store.porcelain import clean_env
+
+
+class NotHere(Exception):
+    """Not the plain case: the full command runs instead (nothing was written)."""
+
+
+@dataclass
+class Repo:
+    worktree: Path
+    git_dir: Path
+    common: Path
+
+    @classmethod
+    def here(cls) -> Repo:
+        cwd = Path.cwd()
+        if ".git" in cwd.parts:
+            raise NotHere("inside a git directory")
+        for top in (cwd, *cwd.parents):
+            dot = top / ".git"
+            if dot.is_dir():
+                git_dir = dot
+                break
+            if dot.is_file():
+                text = dot.read_text()
+                if not text.startswith("gitdir: "):
+                    raise NotHere("unreadable .git file")
+                git_dir = top / text[len("gitdir: ") :].strip()
+                break
+        else:
+            raise NotHere("not in a worktree")
+        common = git_dir
+        pointer = git_dir / "commondir"
+        if pointer.is_file():
+            common = git_dir / pointer.read_text().strip()
+        return cls(top, git_dir, common)
+
+    def head_branch(self) -> str | None:
+        text = (self.git_dir / "HEAD").read_text().strip()
+        return text[len("ref: ") :] if text.startswith("ref: refs/heads/") else None
+
+    def ref(self, name: str) -> str | None:
+        """A shared ref's target (loose file, else packed-refs), or None when there is none."""
+        try:
+            text = (self.common / name).read_text().strip()
+        except FileNotFoundError:
+            return self._packed(name)
+        except (IsADirectoryError, NotADirectoryError):
+            return None
+        if not is_oid(text):
+            raise NotHere(f"{name} is not a plain ref")
+        return text
+
+    def _packed(self, name: str) -> str | None:
+        try:
+            with open(self.common / "packed-refs", encoding="utf-8") as handle:
+                for line in handle:
+                    if line.endswith(f" {name}\n") and is_oid(line[:40]):
+                        return line[:40]
+        except FileNotFoundError:
+            return None
+        return None
+
+    def git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.worktree,
+            env=clean_env(),
+            capture_output=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def config(self) -> dict[str, str]:
+        done = self.git("config", "-z", "--list")
+        if done.returncode != 0:
+            raise NotHere("git config failed")
+        out: dict[str, str] = {}
+        for entry in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if entry:
+                key, _, value = entry.partition("\n")
+                out[key.lower()] = value if "\n" in entry else "true"
+        return out
+
+    def update_ref(self, ref: str, new: str, old: str | None, message: str) -> tuple[bool, bytes]:
+        """git's compare-and-swap: move ``ref`` to ``new`` only if it is still ``old`` (or,
+        with None, does not exist). (moved?, what git said)."""
+        done = self.git("update-ref", "-m", message, ref, new, old or "")
+        return done.returncode == 0, done.stderr
+
+    def write_object(self, kind: str, data: bytes) -> str:
+        """Write a loose object exactly as git does (zlib, then an atomic rename)."""
+        import hashlib
+
+        raw = f"{kind} {len(data)}\0".encode() + data
+        oid = hashlib.sha1(raw).hexdigest()
+        folder = self.common / "objects" / oid[:2]
+        path = folder / oid[2:]
+        if path.exists():
+            return oid
+        folder.mkdir(exist_ok=True)
+        tmp = folder / f"tmp_obj_{os.getpid()}_{time.monotonic_ns()}"
+        try:
+            with open(tmp, "xb") as handle:
+                handle.write(zlib.compress(raw))
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return oid
+
+
+class Objects:
+    """One ``git cat-file --batch`` for every object read."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo.worktree,
+            env=clean_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, what: str) -> tuple[str, bytes] | None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(what.encode() + b"\n")
+        self.proc.stdin.flush()
+        head = self.proc.stdout.readline().decode().split()
+        if len(head) != 3:
+            return None  # "<what> missing" (or ambiguous)
+        data = self.proc.stdout.read(int(head[2]) + 1)[:-1]
+        return head[1], data
+
+    def kind(self, oid: str) -> str | None:
+        found = self.read(oid)
+        return found[0] if found else None
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait()
+
+
+def is_oid(text: str) -> bool:
+    return len(text) == 40 and not text.strip("0123456789abcdef")

@@ -1,0 +1,136 @@
+"""Ahead/behind for many branches in one walk agrees with `git rev-list --left-right --count`
+for each branch: merges, criss-cross histories, shallow clones, unrelated histories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from codev_git.store import Store
+from tests.helpers import Sandbox, git
+
+
+def commit(root: Path, name: str, *parents: str) -> str:
+    """A commit on no branch, with a file of its own, whose parents are ``parents``."""
+    (root / f"{name}.txt").write_text(name + "\n")
+    git(root, "add", f"{name}.txt")
+    tree = git(root, "write-tree").strip()
+    args = ["commit-tree", tree, "-m", name]
+    for parent in parents:
+        args += ["-p", parent]
+    return git(root, *args).strip()
+
+
+def expected(root: Path, base: str, tip: str) -> tuple[int, int]:
+    """(ahead, behind) of ``tip`` against ``base``, as git itself counts them."""
+    behind, ahead = git(root, "rev-list", "--left-right", "--count", f"{base}...{tip}").split()
+    return int(ahead), int(behind)
+
+
+def assert_agrees(root: Path, base: str, tips: list[str]) -> dict[str, tuple[int, int]]:
+    got = Store.discover(root).ahead_behind(base, tips)
+    assert got == {tip: expected(root, base, tip) for tip in tips}
+    return got
+
+
+def history(root: Path) -> dict[str, str]:
+    """A main line with merges, a criss-cross pair of branches, and side branches.
+
+    c0 - c1 - c2 ---- m1 - c4 - c5 (base)
+          \\          /
+           s1 - s2 -+- s3 (tip "side")
+    criss-cross: x1 and y1 from c2; x2 merges y1 into x1, y2 merges x1 into y1.
+    """
+    c = {"c0": git(root, "rev-parse", "HEAD").strip()}
+    c["c1"] = commit(root, "c1", c["c0"])
+    c["c2"] = commit(root, "c2", c["c1"])
+    c["s1"] = commit(root, "s1", c["c1"])
+    c["s2"] = commit(root, "s2", c["s1"])
+    c["m1"] = commit(root, "m1", c["c2"], c["s2"])
+    c["s3"] = commit(root, "s3", c["s2"])
+    c["c4"] = commit(root, "c4", c["m1"])
+    c["c5"] = commit(root, "c5", c["c4"])
+    c["x1"] = commit(root, "x1", c["c2"])
+    c["y1"] = commit(root, "y1", c["c2"])
+    c["x2"] = commit(root, "x2", c["x1"], c["y1"])
+    c["y2"] = commit(root, "y2", c["y1"], c["x1"])
+    c["x3"] = commit(root, "x3", c["x2"], c["s3"])  # merges the side line back in
+    return c
+
+
+def test_merges_and_criss_cross_agree_with_rev_list(sandbox: Sandbox) -> None:
+    c = history(sandbox.root)
+    tips = [c[name] for name in ("c0", "c2", "s2", "s3", "m1", "c5", "x2", "y2", "x3")]
+    for base in (c["c5"], c["x2"], c["y2"], c["s3"], c["c0"]):
+        got = assert_agrees(sandbox.root, base, tips)
+        assert got[base] == (0, 0)
+    # a criss-cross merge has two merge bases: both sides are one merge ahead of each other
+    assert assert_agrees(sandbox.root, c["x2"], [c["y2"]])[c["y2"]] == (1, 1)
+
+
+def test_branches_without_a_common_base_count_their_whole_histories(sandbox: Sandbox) -> None:
+    c = history(sandbox.root)
+    lone1 = commit(sandbox.root, "lone1")
+    lone2 = commit(sandbox.root, "lone2", lone1)
+    lone3 = commit(sandbox.root, "lone3", lone1)
+    got = assert_agrees(sandbox.root, c["c5"], [lone2, lone3, c["x3"], c["s1"]])
+    assert got[lone2] == (2, 8)  # its own two; all 8 commits of the base's history
+    assert assert_agrees(sandbox.root, lone2, [lone3, c["c5"]])[lone3] == (1, 1)
+
+
+def test_shallow_clone_counts_what_the_clone_holds(sandbox: Sandbox, tmp_path: Path) -> None:
+    c = history(sandbox.root)
+    for name in ("c5", "x3", "y2", "s2"):
+        git(sandbox.root, "update-ref", f"refs/heads/t-{name}", c[name])
+    clone = tmp_path / "shallow"
+    source = sandbox.root.as_uri()
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--no-local",
+        "--depth",
+        "2",
+        "--no-single-branch",
+        source,
+        str(clone),
+    )
+    assert (clone / ".git" / "shallow").is_file()
+    tips = [git(clone, "rev-parse", f"origin/t-{n}").strip() for n in ("x3", "y2", "s2")]
+    base = git(clone, "rev-parse", "origin/t-c5").strip()
+    assert_agrees(clone, base, tips)
+
+
+def test_many_tips_and_duplicates_in_one_call(sandbox: Sandbox) -> None:
+    c = history(sandbox.root)
+    tips = list(c.values()) * 2  # every commit, twice
+    got = assert_agrees(sandbox.root, c["c5"], tips)
+    assert len(got) == len(c)
+    assert Store.discover(sandbox.root).ahead_behind(c["c5"], []) == {}
+
+
+def test_status_and_thread_show_report_the_walked_counts(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    (sandbox.root / "codev" / "README.md").write_text("codev state\n")
+    sandbox.git("add", "codev")
+    sandbox.git("commit", "-q", "-m", "codev dir")
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")  # no thread
+    sandbox.ok("thread", "new", "checkout-v2", "--headline", "Rebuild checkout", as_="main")
+    sandbox.ok("spawn", "1", "--protocol", "spir", "--thread", "checkout-v2", as_="main")
+    worktree = sandbox.builder_dir("spir-1")
+    for n in range(3):
+        (worktree / f"w{n}.txt").write_text(f"{n}\n")
+        git(worktree, "add", f"w{n}.txt")
+        git(worktree, "commit", "-q", "-m", f"work {n}")
+    (sandbox.root / "later.txt").write_text("later\n")
+    git(sandbox.root, "add", "later.txt")
+    git(sandbox.root, "commit", "-q", "-m", "main moves on")
+    rows = {b["id"]: b for b in json.loads(sandbox.ok("status", "--json").out)["builders"]}
+    one = expected(sandbox.root, "main", "builder/spir-1")
+    two = expected(sandbox.root, "main", "builder/spir-2")
+    assert one[0] == 3 and one[1] >= 1
+    assert (rows["builder-spir-1"]["ahead"], rows["builder-spir-1"]["behind"]) == one
+    assert (rows["builder-spir-2"]["ahead"], rows["builder-spir-2"]["behind"]) == two
+    shown = json.loads(sandbox.ok("thread", "show", "checkout-v2", "--json").out)
+    listed = shown["live"]["builders"]
+    assert [(b["id"], b["ahead"], b["behind"]) for b in listed] == [("builder-spir-1", *one)]
