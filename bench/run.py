@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     try:
         seal(root)
+        from bench import output_size
         from bench.registry import all_rows
         from bench.report import document, machine, text
         from bench.rows import FULL, SMOKE, Bench
@@ -73,13 +74,16 @@ def main(argv: list[str] | None = None) -> int:
             "rows": rows,
             "disk": bench.disk,
         }
+        report["outputSize"] = output_size.measure(root / "output-size", smoke=args.smoke)
         if args.json:
             print(json.dumps(report, indent=2))
         else:
-            print(text(report))
+            print(text(report) + output_size.markdown(report["outputSize"]))
         if args.write:
             Path(args.write).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.write).write_text(document(report, sizes))
+            Path(args.write).write_text(
+                document(report, sizes) + output_size.markdown(report["outputSize"])
+            )
         return 0
     finally:
         if not args.keep:

@@ -8,13 +8,19 @@
                              unique tail (``spir-1487``, ``1487``)
 ``human``                    (sender only) a person writing on ``git codev web
                              --allow-send``; no command-line identity can claim it
+``<workspace>:<target>``     a target in another local repository registered with
+                             ``git config codev.workspace.<workspace>.path``
 ===========================  ===============================================================
+
+As afx accepts them: targets are matched case-insensitively, ``arch`` is short for
+``architect``, and a numeric tail ignores leading zeros (``0109`` is ``109``).
 
 Parsing and formatting live here and nowhere else.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,7 +31,10 @@ OWN_ARCHITECT = "architect"
 ARCHITECT_PREFIX = "architect:"
 BROADCAST = "broadcast"
 HUMAN = "human"
+SHORT_ARCHITECT = "arch"
 TARGET_HINT = "use architect, architect:<name>, broadcast, or a builder id such as 1487"
+_LEADING_ZEROS = re.compile(r"(^|-)0+(?=\d+(?:-|$))")
+_WORKSPACE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 TargetKind = Literal["own-architect", "architect", "broadcast", "builder"]
 
@@ -37,19 +46,34 @@ class Target:
 
     kind: TargetKind
     name: str = ""
+    workspace: str | None = None  # another local repository, by its registered name
 
 
 def parse_target(raw: str) -> Target:
     """Classify a command-line target; bad input is a UsageError naming the valid forms."""
-    if raw == BROADCAST:
-        return Target("broadcast")
-    if raw == OWN_ARCHITECT:
-        return Target("own-architect")
-    if raw.startswith(ARCHITECT_PREFIX):
-        return Target("architect", parse_architect(raw[len(ARCHITECT_PREFIX) :]))
     if not raw or any(ch.isspace() or ord(ch) < 32 for ch in raw):
         raise UsageError(f"invalid target {shown(raw)}", TARGET_HINT)
-    return Target("builder", raw)
+    head, sep, rest = raw.partition(":")
+    if sep and head.lower() not in (OWN_ARCHITECT, SHORT_ARCHITECT):
+        if not _WORKSPACE_RE.fullmatch(head) or not rest:
+            raise UsageError(f"invalid target {shown(raw)}", TARGET_HINT)
+        inner = parse_target(rest)
+        if inner.workspace is not None:
+            raise UsageError(f"invalid target {shown(raw)}: one workspace only", TARGET_HINT)
+        return Target(inner.kind, inner.name, head)
+    lowered = raw.lower()
+    if lowered == BROADCAST:
+        return Target("broadcast")
+    if lowered in (OWN_ARCHITECT, SHORT_ARCHITECT):
+        return Target("own-architect")
+    if sep:
+        return Target("architect", parse_architect(rest.lower()))
+    return Target("builder", lowered)
+
+
+def without_leading_zeros(address: str) -> str:
+    """``0109`` -> ``109``, ``spir-0109`` -> ``spir-109`` (afx's numeric tails)."""
+    return _LEADING_ZEROS.sub(r"\1", address)
 
 
 def architect_address(name: str) -> str:

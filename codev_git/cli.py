@@ -5,13 +5,16 @@ Commands are loaded lazily so that ``send`` and ``inbox`` import only what they 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
 from codev_git import __version__
+from codev_git.commands import console
 from codev_git.commands.console import say, stderr_sink
 from codev_git.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CodevError
 from codev_git.report import sink
@@ -25,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "release": "codev_git.commands.core:release_cmd",
     "status": "codev_git.commands.core:status_cmd",
     "issues-owned": "codev_git.commands.board:issues_owned_cmd",
+    "architect": "codev_git.commands.architect:architect_group",
     "send": "codev_git.commands.messaging:send_cmd",
     "inbox": "codev_git.commands.messaging:inbox_cmd",
     "reply": "codev_git.commands.history:reply_cmd",
@@ -96,15 +100,47 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def wants_json(args: list[str]) -> bool:
+    """``--json`` among the command's own options (not in ARGS after ``--``)."""
+    own = args[: args.index("--")] if "--" in args else args
+    return "--json" in own
+
+
 def main(argv: list[str] | None = None, *, fast: bool = True) -> int:
-    """The entry point: run one command; domain warnings and notes go to stderr. Plain
-    ``send``/``inbox`` go by :mod:`codev_git.fastpath` first (unless ``fast`` is false: the
-    caller tried it already)."""
-    with sink(stderr_sink):
-        return _run(sys.argv[1:] if argv is None else argv, fast)
+    """The entry point: run one command. Plain ``send``/``inbox`` go by
+    :mod:`codev_git.fastpath` first (unless ``fast`` is false: the caller tried it already).
+    Domain warnings and notes go to stderr, or under ``--json`` inside the JSON document;
+    failures are one line, or under ``--json`` one ``{"error": …}`` object on stdout, with
+    the same exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if not wants_json(args):
+        with sink(stderr_sink):
+            return _run(args, fast, fail=_fail_text)
+    reports = console.JsonReports()
+    console.json_reports = reports
+    try:
+        with sink(reports):
+            return _run(args, False, fail=_fail_json)
+    finally:
+        reports.flush()
+        console.json_reports = None
 
 
-def _run(args: list[str], fast: bool) -> int:
+def _fail_text(code: str, what: str, hint: str | None, candidates: list[str]) -> None:
+    say(f"git-codev: {_one_line(what if hint is None else f'{what}; {hint}')}")
+
+
+def _fail_json(code: str, what: str, hint: str | None, candidates: list[str]) -> None:
+    from codev_git.messaging.render import json_text
+
+    error = {"code": code, "message": _one_line(what), "hint": hint, "candidates": candidates}
+    data = console.attach_reports({"error": error})
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.write(json_text(data) + "\n")
+        sys.stdout.flush()
+
+
+def _run(args: list[str], fast: bool, fail: Any) -> int:
     try:
         if fast and args[:1] in (["send"], ["inbox"]):
             from codev_git.fastpath import attempt
@@ -119,20 +155,20 @@ def _run(args: list[str], fast: bool) -> int:
             standalone_mode=False,
         )
     except CodevError as exc:
-        say(f"git-codev: {_one_line(str(exc))}")
+        fail(exc.code, exc.what, exc.hint, exc.candidates)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
-        say("git-codev: aborted")
+        fail("interrupted", "aborted", None, [])
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
         ctx = exc.ctx if isinstance(exc, click.UsageError) else None
-        hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
-        say(f"git-codev: {_one_line(exc.format_message())}{hint}")
+        hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
+        fail("bad-input", exc.format_message(), hint, [])
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
-        say("git-codev: interrupted")
+        fail("interrupted", "interrupted", None, [])
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
@@ -140,9 +176,11 @@ def _run(args: list[str], fast: bool) -> int:
     except Exception as exc:
         if os.environ.get("CODEV_DEBUG"):
             raise
-        say(
-            f"git-codev: internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]}); "
-            "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it"
+        fail(
+            "internal",
+            f"internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]})",
+            "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it",
+            [],
         )
         return EXIT_FAILURE
     # without standalone mode, click returns the code given to ctx.exit(n) instead of exiting

@@ -104,6 +104,34 @@ AUTO_PACK = _key(
     None,
     "Pack message objects once about this many are loose (default: gc.auto, else 6700; 0: never).",
 )
+WORKSPACE_NAME = _key(
+    "codev.workspaceName",
+    "string",
+    None,
+    "This workspace's display name (whoami, status, cross-workspace messages). "
+    "Unset: the main worktree's directory name.",
+)
+WORKSPACE_PATH = _key(
+    "codev.workspace.<name>.path",
+    "string",
+    None,
+    "Another local repository, addressed as `<name>:<target>` by `send` "
+    '(e.g. `git codev send billing:architect:main "…"`).',
+)
+WORKSPACE_SECTION = "codev.workspace."
+
+
+def workspace_path(store: Store, name: str) -> str | None:
+    """Where the workspace registered as ``name`` lives (``codev.workspace.<name>.path``)."""
+    return store.config_get(f"{WORKSPACE_SECTION}{name}.path")
+
+
+def workspace_names(store: Store) -> list[str]:
+    """The names registered with ``codev.workspace.<name>.path``."""
+    found = store.config_names(WORKSPACE_SECTION)
+    return sorted({k[len(WORKSPACE_SECTION) : -len(".path")] for k in found if k.endswith(".path")})
+
+
 SYNC_ATTEMPTS = _key(
     "codev.syncAttempts",
     "int",

@@ -12,20 +12,46 @@ EXIT_INTERRUPTED = 130
 
 
 class CodevError(Exception):
-    """An expected failure. ``str(err)`` is the one line shown to the user."""
+    """An expected failure. ``str(err)`` is the one line shown to the user.
+
+    ``code`` names the kind of failure for machines (``{"error": {"code": …}}`` under
+    ``--json``); ``candidates`` lists the choices when the failure is an ambiguity or an
+    unknown name (the builders a tail matches, the known architects, the projects found).
+    """
 
     exit_code = EXIT_FAILURE
+    default_code = "failed"
 
-    def __init__(self, what: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        hint: str | None = None,
+        *,
+        code: str | None = None,
+        candidates: list[str] | None = None,
+    ) -> None:
         self.what = what
         self.hint = hint
+        self.code = code or self.default_code
+        self.candidates = list(candidates or [])
         super().__init__(what if hint is None else f"{what}; {hint}")
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.what,
+                "hint": self.hint,
+                "candidates": self.candidates,
+            }
+        }
 
 
 class UsageError(CodevError):
     """The command line is wrong: bad name, unknown target, empty message, no identity."""
 
     exit_code = EXIT_USAGE
+    default_code = "bad-input"
 
 
 class OperationalError(CodevError):

@@ -5,6 +5,7 @@
 ``refs/codev/inbox/<architect>``            an architect's inbox, one commit per message
 ``refs/codev/builders/<builder-id>``        a builder's inbox (its architect's instructions)
 ``refs/codev/broadcast``                    the broadcast channel
+``refs/codev/architects``                   the architect registry, one commit per event
 ``refs/codev/read/<kind>/<name>/<channel>``  a reader's cursor; everything it reaches is read
 ``refs/codev-remotes/<remote>/…``           ``sync``'s private mirror of a remote's codev refs
 ==========================================  ==================================================
@@ -20,6 +21,7 @@ OWNERS_REF = NOTES_PREFIX + "owners"
 INBOX_PREFIX = CODEV_PREFIX + "inbox/"
 BUILDER_INBOX_PREFIX = CODEV_PREFIX + "builders/"
 BROADCAST_REF = CODEV_PREFIX + "broadcast"
+ARCHITECTS_REF = CODEV_PREFIX + "architects"
 READ_PREFIX = CODEV_PREFIX + "read/"
 MIRROR_ROOT = "refs/codev-remotes/"
 REMOTES_PREFIX = "refs/remotes/"

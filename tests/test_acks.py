@@ -41,6 +41,7 @@ def test_a_reply_acknowledges_but_a_reply_from_someone_else_does_not(sandbox: Sa
         sandbox.ok("send", "1487", "ready to merge?", "--ack", "--json", as_="main").out
     )
     # another architect answering does not count: only the recipient's answer does
+    sandbox.ok("architect", "add", "payments")
     sandbox.ok("send", "architect:payments", "hello", as_="main")
     status = json.loads(sandbox.ok("status", "--json", "--architect", "main").out)
     assert [a["id"] for a in status["pendingAcks"]] == [asked["id"]]

@@ -87,7 +87,7 @@ def test_adopt_from_global_db_picks_this_workspace_only(sandbox: Sandbox, tmp_pa
     before = (farm / "global.db").read_bytes()
     env = {"CODEV_AGENT_FARM_DIR": str(farm)}
     out = json.loads(sandbox.ok("adopt", "--from-afx", "--json", env=env).out)
-    result = {b["builder"]: (b["adopted"], b["why"]) for b in out["builders"]}
+    result = {b["id"]: (b["changed"], b["why"]) for b in out["builders"]}
     assert result["builder-spir-1487"][0] and result["builder-spir-1481"][0]
     assert not result["builder-bugfix-7"][0] and "--architect" in result["builder-bugfix-7"][1]
     assert not result["builder-spir-9"][0] and "does not exist" in result["builder-spir-9"][1]
@@ -193,9 +193,9 @@ def test_an_afx_row_for_the_base_branch_is_refused_like_adopt_main(
     make_db(tmp_path / "global.db", GLOBAL_SCHEMA, [{**row, "spawned_by_architect": "main"}])
     result = sandbox.ok("adopt", "--from-afx", "--db", str(tmp_path / "global.db"), "--json")
     (outcome,) = json.loads(result.out)["builders"]
-    assert outcome["adopted"] is False and "refusing to adopt main" in outcome["why"]
+    assert outcome["changed"] is False and "refusing to adopt main" in outcome["why"]
     who = sandbox.ok("whoami", env={"CODEV_ARCHITECT_NAME": "main"}).out
-    assert who.startswith("architect main"), who  # not `builder builder-main`
+    assert "type: architect\nname: main\n" in who, who  # not `builder builder-main`
 
 
 def test_adopt_from_afx_tags_existing_worktrees_and_reruns_safely(

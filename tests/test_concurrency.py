@@ -70,6 +70,7 @@ def test_sends_while_gc_runs(sandbox: Sandbox) -> None:
 def test_concurrent_spawns_adopts_and_reassigns_keep_every_record(sandbox: Sandbox) -> None:
     third = WRITERS // 4
     half = WRITERS // 2
+    sandbox.ok("architect", "add", "payments")
     for n in range(half):
         sandbox.git("branch", f"builder/air-{100 + n}")
     for n in range(third):

@@ -112,13 +112,13 @@ def test_builder_worktree_uses_the_hook_written_thread_file(
     result, called = consult(sandbox, consult_bin, cwd=here)
     assert result.code == 7 and called == [str(here), "--project-id", "1481"]
     data = context(sandbox, cwd=here)
-    assert data["builder"]["value"] == "builder-spir-1481"
-    assert "written by the post-checkout hook" in data["thread"]["source"]
+    assert data["builder"] == "builder-spir-1481"
+    assert "written by the post-checkout hook" in data["sources"]["thread"]
     # without the file (hook not installed), the branch's ownership record says the same
     (here / ".thread").unlink()
     data = context(sandbox, cwd=here)
-    assert data["thread"]["value"] == "beta"
-    assert data["thread"]["source"] == "the ownership record of branch builder/spir-1481"
+    assert data["thread"] == "beta"
+    assert data["sources"]["thread"] == "the ownership record of branch builder/spir-1481"
 
 
 def test_architect_identity_picks_its_only_thread(sandbox: Sandbox, consult_bin: Path) -> None:
@@ -126,9 +126,9 @@ def test_architect_identity_picks_its_only_thread(sandbox: Sandbox, consult_bin:
     _, called = consult(sandbox, consult_bin, as_="payments")
     assert called[-2:] == ["--project-id", "1481"]
     data = context(sandbox, as_="main")
-    assert data["thread"]["value"] == "alpha"
-    assert "the only active thread of architect main" in data["thread"]["source"]
-    assert data["project"]["value"] == "1487"
+    assert data["thread"] == "alpha"
+    assert "the only active thread of architect main" in data["sources"]["thread"]
+    assert data["issueNumber"] == 1487
     # a second thread makes it ambiguous: both listed, and the flag to use
     new_thread(sandbox, "gamma", "main")
     result = sandbox.run("context", as_="main")
@@ -143,7 +143,7 @@ def test_a_thread_with_two_live_builders_is_ambiguous(sandbox: Sandbox) -> None:
     assert "1487 (builder-spir-1487" in result.err and "1500 (builder-spir-1500" in result.err
     # the builder's own worktree is not ambiguous
     data = context(sandbox, "--thread", "alpha", cwd=sandbox.builder_dir("spir-1500"))
-    assert data["project"]["value"] == "1500"
+    assert data["issueNumber"] == 1500
 
 
 def test_merged_builders_are_not_live(sandbox: Sandbox, consult_bin: Path) -> None:
@@ -164,13 +164,12 @@ def test_context_json_says_how_each_value_was_found(sandbox: Sandbox) -> None:
     porch.mkdir(parents=True)
     (porch / "status.yaml").write_text("id: 1481\n")
     data = context(sandbox, "--thread", "beta")
-    assert data["thread"] == {"value": "beta", "source": "--thread on the command line"}
-    assert data["architect"] == {
-        "value": "payments",
-        "source": "the ownership record of builder builder-spir-1481",
-    }
-    assert data["builder"]["value"] == "builder-spir-1481"
-    assert data["project"]["value"] == "1481" and data["project"]["dir"] == str(porch)
+    assert data["thread"] == "beta"
+    assert data["sources"]["thread"] == "--thread on the command line"
+    assert data["architect"] == "payments"
+    assert data["sources"]["architect"] == "the ownership record of builder builder-spir-1481"
+    assert data["builder"] == "builder-spir-1481"
+    assert data["issueNumber"] == 1481 and data["projectDir"] == str(porch)
     assert data["worktree"] == str(sandbox.builder_dir("spir-1481"))
     text = sandbox.ok("context", "--thread", "beta").out
     assert "thread:    beta  (--thread on the command line)" in text
@@ -178,13 +177,13 @@ def test_context_json_says_how_each_value_was_found(sandbox: Sandbox) -> None:
 
 def test_context_with_nothing_to_go_on(sandbox: Sandbox) -> None:
     data = context(sandbox)
-    assert data["architect"]["value"] is None and data["project"]["value"] is None
-    assert data["project"]["source"] == "no live builder and no porch project here"
+    assert data["architect"] is None and data["issueNumber"] is None
+    assert data["sources"]["issueNumber"] == "no live builder and no porch project here"
 
 
 def test_only_porch_project_is_used_like_consult_does(sandbox: Sandbox) -> None:
     (sandbox.root / "codev" / "projects" / "0042-search").mkdir(parents=True)
-    assert context(sandbox)["project"]["value"] == "42"
+    assert context(sandbox)["issueNumber"] == 42
     (sandbox.root / "codev" / "projects" / "43-other").mkdir()
     result = sandbox.run("context")
     assert result.code == 2 and "0042-search, 43-other" in result.err

@@ -56,6 +56,7 @@ def test_whoami_reports_source_of_identity(sandbox: Sandbox) -> None:
     data = json.loads(env.out)
     assert data["type"] == "architect" and data["name"] == "main"
     assert "CODEV_ARCHITECT_NAME" in data["source"]
+    sandbox.ok("architect", "add", "payments")
     flag = json.loads(sandbox.ok("whoami", "--json", "--as", "payments", as_="main").out)
     assert flag["name"] == "payments" and "--as" in flag["source"]
 
@@ -83,7 +84,7 @@ def test_builder_worktree_is_the_builder_even_with_env_set(sandbox: Sandbox) -> 
         sandbox.ok("whoami", "--json", as_="payments", cwd=sandbox.builder_dir("spir-1487")).out
     )
     assert data["type"] == "builder" and data["name"] == "builder-spir-1487"
-    assert data["spawnedByArchitect"] == "main"
+    assert data["architect"] == "main"
     refused = sandbox.run("whoami", "--as", "payments", cwd=sandbox.builder_dir("spir-1487"))
     assert refused.code == 2 and "builder-spir-1487" in refused.err
 
@@ -149,6 +150,7 @@ def test_adopt_and_reassign_keep_history(sandbox: Sandbox) -> None:
     sandbox.ok("adopt", "builder/air-9", "--architect", "main", as_="main")
     again = sandbox.ok("adopt", "builder/air-9", "--architect", "main", as_="main")
     assert "nothing changed" in again.out
+    sandbox.ok("architect", "add", "payments")
     sandbox.ok("reassign", "9", "--to", "payments", as_="main")
     records = note_of(sandbox, "refs/heads/builder/air-9")
     assert [r["event"] for r in records] == ["adopt", "reassign"]
@@ -298,7 +300,7 @@ def test_status_filters_and_json_fields(sandbox: Sandbox) -> None:
     row = data["builders"][0]
     assert row["spawnedByArchitect"] == "payments" and row["protocolName"] == "spir"
     assert row["issueNumber"] == 1481 and row["branch"] == "builder/spir-1481"
-    assert row["worktree"] == str(b) and row["ahead"] == 1 and row["status"] == "active"
+    assert row["worktree"] == str(b) and row["ahead"] == 1 and row["branchState"] == "active"
     archs = {a["name"]: a["unread"] for a in data["architects"]}
     assert archs == {"main": 0, "payments": 1}
     every = json.loads(sandbox.ok("status", "--json").out)
@@ -307,7 +309,7 @@ def test_status_filters_and_json_fields(sandbox: Sandbox) -> None:
     assert [x["id"] for x in mine["builders"]] == ["builder-spir-1487"]
     sandbox.git("merge", "-q", "builder/spir-1481")
     merged = json.loads(sandbox.ok("status", "--architect", "payments", "--json").out)
-    assert merged["builders"][0]["merged"] is True and merged["builders"][0]["status"] == "merged"
+    assert merged["builders"][0]["branchState"] == "merged"
 
 
 # -- the installed entry point -------------------------------------------------------------------
@@ -352,7 +354,7 @@ def test_status_on_another_clone_reads_remote_tracking_branches(
     git(tmp_path, "clone", "-q", str(sandbox.root), str(clone))
     git(clone, "fetch", "-q", "origin", "refs/notes/codev/*:refs/notes/codev/*")
     rows = json.loads(run_inprocess(clone, ["status", "--json"]).out)["builders"]
-    assert [(r["id"], r["status"], r["ahead"], r["remoteBranch"]) for r in rows] == [
+    assert [(r["id"], r["branchState"], r["ahead"], r["remoteBranch"]) for r in rows] == [
         ("builder-spir-1487", "active", 1, "origin/builder/spir-1487")
     ]
     assert "(from origin/builder/spir-1487)" in run_inprocess(clone, ["status"]).out

@@ -128,6 +128,7 @@ def test_ownership_notes_in_a_fanned_out_tree_are_read_and_written(sandbox: Sand
 
     status = json.loads(sandbox.ok("status", "--json").out)["builders"]
     assert [b["id"] for b in status] == ["builder-spir-1"]
+    sandbox.ok("architect", "add", "payments")
     sandbox.ok("reassign", "1", "--to", "payments", as_="main")
     paths = [
         line.split("\t", 1)[1] for line in sandbox.git("ls-tree", "-r", OWNERS_REF).splitlines()

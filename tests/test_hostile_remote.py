@@ -130,6 +130,7 @@ def test_clashing_and_invalid_ref_names_are_skipped_and_the_rest_is_exchanged(
             "refs/codev/inbox/Evil_Name": tip,
         },
     )
+    victim.ok("architect", "add", "ops")
     victim.ok("send", "architect:ops", "from the victim", as_="main")
     synced = victim.run("sync")
     assert synced.code == 0, synced.err
@@ -162,7 +163,7 @@ def test_every_field_is_escaped_and_a_body_cannot_forge_a_header(
     assert "\x1b" not in out and "\x07" not in out
     assert "\\e]0;pwned" in out
     lines = out.splitlines()
-    headers = [ln for ln in lines if ln.startswith("###")]
+    headers = [ln for ln in lines if ln.startswith("###") and ln != "#" * 31]  # afx's footer
     assert len(headers) == 1 and "ARCHITECT ops MESSAGE" in headers[0]
     assert f"> {forged_header}" in lines and "> !!! UNVERIFIED: nothing" in lines
     assert ">   ### [again" in lines
@@ -225,6 +226,7 @@ def test_a_stray_local_ref_in_the_way_skips_one_ref_not_the_sync(
     pair: tuple[Sandbox, Sandbox, Path],
 ) -> None:
     victim, evil, remote = pair
+    evil.ok("architect", "add", "ops")
     evil.ok("send", "architect:ops", "for ops", as_="main")
     evil.ok("send", "architect:main", "for main", as_="ops")
     push_all(evil)

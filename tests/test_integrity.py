@@ -166,6 +166,7 @@ def one_line(err: str) -> str:
 def test_a_ref_name_conflict_is_named_at_once(sandbox: Sandbox) -> None:
     head = sandbox.git("rev-parse", "HEAD").strip()
     sandbox.git("update-ref", "refs/codev/inbox/ops/x", head)  # left by some other tool
+    sandbox.ok("architect", "add", "ops")
     result = sandbox.run("send", "architect:ops", "hello", as_="main")
     assert result.code == 1
     err = one_line(result.err)

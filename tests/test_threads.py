@@ -260,7 +260,7 @@ def test_spawn_validates_thread_and_defaults_to_the_only_one(box: Sandbox) -> No
     two = box.run("spawn", "1482", "--protocol", "spir", "--no-worktree", as_="payments")
     assert two.code == 0 and "thread" not in two.err
     rows = json.loads(box.ok("status", "--json").out)["builders"]
-    assert {r["id"]: r["thread"] for r in rows} == {
+    assert {r["id"]: r.get("thread") for r in rows} == {
         "builder-spir-1481": T,
         "builder-spir-7": None,
         "builder-air-3": T,
@@ -309,7 +309,7 @@ def test_refresh_regenerates_roster_from_ownership_notes(box: Sandbox) -> None:
     assert in_file == owners_in_thread(box, T) == {"builder-spir-1481", "builder-bugfix-1482"}
     live = json.loads(box.ok("thread", "show", T, "--json").out)["live"]
     assert {b["id"] for b in live["builders"]} == in_file
-    assert live["liveBuilders"] == 2 and live["owner"] == "payments"
+    assert live["liveBuilderCount"] == 2 and live["architect"] == "payments"
     assert "| builder-spir-1481 | `builder/spir-1481` | spir #1481 | active | 1 |" in text
     assert "- [ ] `builder/spir-1481` (builder-spir-1481): open, 1 ahead of `main`" in text
     # nothing new: no commit
@@ -367,7 +367,7 @@ def test_archive_moves_with_git_mv_and_keeps_history(box: Sandbox) -> None:
     one_line_failure(not_owner.code, not_owner.err, 2)
     assert "belongs to payments" in not_owner.err and "--force" in not_owner.err
     unmerged = box.run("thread", "archive", T, as_="payments")
-    one_line_failure(unmerged.code, unmerged.err, 1)
+    one_line_failure(unmerged.code, unmerged.err, 2)
     assert "builder-spir-1481" in unmerged.err and "--force" in unmerged.err
     assert box.snapshot() == before
     box.git("merge", "-q", "--no-edit", "builder/spir-1481")
@@ -385,16 +385,16 @@ def test_archive_moves_with_git_mv_and_keeps_history(box: Sandbox) -> None:
     assert history[-1].startswith(f"codev: start thread {T}")
     assert json.loads(box.ok("thread", "list", "--json").out)["threads"] == []
     every = json.loads(box.ok("thread", "list", "--all", "--json").out)["threads"]
-    assert [(t["name"], t["state"], t["path"]) for t in every] == [(T, "archived", ARCHIVED)]
+    assert [(t["name"], t["status"], t["path"]) for t in every] == [(T, "archived", ARCHIVED)]
     shown = json.loads(box.ok("thread", "show", T, "--json", as_="main").out)
-    assert shown["state"] == shown["status"] == "archived" and shown["path"] == ARCHIVED
+    assert shown["status"] == "archived" and shown["path"] == ARCHIVED
     assert shown["frontMatter"]["status"] == "active"  # the file itself is moved, not edited
     brief = box.ok("thread", "show", T, "--brief", as_="main").out
     assert "status:      archived" in brief and "owner:       payments" in brief
     assert "## Pending decisions" not in brief and "builder-spir-1481" in brief
     after = box.snapshot()
     twice = box.run("thread", "archive", T, as_="payments")
-    one_line_failure(twice.code, twice.err, 1)
+    one_line_failure(twice.code, twice.err, 1)  # like a name already taken
     assert "already archived" in twice.err
     reuse = box.run("thread", "new", T, as_="payments")
     one_line_failure(reuse.code, reuse.err, 1)
@@ -417,16 +417,14 @@ SUMMARY_KEYS = {
     "name",
     "architect",
     "status",
-    "state",
     "created",
     "headline",
     "path",
-    "builders",
-    "liveBuilders",
+    "builderCount",
+    "liveBuilderCount",
     "lastChange",
 }
-SHOW_KEYS = (SUMMARY_KEYS - {"name", "builders", "liveBuilders"}) | {
-    "thread",
+SHOW_KEYS = (SUMMARY_KEYS - {"builderCount", "liveBuilderCount"}) | {
     "ref",
     "commit",
     "frontMatter",
@@ -443,15 +441,31 @@ def test_json_schemas(box: Sandbox) -> None:
     assert set(listed) == {"ref", "commit", "threads"} and listed["ref"] == "HEAD"
     (summary,) = listed["threads"]
     assert set(summary) == SUMMARY_KEYS
-    assert summary["builders"] == 1 and summary["liveBuilders"] == 1
-    assert summary["headline"] == "Rebuild checkout" and summary["state"] == "active"
+    assert summary["builderCount"] == 1 and summary["liveBuilderCount"] == 1
+    assert summary["headline"] == "Rebuild checkout" and summary["status"] == "active"
     assert set(summary["lastChange"]) == {"commit", "time", "subject", "author"}
     shown = json.loads(box.ok("thread", "show", T, "--json").out)
     assert set(shown) == SHOW_KEYS
     assert shown["frontMatter"]["architect"] == "payments" and shown["created"].endswith("Z")
     live = shown["live"]
-    assert set(live) == {"owner", "baseBranch", "builders", "liveBuilders", "unread"}
-    assert live["unread"] == {"owner": 1, "ownerInThread": 1, "builders": 1}  # its spawn notice
+    assert set(live) == {
+        "architect",
+        "baseBranch",
+        "builders",
+        "builderCount",
+        "liveBuilderCount",
+        "unread",
+    }
+    assert live["unread"] == {
+        "architect": 1,
+        "architectInThread": 1,
+        "builders": 1,
+    }  # its spawn notice
+    brief = json.loads(box.ok("thread", "show", T, "--brief", "--json").out)
+    assert "text" not in brief and "frontMatter" not in brief and "builders" not in brief["live"]
+    assert len(box.ok("thread", "show", T, "--brief", "--json").out) < len(
+        box.ok("thread", "show", T, "--json").out
+    )
     status_row = json.loads(box.ok("status", "--json").out)["builders"][0]
     assert live["builders"] == [status_row]  # same fields and values as `status --json`
 

@@ -113,5 +113,5 @@ def send_from_builder(args: list[str]) -> tuple[int, str | None]:
             return 2, f"afx: cannot read {attach}: {exc.strerror}"
     from codev_git.messaging.message import send
 
-    message_id, where = send(store, me, "architect", body, book=book)
-    return 0, f"sent {message_id[:12]} to {where.to} (from {me.address}, through git codev)"
+    sent = send(store, me, "architect", body, book=book)
+    return 0, f"sent {sent.id[:12]} to {sent.to} (from {me.address}, through git codev)"

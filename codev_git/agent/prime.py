@@ -69,7 +69,8 @@ class Prime:
                 "architect": who.architect,
                 "address": who.address,
                 "source": who.source,
-                "workspace": self.workspace,
+                "workspace": workspace_name_of(self.workspace),
+                "workspacePath": self.workspace,
             },
             "role": self.role(),
             "threads": self.threads,
@@ -125,8 +126,9 @@ def _thread_line(t: dict[str, Any]) -> str:
 
 def _builder_line(b: dict[str, Any]) -> str:
     thread = f" thread {b['thread']}" if b.get("thread") else ""
-    return f"{b['id']} {b['status']} +{b['ahead']}/-{b['behind']}{thread} unread {b['unread']}" + (
-        "" if b["running"] else " (no worktree)"
+    ahead = f"+{b['ahead']}/-{b['behind']}" if "ahead" in b else "-"
+    return f"{b['id']} {b['branchState']} {ahead}{thread} unread {b['unread']}" + (
+        "" if b["worktree"] else " (no worktree)"
     )
 
 
@@ -144,7 +146,7 @@ def build(store: Store, who: Identity, *, budget: int = DEFAULT_BUDGET) -> Prime
     builders: list[dict[str, Any]] = []
     if not who.is_builder:
         threads = [
-            {"name": t.name, **t.facts()}
+            t.facts()
             for t in list_threads(store, head_commit(store))
             if t.architect == who.architect
         ]
@@ -166,3 +168,11 @@ def build(store: Store, who: Identity, *, budget: int = DEFAULT_BUDGET) -> Prime
     handed, text = fit(batch.messages, max(0, budget - head), message_text)
     prime.handed, prime.messages_text = handed, text
     return prime
+
+
+def workspace_name_of(path: str) -> str:
+    """The workspace's display name for ``path`` (as whoami gives it)."""
+    from codev_git.ownership.identity import workspace_name
+    from codev_git.store import Store
+
+    return workspace_name(Store.discover(path))

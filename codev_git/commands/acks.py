@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from codev_git.commands.common import as_option, echo, json_option
-from codev_git.ownership.identity import resolve
-from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
 
 
@@ -28,19 +26,15 @@ def ack_cmd(message_id: str, message: str | None, as_name: str | None, as_json: 
       git codev ack 1a2b3c4d --json
     """
     from codev_git.messaging.acks import ACK_BODY
-    from codev_git.messaging.history import find_message, reply_target
-    from codev_git.messaging.message import KIND_ACK, send
+    from codev_git.messaging.message import KIND_ACK
+    from codev_git.messaging.outbox import reply
 
     body = message.encode("utf-8", "surrogateescape") if message else ACK_BODY
-    store = Store.discover()
-    book = OwnerBook(store)
-    me = resolve(store, as_name, book)
-    original = find_message(store, message_id)
-    target = reply_target(me, original)
-    new_id, where = send(store, me, target, body, book=book, reply_to=original.id, kind=KIND_ACK)
+    done = reply(Store.discover(), as_name, message_id, body, kind=KIND_ACK)
     if as_json:
-        from codev_git.messaging.render import dump_json
+        from codev_git.messaging.render import dump_json, sent_json
 
-        dump_json({"id": new_id, "to": where.to, "replyTo": original.id, "kind": KIND_ACK})
+        dump_json(sent_json(done.sent, done.published))  # the fields send and reply print
     else:
-        echo(f"acknowledged {original.short_id} ({new_id[:12]} to {where.to})")
+        assert done.sent.reply_to is not None
+        echo(f"acknowledged {done.sent.reply_to[:12]} ({done.sent.id[:12]} to {done.sent.to})")

@@ -64,7 +64,9 @@ def prime_cmd(peek: bool, budget: int, as_name: str | None, as_json: bool) -> No
     handed = [m.id for m in prime.handed]
     if as_json:
         data = prime.as_json(0 if peek else len(handed))
-        _write_flushed(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        from codev_git.messaging.render import json_document
+
+        _write_flushed(json_document(data))
     else:
         _write_flushed(prime.text() + "\n")
     if not peek and handed:
@@ -171,7 +173,8 @@ def install_cmd(runtime: str, scope: str, with_mcp: bool, as_json: bool) -> None
 @click.option(
     "--scope", type=click.Choice(["project", "local", "user"]), default="project", show_default=True
 )
-def uninstall_cmd(runtime: str, scope: str) -> None:
+@json_option
+def uninstall_cmd(runtime: str, scope: str, as_json: bool) -> None:
     """Remove git codev's hook entries (and MCP registration); nothing else is touched.
 
     \b
@@ -184,9 +187,24 @@ def uninstall_cmd(runtime: str, scope: str) -> None:
     workdir, home = _where()
     target = Target(runtime, scope, settings_path(runtime, scope, workdir, home))
     removed = uninstall(target)
-    echo(f"{'removed' if removed else 'nothing to remove'}: hooks in {target.path}")
     mcp_file = mcp_path(runtime, scope, workdir, home)
-    if mcp_file is not None and mcp_file.exists() and register_mcp(mcp_file, remove=True):
+    mcp_removed = mcp_file is not None and mcp_file.exists() and register_mcp(mcp_file, remove=True)
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json(
+            {
+                "runtime": runtime,
+                "scope": scope,
+                "settings": str(target.path),
+                "changed": removed,
+                "mcp": str(mcp_file) if mcp_file else None,
+                "mcpChanged": mcp_removed,
+            }
+        )
+        return
+    echo(f"{'removed' if removed else 'nothing to remove'}: hooks in {target.path}")
+    if mcp_removed:
         echo(f"removed: MCP server from {mcp_file}")
 
 

@@ -32,7 +32,7 @@ def show_board(as_json: bool) -> None:
             phase = f" phase {visible(b['phase'])}" if b["phase"] else ""
             stale = style(" STALE", "red") if b["staleBase"] else ""
             echo(
-                f"  - {b['id']:<24} {work:<7} {b['status']:<7}{phase} "
+                f"  - {b['id']:<24} {work:<7} {b['branchState']:<7}{phase} "
                 f"+{b['ahead']}/-{b['behind']} unread {b['unread']}{stale}"
             )
 
@@ -70,10 +70,10 @@ def issues_owned_cmd(as_json: bool) -> None:
         return
     echo(f"{'ISSUE':<8} {'BUILDER':<26} {'ARCHITECT':<14} STATE")
     for entry in ledger:
-        live = [b for b in entry["builders"] if b["status"] in ("new", "active")]
+        live = [b for b in entry["builders"] if b["branchState"] in ("new", "active")]
         for b in entry["builders"]:
             flag = "  (two live builders)" if len(live) > 1 and b in live else ""
             echo(
                 f"{entry['issueNumber']:<8} {b['id']:<26} {b['spawnedByArchitect']:<14} "
-                f"{b['status']}{flag}"
+                f"{b['branchState']}{flag}"
             )

@@ -31,7 +31,10 @@ def echo(text: str = "") -> None:
 
 
 def note(text: str) -> None:
-    click.echo(f"git-codev: {text}", err=True)
+    """A note for the user: stderr, or inside the JSON under --json (one output path)."""
+    from codev_git import report
+
+    report.note(text)
 
 
 # -- shell completion from the repository (never raises: a completion must not break a shell)

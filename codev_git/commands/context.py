@@ -42,7 +42,7 @@ def context_cmd(thread: str | None, as_name: str | None, as_json: bool) -> None:
         ("builder", ctx.builder),
         ("thread", ctx.thread),
         ("project", ctx.project),
-    ):
+    ):  # the same facts as --json's fields, with how each was found
         echo(f"{label + ':':<11}{fact.value or '-'}  ({fact.source})")
     if ctx.project_dir is not None:
         echo(f"{'porch:':<11}{ctx.project_dir}")
@@ -56,30 +56,41 @@ def context_cmd(thread: str | None, as_name: str | None, as_json: bool) -> None:
 )
 @thread_option(THREAD_HELP)
 @as_option
+@json_option
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def consult_cmd(thread: str | None, as_name: str | None, args: tuple[str, ...]) -> None:
+@click.pass_context
+def consult_cmd(
+    click_ctx: click.Context,
+    thread: str | None,
+    as_name: str | None,
+    as_json: bool,
+    args: tuple[str, ...],
+) -> None:
     """Run Codev's consult for this directory's project: consult ARGS --project-id ID.
 
     The project is resolved as by `git codev context`; consult runs in the builder's worktree.
     The command is `git config codev.consultCommand` (default: consult). Give --project-id
-    in ARGS to skip resolution. Exits with consult's own exit status.
+    in ARGS to skip resolution. Exits with consult's own exit status. With --json (before
+    ARGS), consult's output goes to stderr and stdout says what was resolved and run.
 
     \b
     Examples:
       git codev consult -- -m gemini --type spec
       git codev consult --thread checkout-v2 -- -m claude --type impl
+      git codev consult --json -- -m gemini --type spec
     """
-    from codev_git.context.consult import gives_project, plan, run
+    from codev_git.context.consult import prepare, run, run_or_fail
 
     name = parse_thread(thread) if thread is not None else None
-    store = Store.discover()
-    arguments = list(args)
-    ctx = None
-    if not gives_project(arguments):
-        from codev_git.context.resolve import resolve_context
+    ctx, invocation = prepare(Store.discover(), name, as_name, list(args))
+    if not as_json:
+        if ctx is not None:
+            note(f"project {ctx.project.value} ({ctx.project.source}), in {invocation.cwd}")
+        run_or_fail(invocation)
+        return
+    from codev_git.messaging.render import dump_json
 
-        ctx = resolve_context(store, name, as_name)
-    invocation = plan(store, ctx, arguments)
-    if ctx is not None:
-        note(f"project {ctx.project.value} ({ctx.project.source}), in {invocation.cwd}")
-    run(invocation)
+    code = run(invocation, output_to_stderr=True)
+    data = ctx.as_json() if ctx is not None else {"issueNumber": None, "sources": {}}
+    dump_json({**data, "argv": invocation.argv, "cwd": str(invocation.cwd), "exitCode": code})
+    click_ctx.exit(code)

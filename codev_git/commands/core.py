@@ -24,12 +24,13 @@ from codev_git.names import (
     parse_architect,
     parse_thread,
 )
-from codev_git.ownership.identity import Identity, resolve, resolve_architect
-from codev_git.store import Ident, Store
+from codev_git.ownership.identity import resolve, resolve_architect
+from codev_git.store import Store
 
 
 @click.command("init")
-def init_cmd() -> None:
+@json_option
+def init_cmd(as_json: bool) -> None:
     """Configure this repository for git codev (safe to run again; needs no identity).
 
     Adds .builders/ and .thread to info/exclude, keeps reflogs for branches and notes but not
@@ -43,6 +44,11 @@ def init_cmd() -> None:
 
     store = Store.discover()
     changes = init_repository(store)
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json({"changed": bool(changes), "changes": changes})
+        return
     if not changes:
         echo("already initialised; nothing changed")
     for change in changes:
@@ -60,35 +66,38 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
       CODEV_ARCHITECT_NAME=main git codev whoami
       cd .builders/spir-1487 && git codev whoami --json
     """
+    from codev_git.ownership.identity import workspace_name
+
     store = Store.discover()
     who = resolve(store, as_name)
-    workspace = str(store.main_workdir or store.common_dir)
+    path = str(store.main_workdir or store.common_dir)
     if as_json:
         from codev_git.messaging.render import dump_json
+        from codev_git.ownership.builder_state import record_json
 
         data: dict[str, Any] = {
-            "workspace": workspace,
+            "workspace": workspace_name(store),
+            "workspacePath": path,
             "type": who.kind,
             "name": who.name,
             "architect": who.architect,
             "source": who.source,
         }
         if who.record is not None:
-            data.update(
-                spawnedByArchitect=who.architect,
-                branch=who.record.branch_name,
-                thread=who.record.thread,
-                protocolName=who.record.protocol,
-                issueNumber=who.record.issue,
-            )
+            rec = record_json(who.record)
+            for key in ("id", "type", "spawnedByArchitect", "ownedSince"):
+                rec.pop(key, None)
+            data.update(rec)
         dump_json(data)
         return
+    # afx's lines (Codev's /arch-init parses type:, name:, architect:), then how it was decided
+    echo(f"workspace: {workspace_name(store)}")
+    echo(f"type: {who.kind}")
+    echo(f"name: {who.name}")
     if who.is_builder:
-        echo(f"builder {who.name} (architect: {who.architect})")
-    else:
-        echo(f"architect {who.name}")
-    echo(f"  decided by: {who.source}")
-    echo(f"  workspace:  {workspace}")
+        echo(f"architect: {who.architect}")
+    echo(f"decided by: {who.source}")
+    echo(f"path: {path}")
 
 
 @click.command("adopt")
@@ -143,19 +152,13 @@ def adopt_cmd(
     from codev_git.ownership.builders import adopt
 
     store = Store.discover()
-    who = resolve_architect(store, as_name, what="adopt")
+    who = resolve_architect(store, as_name, what="adopt", registers=True)
     record, written = adopt(store, who, branch, architect=owner, thread=thread_name, force=force)
     if as_json:
         from codev_git.messaging.render import dump_json
+        from codev_git.ownership.builder_state import record_json
 
-        dump_json(
-            {
-                "id": record.builder,
-                "branch": record.branch_name,
-                "spawnedByArchitect": record.architect,
-                "adopted": written,
-            }
-        )
+        dump_json({**record_json(record), "changed": written})
     elif written:
         echo(f"adopted {record.builder} (branch {record.branch_name}) for {record.architect}")
     else:
@@ -165,33 +168,17 @@ def adopt_cmd(
 def _adopt_from_afx(
     db: Path | None, fallback: ArchitectName | None, as_name: str | None, as_json: bool
 ) -> None:
-    from codev_git.ownership.afx import adopt_from_afx, find_db
-    from codev_git.ownership.builders import actor_ident
+    from codev_git.ownership.afx import adopt_all_from_afx
 
-    store = Store.discover()
-    try:
-        who: Identity | None = resolve_architect(store, as_name, what="adopt")
-    except UsageError:
-        if as_name is not None:
-            raise
-        who = None  # afx names each owner; the record says it was adopted by afx
-    by = who.name if who is not None else "afx"
-    actor = actor_ident(store, who) if who is not None else Ident(by, f"{by}@codev.invalid")
-    path = find_db(store, db)
-    outcomes = adopt_from_afx(store, actor, by, path, fallback)
-    from codev_git.worktree.retag import retag_worktrees
-
-    tags = retag_worktrees(store)  # worktrees afx made before the records existed
+    path, outcomes, tags = adopt_all_from_afx(Store.discover(), db, fallback, as_name)
     if as_json:
         from codev_git.messaging.render import dump_json
 
-        dump_json(
-            {
-                "database": str(path),
-                "builders": [o.__dict__ for o in outcomes],
-                "tags": [{**t.__dict__, "worktree": str(t.worktree)} for t in tags],
-            }
-        )
+        rows = [{"id": o.builder, "changed": o.adopted, "why": o.why} for o in outcomes]
+        retagged = [
+            {"id": t.builder, "worktree": str(t.worktree), "result": t.result} for t in tags
+        ]
+        dump_json({"database": str(path), "builders": rows, "tags": retagged})
         return
     echo(f"afx database: {path}")
     for o in outcomes:
@@ -218,8 +205,9 @@ def _adopt_from_afx(
 @click.option("--force", is_flag=True, help="Reassign a builder another architect owns.")
 @click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
+@json_option
 def reassign_cmd(
-    builder: str, to: str, force: bool, reason: str | None, as_name: str | None
+    builder: str, to: str, force: bool, reason: str | None, as_name: str | None, as_json: bool
 ) -> None:
     """Hand a builder to another architect (both owners stay in the record's history).
 
@@ -238,7 +226,12 @@ def reassign_cmd(
     store = Store.discover()
     who = resolve_architect(store, as_name, what="reassign")
     record, written = reassign(store, who, builder, target, force=force, reason=why)
-    if written:
+    if as_json:
+        from codev_git.messaging.render import dump_json
+        from codev_git.ownership.builder_state import record_json
+
+        dump_json({**record_json(record), "changed": written})
+    elif written:
         echo(f"{record.builder} now belongs to {record.architect}")
     else:
         echo(f"{record.builder} already belongs to {record.architect}; nothing changed")
@@ -257,7 +250,10 @@ def _forced_reason(force: bool, reason: str | None) -> str | None:
 @click.option("--force", is_flag=True, help="Release a builder another architect owns.")
 @click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @as_option
-def release_cmd(builder: str, force: bool, reason: str | None, as_name: str | None) -> None:
+@json_option
+def release_cmd(
+    builder: str, force: bool, reason: str | None, as_name: str | None, as_json: bool
+) -> None:
     """Give a builder up: its branch is no longer a builder (the record's history is kept).
 
     Undoes a mistaken adopt; the branch can be adopted again later. Only its owner may
@@ -270,14 +266,16 @@ def release_cmd(builder: str, force: bool, reason: str | None, as_name: str | No
     """
     why = _forced_reason(force, reason)
     from codev_git.ownership.builders import release
-    from codev_git.ownership.identity import NO_IDENTITY_HINT, architect_from_settings
+    from codev_git.ownership.identity import releasing_architect
 
     store = Store.discover()
-    # the way out of a mistaken adopt: it must work inside the worktree that became a builder
-    who = architect_from_settings(store, as_name)
-    if who is None:
-        raise UsageError("cannot tell which architect you are", NO_IDENTITY_HINT)
-    record = release(store, who, builder, force=force, reason=why)
+    record = release(store, releasing_architect(store, as_name), builder, force=force, reason=why)
+    if as_json:
+        from codev_git.messaging.render import dump_json
+        from codev_git.ownership.builder_state import record_json
+
+        dump_json({**record_json(record), "released": True})
+        return
     echo(f"released {record.builder} (branch {record.branch_name}; it was {record.architect}'s)")
 
 
@@ -344,30 +342,21 @@ def status_cmd(
         return
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
-    from codev_git.ownership.builder_state import status_report
+    from codev_git.ownership.builder_state import status_for
 
     store = Store.discover()
-    if mine:
-        owner = resolve(store, as_name).architect
     if watch and sys.stdout.isatty():
         from codev_git.commands.status_watch import watch_status
 
         def draw() -> None:
-            shown = status_report(store, architect=owner, thread=thread_name)
+            shown, _ = status_for(store, owner, mine, thread_name, as_name)
             _print_status(shown)
             if not shown["builders"]:
-                echo("no builders match" if (owner or thread_name) else "no owned builders yet")
+                _say_empty(shown, thread_name)
 
         watch_status(store, draw, interval)
         return
-    report = status_report(store, architect=owner, thread=thread_name)
-    from codev_git.messaging.acks import awaiting
-
-    involving = (
-        None if owner is None else {f"architect:{owner}", *(b["id"] for b in report["builders"])}
-    )
-    pending = awaiting(store, involving=involving)
-    report["pendingAcks"] = [a.as_json() for a in pending]
+    report, pending = status_for(store, owner, mine, thread_name, as_name)
     if as_json:
         from codev_git.messaging.render import dump_json
 
@@ -379,7 +368,15 @@ def status_cmd(
         for item in pending:
             echo(f"  {item.line()}")
     if not report["builders"]:
-        note("no builders match" if (owner or thread_name) else "no owned builders yet")
+        _say_empty(report, thread_name)
+
+
+def _say_empty(report: dict[str, Any], thread_name: str | None) -> None:
+    owner = report["ownerFilter"]
+    if owner:
+        note(f"no builders owned by {owner}")  # afx's words
+    else:
+        note("no builders match" if thread_name else "no owned builders yet")
 
 
 def _print_status(report: dict[str, Any]) -> None:
@@ -390,13 +387,13 @@ def _print_status(report: dict[str, Any]) -> None:
         header = f"{'BUILDER':<26} {'ARCHITECT':<14} {'THREAD':<14} {'STATE':<8} {'+/-':<9} UNREAD"
         echo(style(header, "bold"))
         for b in builders:
-            state = b["status"]
+            state = b["branchState"]
             ahead_behind = f"+{b['ahead']}/-{b['behind']}" if state != "gone" else "-"
             colour = {"active": "green", "new": "cyan", "merged": "dim", "gone": "red"}[state]
             echo(
-                f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b['thread'] or '-':<14} "
+                f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b.get('thread') or '-':<14} "
                 f"{style(f'{state:<8}', colour)} {ahead_behind:<9} {b['unread']}"
-                + (f"  (from {b['remoteBranch']})" if b["remoteBranch"] else "")
+                + (f"  (from {b['remoteBranch']})" if b.get("remoteBranch") else "")
                 + (style("  STALE: rebase on the base branch", "red") if b["staleBase"] else "")
             )
     arch = ", ".join(f"{a['name']} ({a['unread']} unread)" for a in report["architects"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from codev_git.commands.common import json_option
 from codev_git.errors import OperationalError
 from codev_git.layout import SHARED_PREFIXES
 from codev_git.messaging.render import style
@@ -68,6 +69,12 @@ def story() -> list[Step]:
             None,
             spir1487,
         ),
+        Step(
+            "An architect nobody registered is no address (refused, exit 2: no stray inbox)",
+            ["send", "architect:ghost", "hello?"],
+            "main",
+        ),
+        Step("The architects of this repository", ["architect", "list"]),
         Step("'main' sees only its own builder's message", ["inbox"], "main"),
         Step("'payments' sees only its own", ["inbox"], "payments"),
         Step("'payments' answers its builder", ["send", "1481", "yes, go ahead"], "payments"),
@@ -211,8 +218,10 @@ def make_scratch(base: Path | None) -> Path:
     return root
 
 
-def play(root: Path, steps: list[Step]) -> int:
+def play(root: Path, steps: list[Step], ran: list[dict[str, object]] | None = None) -> int:
+    """Run the story; ``ran`` (for --json) collects each step instead of printing it."""
     failures = 0
+    say = click.echo if ran is None else (lambda text: None)
     codev = _codev_argv()
     available = _available_commands()
     for step in steps:
@@ -225,21 +234,30 @@ def play(root: Path, steps: list[Step]) -> int:
             env["CODEV_ARCHITECT_NAME"] = step.architect
             prefix = f"CODEV_ARCHITECT_NAME={step.architect} "
         if step.say:
-            click.echo(style(f"\n# {step.say}", "cyan"))
+            say(style(f"\n# {step.say}", "cyan"))
         where = f"(cd {step.where} && " if step.where != "." else ""
         shown = "git " + shlex.join(step.args) if step.git else "git codev " + shlex.join(step.args)
         if step.stdin:
             shown = f"echo {shlex.quote(step.stdin)} | {prefix}{shown}"
             prefix = ""
-        click.echo(style(f"$ {where}{prefix}{shown}{')' if where else ''}", "bold"))
+        say(style(f"$ {where}{prefix}{shown}{')' if where else ''}", "bold"))
         proc = capture_program(argv, root / step.where, env=env, stdin=step.stdin.encode())
         text = (proc.out + proc.err).rstrip()
         if text:
-            click.echo(text)
+            say(text)
         expected_failure = "refused" in step.say
-        if (proc.code != 0) != expected_failure:
+        ok = (proc.code != 0) == expected_failure
+        if not ok:
             failures += 1
-            click.echo(style(f"(exit {proc.code})", "red"))
+            say(style(f"(exit {proc.code})", "red"))
+        if ran is not None:
+            ran.append(
+                {
+                    "command": f"{where}{prefix}{shown}{')' if where else ''}",
+                    "exitCode": proc.code,
+                    "asExpected": ok,
+                }
+            )
     return failures
 
 
@@ -258,12 +276,14 @@ def _available_commands() -> set[str]:
     help="Create the scratch repository under this directory (default: temp).",
 )
 @click.option("--web", is_flag=True, help="Then serve the supervisor's page until Ctrl-C.")
-def demo_cmd(base: Path | None, web: bool) -> None:
+@json_option
+def demo_cmd(base: Path | None, web: bool, as_json: bool) -> None:
     """Play the sibling-architect story in a scratch repository and leave it to explore.
 
     Two architects share one clone; each spawns builders; every builder's message reaches
     only the architect that spawned it. Last, the supervisor's page of the repository is
-    served once (with --web, until Ctrl-C).
+    served once (with --web, until Ctrl-C). --json: the steps and their exit codes, no
+    transcript and no page.
 
     \b
     Examples:
@@ -271,6 +291,15 @@ def demo_cmd(base: Path | None, web: bool) -> None:
       git codev demo --web
     """
     root = make_scratch(base)
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        ran: list[dict[str, object]] = []
+        failures = play(root, story(), ran)
+        dump_json({"repository": str(root), "steps": ran, "failures": failures})
+        if failures:
+            raise OperationalError(f"the demo had {failures} unexpected result(s)")
+        return
     click.echo(f"scratch repository: {root}")
     failures = play(root, story())
     if "web" in _available_commands() and not show_page(root, _codev_argv(), keep=web):

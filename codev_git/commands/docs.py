@@ -25,7 +25,8 @@ _git_codev() {
 
 @click.command("help")
 @click.argument("command", nargs=-1)
-def help_cmd(command: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The commands and their summaries.")
+def help_cmd(command: tuple[str, ...], as_json: bool) -> None:
     """Show the help of git codev or of one of its commands (`git codev --help` opens the man page).
 
     \b
@@ -46,12 +47,28 @@ def help_cmd(command: tuple[str, ...]) -> None:
             raise UsageError(f"no command {word!r}", "run 'git codev help' to list them")
         ctx = click.Context(found, parent=ctx, info_name=word)
         current = found
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        group = current if isinstance(current, click.Group) else None
+        names = group.list_commands(ctx) if group is not None else []
+        rows = []
+        for name in names or [ctx.info_name or "git codev"]:
+            cmd = group.get_command(ctx, name) if group is not None else current
+            assert cmd is not None
+            row: dict[str, object] = {"name": name, "summary": cmd.get_short_help_str(100)}
+            if isinstance(cmd, click.Group):
+                row["subcommands"] = cmd.list_commands(ctx)
+            rows.append(row)
+        dump_json({"commands": rows})
+        return
     click.echo(current.get_help(ctx))
 
 
 @click.command("completion")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
-def completion_cmd(shell: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The script inside a JSON object.")
+def completion_cmd(shell: str, as_json: bool) -> None:
     """Print a shell completion script (commands, options, architects, builders, threads).
 
     \b
@@ -67,6 +84,11 @@ def completion_cmd(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None
     script = cls(cli, {}, "git-codev", "_GIT_CODEV_COMPLETE").source()
-    click.echo(script)
     if shell == "bash":
-        click.echo(BASH_GIT)
+        script += "\n" + BASH_GIT
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json({"shell": shell, "script": script})
+        return
+    click.echo(script)

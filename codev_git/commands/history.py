@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from codev_git.commands.common import as_option, echo, json_option
+from codev_git.commands.common import as_option, echo, json_option, note
 from codev_git.names import parse_architect, parse_thread
-from codev_git.ownership.identity import resolve
-from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
 
 
@@ -49,11 +47,28 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
 @click.command("reply")
 @click.argument("message_id")
 @click.argument("message", required=False)
-@click.option("--file", "-f", "file", metavar="F", help="Read the reply from file F ('-': stdin).")
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    metavar="F",
+    help="Read the reply from file F ('-': stdin); with a MESSAGE, attach F below it.",
+)
+@click.option(
+    "--push/--no-push",
+    "push",
+    default=None,
+    help="Publish to the default remote right after sending (default: git config codev.autoPush).",
+)
 @as_option
 @json_option
 def reply_cmd(
-    message_id: str, message: str | None, file: str | None, as_name: str | None, as_json: bool
+    message_id: str,
+    message: str | None,
+    file: str | None,
+    push: bool | None,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """Answer the sender of a message (the reply carries a Codev-Reply-To: trailer).
 
@@ -61,21 +76,17 @@ def reply_cmd(
     Examples:
       git codev reply 1a2b3c4d "approved, go ahead"
       echo "details" | git codev reply 1a2b3c4d -
+      git codev reply 1a2b3c4d "done" --json
     """
     from codev_git.commands.messaging import _read_body
-    from codev_git.messaging.history import find_message, reply_target
-    from codev_git.messaging.message import send
+    from codev_git.messaging.outbox import reply
+    from codev_git.messaging.render import dump_json, sent_json, sent_text
 
     body = _read_body(message, file)
-    store = Store.discover()
-    book = OwnerBook(store)
-    me = resolve(store, as_name, book)
-    original = find_message(store, message_id)
-    target = reply_target(me, original)
-    new_id, where = send(store, me, target, body, book=book, reply_to=original.id)
+    done = reply(Store.discover(), as_name, message_id, body, push=push)
     if as_json:
-        from codev_git.messaging.render import dump_json
-
-        dump_json({"id": new_id, "to": where.to, "replyTo": original.id})
-    else:
-        echo(f"sent {new_id[:12]} to {where.to} (reply to {original.short_id})")
+        dump_json(sent_json(done.sent, done.published))
+        return
+    echo(sent_text(done.sent))
+    if done.summary:
+        note(done.summary)

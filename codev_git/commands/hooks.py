@@ -25,19 +25,23 @@ def hooks_group() -> None:
 
 
 @hooks_group.command("install")
-def install_cmd() -> None:
+@json_option
+def install_cmd(as_json: bool) -> None:
     """Install the hook, pinned to this interpreter (safe to run again)."""
     from codev_git.worktree.hook_install import install
 
-    _report(install(Store.discover()), "the hook is already installed; nothing changed")
+    store = Store.discover()
+    _report(store, install(store), "the hook is already installed; nothing changed", as_json)
 
 
 @hooks_group.command("uninstall")
-def uninstall_cmd() -> None:
+@json_option
+def uninstall_cmd(as_json: bool) -> None:
     """Remove the hook and restore the one it chained, if any."""
     from codev_git.worktree.hook_install import uninstall
 
-    _report(uninstall(Store.discover()), "the hook is not installed; nothing changed")
+    store = Store.discover()
+    _report(store, uninstall(store), "the hook is not installed; nothing changed", as_json)
 
 
 @hooks_group.command("status")
@@ -69,6 +73,13 @@ def status_cmd(as_json: bool) -> None:
         echo(f"  chained:     {state.chained} (runs first)")
 
 
-def _report(changes: list[str], nothing: str) -> None:
+def _report(store: Store, changes: list[str], nothing: str, as_json: bool) -> None:
+    if as_json:
+        from codev_git.messaging.render import dump_json
+        from codev_git.worktree.hook_install import hook_status
+
+        state = hook_status(store).as_json()
+        dump_json({"changed": bool(changes), "changes": changes, **state})
+        return
     for change in changes or [nothing]:
         echo(change)

@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from codev_git import config
-from codev_git.commands.common import as_option, complete_targets, echo, json_option, note
+from codev_git import report
+from codev_git.address import BROADCAST, TARGET_HINT
+from codev_git.commands.common import F, as_option, complete_targets, echo, json_option, note
 from codev_git.errors import CodevError, UsageError
 from codev_git.ownership.identity import Identity, resolve
 from codev_git.ownership.records import OwnerBook
@@ -15,30 +16,82 @@ from codev_git.store import Store
 
 
 def _read_body(message: str | None, file: str | None) -> bytes:
-    if message is not None and file is not None:
-        raise UsageError("give the message either as an argument or with --file, not both")
+    """The message: the argument (or '-': stdin), the file, or both: as afx does, --file
+    together with a message attaches the file's content below the message."""
+    text = None
+    if message is not None:
+        text = (
+            sys.stdin.buffer.read()
+            if message == "-"
+            else message.encode("utf-8", "surrogateescape")
+        )
+    attached = None
     if file is not None:
         if file == "-":
-            return sys.stdin.buffer.read()
-        try:
-            with open(file, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror}", "check the path") from exc
-    if message is None:
+            if message == "-":
+                raise UsageError("stdin can be read once: give the message or --file as '-'")
+            attached = sys.stdin.buffer.read()
+        else:
+            try:
+                with open(file, "rb") as handle:
+                    attached = handle.read()
+            except OSError as exc:
+                raise UsageError(f"cannot read {file}: {exc.strerror}", "check the path") from exc
+    if text is None and attached is None:
         raise UsageError(
             "no message given", "pass it as an argument, with --file F, or '-' for stdin"
         )
-    if message == "-":
-        return sys.stdin.buffer.read()
-    return message.encode("utf-8", "surrogateescape")
+    if text is None:
+        assert attached is not None
+        return attached
+    if attached is None:
+        return text
+    return text.rstrip(b"\n") + b"\n\n" + attached
+
+
+AFX_DELIVERY_FLAGS = ("raw", "no_enter", "interrupt", "delay")
+
+
+def afx_delivery_options(func: F) -> F:
+    """afx's terminal-delivery flags: accepted so afx habits work, and ignored (with a note):
+    git codev stores messages in the repository instead of typing into a terminal."""
+    for name, takes_value in (
+        ("--delay", True),
+        ("--interrupt", False),
+        ("--no-enter", False),
+        ("--raw", False),
+    ):
+        func = click.option(
+            name,
+            name.lstrip("-").replace("-", "_"),
+            is_flag=not takes_value,
+            default=None,
+            metavar="MS" if takes_value else None,
+            hidden=False,
+            help="Accepted for afx compatibility and ignored (messages are stored, not typed).",
+        )(func)
+    return func
+
+
+def _note_ignored(flags: dict[str, object]) -> None:
+    given = [f"--{n.replace('_', '-')}" for n in AFX_DELIVERY_FLAGS if flags.get(n)]
+    if given:
+        report.note(
+            f"{', '.join(given)} ignored: git codev stores each message in the repository "
+            "(read it with 'git codev inbox'); it does not type into a terminal"
+        )
 
 
 @click.command("send")
-@click.argument("target", shell_complete=complete_targets)
+@click.argument("target", required=False, shell_complete=complete_targets)
 @click.argument("message", required=False)
+@click.option("--all", "to_all", is_flag=True, help="Everyone: the same as the target broadcast.")
 @click.option(
-    "--file", "-f", "file", metavar="F", help="Read the message from file F ('-': stdin)."
+    "--file",
+    "-f",
+    "file",
+    metavar="F",
+    help="Read the message from file F ('-': stdin); with a MESSAGE, attach F below it.",
 )
 @click.option(
     "--push/--no-push",
@@ -48,84 +101,62 @@ def _read_body(message: str | None, file: str | None) -> bytes:
 )
 @click.option("--ack", is_flag=True, help="Ask for an answer (git codev ack ID, or a reply).")
 @click.option("--urgent", is_flag=True, help="Mark the message urgent.")
+@afx_delivery_options
 @as_option
 @json_option
 def send_cmd(
-    target: str,
+    target: str | None,
     message: str | None,
+    to_all: bool,
     file: str | None,
     push: bool | None,
     ack: bool,
     urgent: bool,
     as_name: str | None,
     as_json: bool,
+    **afx_flags: object,
 ) -> None:
     """Send MESSAGE to TARGET; the sender is detected from where you run it.
 
     \b
-    TARGET is one of:
-      architect          from a builder: the architect that spawned it
-      architect:NAME     from an architect: another architect
-      broadcast          everyone
-      BUILDER            a builder id or a unique tail: builder-spir-1487, spir-1487, 1487
+    TARGET is one of (case-insensitive, as afx takes them):
+      architect, arch    from a builder: the architect that spawned it
+      architect:NAME     another architect (a builder: only its own)
+      broadcast, --all   everyone
+      BUILDER            a builder id or a unique tail: builder-spir-1487, spir-1487, 1487, 01487
+      WS:TARGET          TARGET in workspace WS (git config codev.workspace.WS.path PATH)
 
     \b
     Examples:
       git codev send architect "spec ready for review"
       git codev send 1487 "please rebase on main"
+      git codev send --all "main is frozen until 3pm"
       echo "long text" | git codev send architect:payments -
+      git codev send architect "review please" --file notes.md   # notes.md attached below
+      git codev send billing:architect:main "schema change lands today"
       git codev send architect "ready" --push     # publish now (or: git config codev.autoPush true)
       git codev send architect "merge PR 42?" --ack --urgent   # the answer shows in status/prime
     """
+    if to_all:
+        if message is not None:
+            raise UsageError("--all sends to everyone; give only the MESSAGE", "drop the TARGET")
+        target, message = BROADCAST, target
+    if target is None:
+        raise UsageError("no target given", TARGET_HINT)
+    _note_ignored(afx_flags)
     body = _read_body(message, file)
-    store = Store.discover()
-    book = OwnerBook(store)
-    sender = resolve(store, as_name, book)
-    remote = None
-    if push or (push is None and config.AUTO_PUSH.flag(store)):
-        from codev_git.sync.exchange import parse_remote
+    from codev_git.messaging.outbox import send_as
+    from codev_git.messaging.render import sent_text
 
-        remote = parse_remote(store, None)  # a missing remote is refused before anything is sent
-    from codev_git.messaging.message import send
-
-    message_id, where = send(store, sender, target, body, book=book, ack=ack, urgent=urgent)
-    sent = f"sent {message_id[:12]} to {where.to} (from {sender.address})"
-    published: dict[str, object] | None = None
-    summary = None
-    if remote is not None:
-        from codev_git.sync.exchange import ref_scope, sync
-
-        try:
-            result = sync(store, remote, scope=ref_scope(where.ref))
-            published, summary = result.as_json(), result.summary()
-        except CodevError as exc:
-            # the message is stored: failing here would invite a retry that sends it twice
-            published = {"error": str(exc)}
-            summary = (
-                f"warning: {sent}, but not published: {exc.what}; "
-                "it is stored here; publish it later with 'git codev sync'"
-            )
+    done = send_as(Store.discover(), as_name, target, body, push=push, ack=ack, urgent=urgent)
     if as_json:
-        from codev_git.messaging.render import dump_json
+        from codev_git.messaging.render import dump_json, sent_json
 
-        data: dict[str, object] = {
-            "id": message_id,
-            "from": sender.address,
-            "to": where.to,
-            "ref": where.ref,
-            "thread": where.thread,
-            "ack": "requested" if ack else None,
-            "importance": "urgent" if urgent else None,
-        }
-        if published is not None:
-            data["published"] = published
-        dump_json(data)
-        if summary and "error" in (published or {}):
-            note(summary)
-    else:
-        echo(sent)
-        if summary:
-            note(summary)
+        dump_json(sent_json(done.sent, done.published))
+        return
+    echo(sent_text(done.sent))
+    if done.summary:
+        note(done.summary)
 
 
 @click.command("inbox")
@@ -184,11 +215,10 @@ def inbox_cmd(
         raise UsageError("--exec and --fetch-every go with --follow")
     if follow and (peek or include_read or limit is not None):
         raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
-    import json
 
     from codev_git.messaging.deliver import output_error, write_each
     from codev_git.messaging.inbox import collect_inbox
-    from codev_git.messaging.render import message_json, message_text
+    from codev_git.messaging.render import json_document, message_json, message_text
 
     store = Store.discover()
     book = OwnerBook(store)
@@ -214,7 +244,7 @@ def inbox_cmd(
         if fetched is not None:
             data["fetched"] = fetched.as_json()
         # one document: it is delivered whole or not at all
-        done = write_each([(json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()])
+        done = write_each([json_document(data).encode()])
         if done.error is not None:
             raise output_error(done, len(entries), marked=not peek)
         if not peek:
@@ -289,6 +319,10 @@ def _follow(
             except CodevError as exc:
                 note(f"fetch failed, will try again: {exc}")
 
+    if as_json:
+        from codev_git.commands.console import stream_reports
+
+        stream_reports()  # stdout carries JSON lines: notes go to stderr as JSON lines
     try:
         follow(
             store,

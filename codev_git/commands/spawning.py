@@ -80,7 +80,7 @@ def spawn_cmd(
     from codev_git.threads.choose import choose_thread
 
     store = Store.discover()
-    who = resolve_architect(store, as_name, what="spawn")
+    who = resolve_architect(store, as_name, what="spawn", registers=True)
     thread_name = choose_thread(store, owner or who.architect, thread_name)
     request = Request(
         issue=issue,
@@ -98,23 +98,14 @@ def spawn_cmd(
     rec = result.record
     if as_json:
         from codev_git.messaging.render import dump_json
+        from codev_git.ownership.builder_state import record_json
 
-        dump_json(
-            {
-                "id": rec.builder,
-                "branch": rec.branch_name,
-                "worktree": str(result.worktree) if result.worktree else None,
-                "spawnedByArchitect": rec.architect,
-                "thread": rec.thread,
-                "protocolName": rec.protocol,
-                "issueNumber": rec.issue,
-                "base": result.base,
-                "baseFetchedFrom": result.fetched,
-                "repaired": result.repaired,
-                "forced": rec.force,
-                "reason": rec.reason,
-            }
-        )
+        data = record_json(rec)
+        data["worktree"] = str(result.worktree) if result.worktree else None
+        data["base"] = result.base
+        data["baseFetchedFrom"] = result.fetched
+        data["repaired"] = result.repaired
+        dump_json(data)
         return
     if result.repaired:
         echo(f"repaired {rec.builder}: created the missing {' and '.join(result.repaired)}")

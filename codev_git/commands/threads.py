@@ -49,8 +49,14 @@ def thread_group(ctx: click.Context) -> None:
 @click.option("--headline", metavar="TEXT", default="", help="One line: what the thread is for.")
 @click.option("--no-commit", is_flag=True, help="Write the file but do not commit it.")
 @as_option
+@json_option
 def new_cmd(
-    name: str, architect: str | None, headline: str, no_commit: bool, as_name: str | None
+    name: str,
+    architect: str | None,
+    headline: str,
+    no_commit: bool,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """Create codev/NAME-thread.md from the template and commit exactly that file.
 
@@ -64,15 +70,22 @@ def new_cmd(
     thread = parse_thread(name)
     owner = parse_architect(architect) if architect is not None else None
     text = parse_headline(headline)
-    from codev_git.threads.edit import new_thread
+    from codev_git.threads.edit import start_thread
 
-    store = Store.discover()
-    who = resolve_architect(store, as_name, what="thread new")
-    result = new_thread(
-        store, who, thread, owner=owner or who.architect, headline=text, commit=not no_commit
-    )
+    result, owner = start_thread(Store.discover(), as_name, thread, owner, text, not no_commit)
+    if as_json:
+        _dump_written(thread, result.path, result.commit, True, architect=owner)
+        return
     done = f"committed as {result.commit[:12]}" if result.commit else "not committed"
-    echo(f"created {result.path} for architect {owner or who.architect} ({done})")
+    echo(f"created {result.path} for architect {owner} ({done})")
+
+
+def _dump_written(name: str, path: str, commit: str | None, changed: bool, **extra: object) -> None:
+    """What thread new, refresh and archive print under --json: the thread, its path, whether
+    anything changed and the commit that holds the change (null when not committed)."""
+    from codev_git.messaging.render import dump_json
+
+    dump_json({"name": name, "path": path, "changed": changed, "commit": commit, **extra})
 
 
 @thread_group.command("list")
@@ -107,7 +120,7 @@ def list_cmd(show_all: bool, ref: str, as_json: bool) -> None:
     )
     for t in found:
         status = visible(t["status"])
-        builders = f"{t['builders']} ({t['liveBuilders']} live)"
+        builders = f"{t['builderCount']} ({t['liveBuilderCount']} live)"
         echo(
             f"{t['name']:<24} {t['architect'] or '-':<14} {status:<10} {builders:<10} "
             f"{_change(t['lastChange'])}"
@@ -145,7 +158,8 @@ def show_cmd(name: str, ref: str, brief: bool, as_json: bool) -> None:
     commit = store.resolve_commit(ref)
     thread = find_thread(store, commit, thread_name, ref)
     now = live(store, thread)
-    data = show_json(thread, ref, commit, store.last_commit_touching(commit, thread.path), now)
+    last = store.last_commit_touching(commit, thread.path)
+    data = show_json(thread, ref, commit, last, now, brief=brief)
     if as_json:
         from codev_git.messaging.render import dump_json
 
@@ -161,7 +175,7 @@ def _print_show(data: dict[str, Any], now: Live, brief: bool) -> None:
     change = _change(data["lastChange"], 72)
     echo(style(f"==> {data['path']} at {data['ref']} ({data['commit'][:12]})", "bold"))
     if brief:
-        echo(f"thread:      {data['thread']}")
+        echo(f"thread:      {data['name']}")
         echo(f"status:      {visible(data['status'])}")
         echo(f"owner:       {data['architect'] or '(none named)'}")
         echo(f"headline:    {visible(data['headline']) or '-'}")
@@ -174,11 +188,11 @@ def _print_show(data: dict[str, Any], now: Live, brief: bool) -> None:
     echo(style("==> live: computed now from this repository, not stored in the file", "bold"))
     unread = data["live"]["unread"]
     echo(
-        f"owner: {now.owner or '(none named)'} - {unread['owner']} unread in its inbox, "
-        f"{unread['ownerInThread']} about this thread"
+        f"owner: {now.owner or '(none named)'} - {unread['architect']} unread in its inbox, "
+        f"{unread['architectInThread']} about this thread"
     )
     echo(f"base branch: {now.base or '(none)'}")
-    echo(visible(roster_markdown(now.builders, now.base, data["thread"], behind=True)))
+    echo(visible(roster_markdown(now.builders, now.base, data["name"], behind=True)))
     if now.builders:
         echo(f"unread by the builders: {unread['builders']}")
 
@@ -187,7 +201,8 @@ def _print_show(data: dict[str, Any], now: Live, brief: bool) -> None:
 @click.argument("name", shell_complete=complete_threads)
 @click.option("--no-commit", is_flag=True, help="Rewrite the file but do not commit it.")
 @as_option
-def refresh_cmd(name: str, no_commit: bool, as_name: str | None) -> None:
+@json_option
+def refresh_cmd(name: str, no_commit: bool, as_name: str | None, as_json: bool) -> None:
     """Regenerate the roster and merge-state blocks from live data and commit the file.
 
     Only the text between the <!-- codev:roster:begin/end --> and <!-- codev:merges:... -->
@@ -203,6 +218,9 @@ def refresh_cmd(name: str, no_commit: bool, as_name: str | None) -> None:
     store = Store.discover()
     who = resolve_architect(store, as_name, what="thread refresh")
     result = refresh_thread(store, who, thread, commit=not no_commit)
+    if as_json:
+        _dump_written(thread, result.path, result.commit, result.changed)
+        return
     if not result.changed:
         echo(f"{result.path} is up to date; nothing changed")
     elif result.commit:
@@ -215,7 +233,8 @@ def refresh_cmd(name: str, no_commit: bool, as_name: str | None) -> None:
 @click.argument("name", shell_complete=complete_threads)
 @click.option("--force", is_flag=True, help="Archive despite unmerged builders or another owner.")
 @as_option
-def archive_cmd(name: str, force: bool, as_name: str | None) -> None:
+@json_option
+def archive_cmd(name: str, force: bool, as_name: str | None, as_json: bool) -> None:
     """Move codev/NAME-thread.md to codev/archive/ with git mv and commit just that move.
 
     Owner only, and only once every builder of the thread is merged (or with --force).
@@ -231,6 +250,16 @@ def archive_cmd(name: str, force: bool, as_name: str | None) -> None:
     store = Store.discover()
     who = resolve_architect(store, as_name, what="thread archive")
     result = archive_thread(store, who, thread, force=force)
+    if as_json:
+        _dump_written(
+            thread,
+            result.destination,
+            result.commit,
+            True,
+            archivedFrom=result.source,
+            unmergedBuilders=list(result.unmerged),
+        )
+        return
     if result.resumed:
         note("an earlier archive of this thread was interrupted after moving the file; finished it")
     if result.unmerged:

@@ -11,6 +11,7 @@ from pathlib import Path
 from codev_git import config
 from codev_git.context.resolve import THREAD_HINT, Context
 from codev_git.errors import CodevError, OperationalError, UsageError
+from codev_git.names import ThreadName
 from codev_git.store import Store
 
 CONFIG_COMMAND = config.CONSULT_COMMAND.name
@@ -72,13 +73,32 @@ def plan(store: Store, ctx: Context | None, args: list[str]) -> Invocation:
     return Invocation(argv, ctx.worktree if elsewhere and ctx.worktree else here)
 
 
-def run(invocation: Invocation) -> None:
-    """Run consult; its non-zero exit status is raised as :class:`ConsultFailed`."""
+def prepare(
+    store: Store, thread: ThreadName | None, as_name: str | None, args: list[str]
+) -> tuple[Context | None, Invocation]:
+    """``git codev consult``: resolve the project (unless ARGS give one) and plan the run."""
+    ctx = None
+    if not gives_project(args):
+        from codev_git.context.resolve import resolve_context
+
+        ctx = resolve_context(store, thread, as_name)
+    return ctx, plan(store, ctx, args)
+
+
+def run(invocation: Invocation, *, output_to_stderr: bool = False) -> int:
+    """Run consult; returns its exit status (a signal's as 128 + its number).
+    ``output_to_stderr``: consult's own output goes to stderr (stdout carries JSON)."""
     from codev_git.store.porcelain import run_program
 
-    code = run_program(invocation.argv, invocation.cwd)
+    code = run_program(invocation.argv, invocation.cwd, stdout_to_stderr=output_to_stderr)
+    return 128 - code if code < 0 else code
+
+
+def run_or_fail(invocation: Invocation) -> None:
+    """Run consult; a non-zero exit status is raised as :class:`ConsultFailed`."""
+    code = run(invocation)
     if code != 0:
-        raise ConsultFailed(128 - code if code < 0 else code)  # by a signal: 128 + its number
+        raise ConsultFailed(code)
 
 
 def _same_dir(a: Path, b: Path | None) -> bool:

@@ -47,9 +47,6 @@ class Fact:
     value: str | None
     source: str
 
-    def as_json(self) -> dict[str, Any]:
-        return {"value": self.value, "source": self.source}
-
 
 UNKNOWN = Fact(None, "not found")
 
@@ -65,14 +62,21 @@ class Context:
     worktree: Path | None = None  # where the builder's (else this) worktree is
 
     def as_json(self) -> dict[str, Any]:
-        project = self.project.as_json()
-        project["dir"] = str(self.project_dir) if self.project_dir else None
+        """Flat facts (``issueNumber`` an int, as everywhere), and how each was found."""
+        project = self.project.value
         return {
-            "architect": self.architect.as_json(),
-            "builder": self.builder.as_json(),
-            "thread": self.thread.as_json(),
-            "project": project,
+            "architect": self.architect.value,
+            "builder": self.builder.value,
+            "thread": self.thread.value,
+            "issueNumber": int(project) if project and project.isdigit() else None,
+            "projectDir": str(self.project_dir) if self.project_dir else None,
             "worktree": str(self.worktree) if self.worktree else None,
+            "sources": {
+                "architect": self.architect.source,
+                "builder": self.builder.source,
+                "thread": self.thread.source,
+                "issueNumber": self.project.source,
+            },
         }
 
 
@@ -158,6 +162,8 @@ def _pick_thread(
         raise UsageError(
             f"architect {who.architect} has several active threads ({', '.join(mine)})",
             THREAD_HINT,
+            code="ambiguous",
+            candidates=list(mine),
         )
     architect = Fact(who.architect, who.source)
     if not mine:
@@ -248,6 +254,8 @@ def _fill_project(world: _World, ctx: Context) -> Context:
                 THREAD_HINT
                 if ctx.thread.value is None
                 else "run consult from one builder's worktree, or give --project-id ID after --",
+                code="ambiguous",
+                candidates=[str(r.issue) for r in live],
             )
         if not live:
             return _project_from_dirs(world, ctx, scope)
@@ -312,7 +320,10 @@ def _project_from_dirs(world: _World, ctx: Context, scope: str) -> Context:
     dirs = _project_dirs((world.here, world.store.main_workdir))
     if len(dirs) > 1:
         raise UsageError(
-            f"several projects in {PROJECTS_DIR}/ ({', '.join(d.name for d in dirs)})", THREAD_HINT
+            f"several projects in {PROJECTS_DIR}/ ({', '.join(d.name for d in dirs)})",
+            THREAD_HINT,
+            code="ambiguous",
+            candidates=[str(_project_number(d)) for d in dirs],
         )
     if not dirs:
         return replace(ctx, project=Fact(None, "no live builder and no porch project here"))
@@ -321,3 +332,23 @@ def _project_from_dirs(world: _World, ctx: Context, scope: str) -> Context:
     return replace(
         ctx, project=Fact(project, f"the only project in {PROJECTS_DIR}/"), project_dir=only
     )
+
+
+def porch_phase(roots: Iterable[Path | None], issue: int | None) -> str | None:
+    """The ``phase:`` of Codev's porch state ``codev/projects/<issue>-<slug>/status.yaml``
+    under the first root that has it, else None."""
+    if issue is None:
+        return None
+    for directory in _project_dirs(roots):
+        if _project_number(directory) != issue:
+            continue
+        try:
+            text = (directory / "status.yaml").read_text("utf-8", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key == "phase":
+                value = value.split(" #", 1)[0].strip().strip("'\"")
+                return value[:64] or None
+    return None

@@ -94,7 +94,7 @@ def run_exec(command: str, msg: Message) -> bool:
     """Run ``command`` with the framed message (header included) on stdin."""
     from codev_git.messaging.render import message_text
 
-    text = (message_text(msg) + "\n").encode("utf-8", "surrogateescape")
+    text = (message_text(msg, footer=False) + "\n").encode("utf-8", "surrogateescape")
     # its output goes to stderr: stdout carries the feed (JSON lines with --json)
     from codev_git.store.porcelain import run_program
 

@@ -93,6 +93,8 @@ class Message:
     def asks_answer(self) -> bool:
         return self.ack == ACK_REQUESTED
 
+    workspace: str | None = None  # written from another workspace (Codev-Workspace:)
+
     @property
     def short_id(self) -> str:
         return self.id[:12]
@@ -155,7 +157,15 @@ def decode(info: CommitInfo, channel: str, limit: int | None = None) -> Message 
         kind=trailers.get("Codev-Kind") or None,
         truncated_from=truncated_from,
         ownership=trailers.get("Codev-Ownership"),
+        workspace=_workspace(trailers.get("Codev-Workspace")),
     )
+
+
+def _workspace(value: str | None) -> str | None:
+    if value is None:
+        return None
+    ok = 0 < len(value) <= 64 and all(ch.isalnum() or ch in "._-" for ch in value)
+    return value if ok and value.isascii() else None
 
 
 # the commit a read cursor points at when it must reach several messages (never a message)
@@ -181,26 +191,23 @@ def route(store: Store, sender: Identity, target: str, book: OwnerBook) -> Route
             )
         return Route(inbox_ref(sender.architect), architect_address(sender.architect), thread)
     if parsed.kind == "architect":
+        name = ArchitectName(parsed.name)
         if sender.is_builder:
+            if name == sender.architect:  # afx lets a builder name its own architect
+                return Route(inbox_ref(name), architect_address(name), thread)
             raise UsageError(
                 f"builder {sender.name} may only write to its own architect",
                 "use the target 'architect'",
             )
-        name = ArchitectName(parsed.name)
-        ref = inbox_ref(name)
-        note = None
-        if store.ref_target(ref) is None and not _owns_any(book, name):
-            note = f"architect {name} has no inbox yet; it now has one"
-        return Route(ref, architect_address(name), None, note)
+        from codev_git.ownership.registry import require_known
+
+        require_known(store, name, "send")
+        return Route(inbox_ref(name), architect_address(name), None)
     owned = book.find(parsed.name)
     rec = owned.current
     if sender.is_builder and rec.builder == sender.name:
         raise UsageError("a builder cannot send a message to itself", "use the target 'architect'")
     return Route(builder_inbox_ref(rec.builder), rec.builder, rec.thread, ownership=rec.rid or None)
-
-
-def _owns_any(book: OwnerBook, name: ArchitectName) -> bool:
-    return any(o.current.architect == name for o in book.all())
 
 
 def check_body(store: Store, body: bytes) -> None:
@@ -241,6 +248,23 @@ def append(
     return new
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A message just written: what ``send`` and ``reply`` report."""
+
+    id: str
+    sender: str
+    to: str
+    thread: str | None
+    time: str
+    ref: str
+    reply_to: str | None = None
+    workspace: str | None = None  # the other workspace it was written to
+    ack: str | None = None  # Codev-Ack ("requested")
+    importance: str | None = None  # Codev-Importance ("urgent")
+    kind: str | None = None  # Codev-Kind ("ack")
+
+
 def send(
     store: Store,
     sender: Identity,
@@ -252,7 +276,8 @@ def send(
     ack: bool = False,
     urgent: bool = False,
     kind: str | None = None,
-) -> tuple[str, Route]:
+    extra: dict[str, str] | None = None,
+) -> Sent:
     check_body(store, body)
     where = route(store, sender, target, book)
     trailers = {"Codev-From": sender.address, "Codev-To": where.to}
@@ -272,11 +297,23 @@ def send(
     ownership = record.rid if record is not None and record.rid else where.ownership
     if ownership:
         trailers["Codev-Ownership"] = ownership
+    trailers.update(extra or {})
     author = store.identity() or Ident(sender.name, f"{sender.name}@codev.invalid")
     message_id = append(store, where.ref, body, trailers, author)
     if where.note:
         report.note(where.note)  # only once it is true
-    return message_id, where
+    return Sent(
+        message_id,
+        sender.address,
+        where.to,
+        where.thread,
+        trailers["Codev-Time"],
+        where.ref,
+        reply_to,
+        ack=trailers.get("Codev-Ack"),
+        importance=trailers.get("Codev-Importance"),
+        kind=trailers.get("Codev-Kind"),
+    )
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from typing import Any
 from codev_git.address import architect_in, is_broadcast, is_builder_address, is_human
 from codev_git.clock import iso_seconds
 from codev_git.config import MAX_MESSAGE_BYTES
-from codev_git.messaging.message import Message
+from codev_git.messaging.message import Message, Sent
+
+FOOTER = "#" * 31  # afx's footer line under each message
 
 _VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
 
@@ -67,6 +69,8 @@ def frame(msg: Message) -> str:
         name = architect_in(msg.sender) or msg.sender
         head = f"### [ARCHITECT {visible(name)} MESSAGE | {when}] ###"
     extra = [f"id {msg.short_id}"]
+    if msg.workspace:
+        extra.append(f"from workspace {msg.workspace}")
     if msg.thread:
         extra.append(f"thread {visible(msg.thread)}")
     if msg.reply_to:
@@ -83,31 +87,37 @@ def frame(msg: Message) -> str:
     return text
 
 
-def message_text(msg: Message) -> str:
-    text = f"{frame(msg)}\n{body_text(msg.body)}"
+def message_text(msg: Message, *, footer: bool = True) -> str:
+    """A message framed as afx frames it for an agent: header, body, afx's footer line.
+    ``footer=False`` for a program's input (``inbox --follow --exec``), which ends at the body."""
+    text = f"{frame(msg)}\n{body_text(msg.body).rstrip(chr(10))}"
     if msg.truncated_from is not None:
         text += (
             f"\n[... truncated: the message is {msg.truncated_from} bytes, over "
             f"{MAX_MESSAGE_BYTES.name}; the whole of it: git show {msg.id}]"
         )
-    return text
+    return f"{text}\n{FOOTER}" if footer else text
 
 
 def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
+    """A message for machines. Compact: nothing the reader already knows (the git author,
+    the channel's ref name); ``thread``, ``replyTo`` and ``workspace`` only when set."""
     data: dict[str, Any] = {
         "id": msg.id,
         "from": msg.sender,
         "to": msg.to,
-        "thread": msg.thread,
-        "time": msg.time,
-        "channel": msg.channel,
-        "author": msg.author,
-        "replyTo": msg.reply_to,
-        "verified": msg.verified,
-        "ack": msg.ack,
-        "importance": msg.importance,
-        "kind": msg.kind,
+        "time": iso_seconds(msg.time),
     }
+    if msg.thread:
+        data["thread"] = msg.thread
+    if msg.reply_to:
+        data["replyTo"] = msg.reply_to
+    if msg.workspace:
+        data["fromWorkspace"] = msg.workspace
+    for key, value in (("ack", msg.ack), ("importance", msg.importance), ("kind", msg.kind)):
+        if value:
+            data[key] = value
+    data["verified"] = msg.verified
     if not msg.verified:
         data["unverifiedReason"] = msg.why_unverified
     if msg.truncated_from is not None:
@@ -121,8 +131,51 @@ def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
     return data
 
 
+def sent_text(sent: Sent) -> str:
+    to = f"{sent.workspace}:{sent.to}" if sent.workspace else sent.to
+    reply = f", reply to {sent.reply_to[:12]}" if sent.reply_to else ""
+    return f"sent {sent.id[:12]} to {visible(to)} (from {sent.sender}{reply})"
+
+
+def sent_json(sent: Sent, published: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What ``send`` and ``reply`` print: the message's fields, without its text."""
+    to = f"{sent.workspace}:{sent.to}" if sent.workspace else sent.to
+    data: dict[str, Any] = {
+        "id": sent.id,
+        "from": sent.sender,
+        "to": to,
+        "time": iso_seconds(sent.time),
+    }
+    if sent.thread:
+        data["thread"] = sent.thread
+    if sent.reply_to:
+        data["replyTo"] = sent.reply_to
+    for key, value in (("ack", sent.ack), ("importance", sent.importance), ("kind", sent.kind)):
+        if value:
+            data[key] = value
+    if published is not None:
+        data["published"] = published
+    return data
+
+
 def dump_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Print one JSON document; under the CLI, pending warnings and notes go inside it."""
+    sys.stdout.write(json_document(data))
+
+
+def json_document(data: Any) -> str:
+    """The text of one JSON document as commands print it (for callers that write it
+    themselves, e.g. to know it was flushed), with the pending warnings and notes inside."""
+    from codev_git.commands.console import attach_reports
+
+    return json_text(attach_reports(data)) + "\n"
+
+
+def json_text(data: Any) -> str:
+    """Indented on a terminal; one compact line otherwise (agents pay for every byte)."""
+    if sys.stdout.isatty():
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def use_colour() -> bool:

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codev_git.errors import CodevError, OperationalError, UsageError
 from codev_git.names import (
@@ -27,6 +28,9 @@ from codev_git.names import (
 from codev_git.ownership.builders import plan_adoption
 from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
+
+if TYPE_CHECKING:
+    from codev_git.worktree.retag import Tagged
 
 ENV_DIR = "CODEV_AGENT_FARM_DIR"
 
@@ -199,3 +203,27 @@ def adopt_from_afx(
     if records:
         book.record(records, actor, f"adopt {len(records)} builder(s) from afx")
     return outcomes
+
+
+def adopt_all_from_afx(
+    store: Store, db: Path | None, fallback: ArchitectName | None, as_name: str | None
+) -> tuple[Path, list[Outcome], list[Tagged]]:
+    """``adopt --from-afx``: afx names each owner, so no identity is needed; the records say
+    who adopted them (the caller's architect when there is one, else afx)."""
+    from codev_git.errors import UsageError
+    from codev_git.ownership.builders import actor_ident
+    from codev_git.ownership.identity import Identity, resolve_architect
+
+    try:
+        who: Identity | None = resolve_architect(store, as_name, what="adopt", registers=True)
+    except UsageError:
+        if as_name is not None:
+            raise
+        who = None
+    by = who.name if who is not None else "afx"
+    actor = actor_ident(store, who) if who is not None else Ident(by, f"{by}@codev.invalid")
+    path = find_db(store, db)
+    outcomes = adopt_from_afx(store, actor, by, path, fallback)
+    from codev_git.worktree.retag import retag_worktrees
+
+    return path, outcomes, retag_worktrees(store)  # worktrees afx made before the records

@@ -49,7 +49,7 @@ def board(store: Store) -> dict[str, Any]:
     commit = head_commit(store)
     threads = list_threads(store, commit) if commit else []
     unread = UnreadCounter(store, snapshot)
-    names = set(architect_names(store, owned, snapshot))
+    names = set(architect_names(store, owned))
     names.update(th.architect for th in threads if th.architect is not None)
     architects = []
     for name in sorted(names):
@@ -69,8 +69,11 @@ def board(store: Store) -> dict[str, Any]:
                 "lastActivity": _seconds(max(times)) or None,
             }
         )
+    from codev_git.ownership.identity import workspace_name
+
     return {
-        "workspace": str(store.main_workdir or store.common_dir),
+        "workspace": workspace_name(store),
+        "workspacePath": str(store.main_workdir or store.common_dir),
         "baseBranch": short_branch(base[0]) if base else None,
         "architects": architects,
     }

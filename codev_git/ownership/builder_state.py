@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codev_git import config
-from codev_git.layout import INBOX_PREFIX, REMOTES_PREFIX, remote_branch
+from codev_git.clock import iso, iso_seconds
+from codev_git.layout import REMOTES_PREFIX, remote_branch
 from codev_git.messaging.inbox import unread_count
 from codev_git.messaging.message import channels_of
-from codev_git.names import ARCHITECT_RE, BRANCH_PREFIX, ArchitectName, short_branch
+from codev_git.names import BRANCH_PREFIX, ArchitectName, short_branch
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, OwnerRecord, Ownership
 from codev_git.store import Store
+
+if TYPE_CHECKING:
+    from codev_git.messaging.acks import Awaiting
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,12 @@ class BuilderRow:
     def stale_base(self) -> bool:
         """Live, and more than ``stale_after`` commits behind the base branch."""
         limit = self.stale_after
-        return limit > 0 and self.status in ("new", "active") and self.state.behind > limit
+        return limit > 0 and self.branch_state in ("new", "active") and self.state.behind > limit
+
+    phase: str | None = None  # Codev porch's phase, when its status.yaml is there
 
     @property
-    def status(self) -> str:
+    def branch_state(self) -> str:
         if not self.state.exists:
             return "gone"
         if self.state.merged:
@@ -52,33 +58,48 @@ class BuilderRow:
         return "new" if self.state.tip == self.record.base else "active"
 
     def as_json(self) -> dict[str, Any]:
-        rec = self.record
-        return {
-            "id": rec.builder,
-            "name": rec.builder.removeprefix("builder-"),
-            "type": "task" if rec.task else "protocol",
-            "status": self.status,
-            "spawnedByArchitect": rec.architect,
-            "thread": rec.thread,
-            "protocolName": rec.protocol,
-            "issueNumber": rec.issue,
-            "task": rec.task,
-            "branch": rec.branch_name,
-            "remoteBranch": short_branch(self.state.remote_ref, REMOTES_PREFIX)
-            if self.state.remote_ref
-            else None,
-            "worktree": str(self.worktree) if self.worktree else None,
-            "running": self.worktree is not None,
-            "ahead": self.state.ahead,
-            "behind": self.state.behind,
-            "merged": self.state.merged,
-            "lastCommit": self.state.tip,
-            "lastCommitTime": self.state.last_time,
-            "unread": self.unread,
-            "heldCount": self.unread,
-            "ownedSince": rec.time,
-            "staleBase": self.stale_base,
-        }
+        """A builder row: the record's fields, then where its branch stands. afx's names
+        where afx has the concept (``id``, ``type``, ``phase``, ``spawnedByArchitect``,
+        ``worktree``, ``branch``, ``issueNumber``, ``protocolName``); afx's ``status``,
+        ``running`` and ``heldCount`` mean other things, so ours are ``branchState``,
+        ``worktree`` and ``unread``. Optional fields of our own are absent when empty."""
+        data = record_json(self.record)
+        data["phase"] = self.phase
+        data["worktree"] = str(self.worktree) if self.worktree else None
+        data["branchState"] = self.branch_state
+        if self.state.remote_ref:
+            data["remoteBranch"] = short_branch(self.state.remote_ref, REMOTES_PREFIX)
+        if self.state.exists:
+            data["ahead"] = self.state.ahead
+            data["behind"] = self.state.behind
+            data["lastCommit"] = self.state.tip
+            if self.state.last_time is not None:
+                data["lastCommitTime"] = iso(self.state.last_time)
+        data["unread"] = self.unread
+        data["staleBase"] = self.stale_base
+        return data
+
+
+def record_json(rec: OwnerRecord) -> dict[str, Any]:
+    """A builder as its ownership record describes it (spawn, adopt, reassign, release and
+    whoami print this; status rows extend it)."""
+    data: dict[str, Any] = {
+        "id": rec.builder,
+        "type": "task" if rec.task else "protocol",
+        "spawnedByArchitect": rec.architect,
+        "branch": rec.branch_name,
+        "issueNumber": rec.issue,
+        "protocolName": rec.protocol,
+    }
+    if rec.thread:
+        data["thread"] = rec.thread
+    if rec.task:
+        data["task"] = rec.task
+    data["ownedSince"] = iso_seconds(rec.time) if rec.time else None
+    if rec.force:  # the event overrode a refusal
+        data["forced"] = True
+        data["reason"] = rec.reason
+    return data
 
 
 def base_branch(store: Store) -> tuple[str, str] | None:
@@ -204,6 +225,7 @@ def rows(
     architect: ArchitectName | None = None,
     thread: str | None = None,
     refs: Mapping[str, str] | None = None,
+    with_phase: bool = False,
 ) -> list[BuilderRow]:
     base = base_branch(store)
     base_tip = base[1] if base else None
@@ -220,38 +242,35 @@ def rows(
     out: list[BuilderRow] = []
     for rec in chosen:
         state = branch_state(store, rec.branch, base_tip, rec.base, refs, counts)
+        worktree = worktrees.get(rec.branch)
         out.append(
             BuilderRow(
                 rec,
                 state,
-                worktrees.get(rec.branch),
+                worktree,
                 unread(builder_identity(rec)),
                 stale_after,
+                phase(store, worktree, rec.issue) if with_phase else None,
             )
         )
+    # as afx lists them: by owner, then by id
+    out.sort(key=lambda r: (r.record.architect, r.record.builder))
     return out
 
 
-def architect_names(
-    store: Store, owned: list[Ownership], refs: Mapping[str, str] | None = None
-) -> list[ArchitectName]:
-    names = {o.current.architect for o in owned}
-    for ref in refs if refs is not None else store.refs_under(INBOX_PREFIX):
-        name = ref[len(INBOX_PREFIX) :]
-        if ref.startswith(INBOX_PREFIX) and ARCHITECT_RE.fullmatch(name):  # never a stray ref
-            names.add(ArchitectName(name))
-    return sorted(names)
+def phase(store: Store, worktree: Path | None, issue: int | None) -> str | None:
+    if issue is None:
+        return None
+    from codev_git.context.resolve import porch_phase
+
+    return porch_phase((worktree, store.main_workdir), issue)
 
 
-def architects(
-    store: Store, owned: list[Ownership], refs: Mapping[str, str] | None = None
-) -> list[dict[str, Any]]:
-    unread = UnreadCounter(store, refs)
-    out = []
-    for name in architect_names(store, owned, refs):
-        builders = sum(1 for o in owned if o.current.architect == name)
-        out.append({"name": name, "unread": unread(architect_identity(name)), "builders": builders})
-    return out
+def architect_names(store: Store, owned: list[Ownership]) -> list[ArchitectName]:
+    """The known architects (the registry, plus owners and inboxes of older repositories)."""
+    from codev_git.ownership.registry import known
+
+    return known(store, [o.current.architect for o in owned])
 
 
 def status_report(
@@ -260,13 +279,48 @@ def status_report(
     architect: ArchitectName | None = None,
     thread: str | None = None,
 ) -> dict[str, Any]:
+    from codev_git.ownership.identity import workspace_name
+    from codev_git.ownership.registry import listing
+
     owned = OwnerBook(store).all()
     base = base_branch(store)
     refs = store.ref_snapshot()  # one pass over the refs instead of thousands of lookups
-    listed = rows(store, owned, architect=architect, thread=thread, refs=refs)
+    listed = rows(store, owned, architect=architect, thread=thread, refs=refs, with_phase=True)
     return {
-        "workspace": str(store.main_workdir or store.common_dir),
+        "workspace": workspace_name(store),
+        "workspacePath": str(store.main_workdir or store.common_dir),
         "baseBranch": short_branch(base[0]) if base else None,
+        "ownerFilter": architect,
+        "threadFilter": thread,
         "builders": [r.as_json() for r in listed],
-        "architects": architects(store, owned, refs),
+        "architects": listing(store, owned, refs),
     }
+
+
+def status_for(
+    store: Store,
+    owner: ArchitectName | None,
+    mine: bool,
+    thread: str | None,
+    as_name: str | None,
+) -> tuple[dict[str, Any], list[Awaiting]]:
+    """``git codev status``: the report (with ``pendingAcks``) and the messages awaiting an
+    answer among those shown. ``--architect`` must name a known architect; ``--mine`` is the
+    caller's own architect (an unknown one simply owns nothing)."""
+    if mine:
+        from codev_git.ownership.identity import resolve
+
+        owner = resolve(store, as_name).architect
+    elif owner is not None:
+        from codev_git.ownership.registry import require_known
+
+        require_known(store, owner, f"status --architect {owner}")
+    report = status_report(store, architect=owner, thread=thread)
+    from codev_git.messaging.acks import awaiting
+
+    involving = (
+        None if owner is None else {f"architect:{owner}", *(b["id"] for b in report["builders"])}
+    )
+    pending = awaiting(store, involving=involving)
+    report["pendingAcks"] = [a.as_json() for a in pending]
+    return report, pending

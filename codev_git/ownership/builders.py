@@ -27,6 +27,15 @@ def actor_ident(store: Store, who: Identity) -> Ident:
     return store.identity() or Ident(who.name, f"{who.name}@codev.invalid")
 
 
+def register_architects(store: Store, who: Identity, owner: ArchitectName) -> None:
+    """An architect that spawns, adopts or reassigns (and the owner it names) is registered on
+    the spot."""
+    from codev_git.ownership.registry import register
+
+    for name in dict.fromkeys((who.architect, owner)):
+        register(store, name, actor_ident(store, who), who.name)
+
+
 def _branch_ref(store: Store, name: str) -> BranchRef:
     ref = name if name.startswith("refs/") else BRANCH_PREFIX + name
     if not is_builder_branch_ref(ref):
@@ -60,6 +69,7 @@ def adopt(
         assert existing is not None
         return existing.current, False
     book.record([record], actor_ident(store, who), f"adopt {record.builder} for {owner}")
+    register_architects(store, who, owner)
     return record, True
 
 
@@ -186,6 +196,7 @@ def reassign(
     text = f"ownership: {record.builder} now belongs to {to} (was {current.architect}); "
     text += f"reassigned by {who.name}" + (f", forced: {reason}" if forced and reason else "")
     announce(store, actor, who.architect, record, text, architects=[current.architect, to])
+    register_architects(store, who, to)  # like spawn --architect: the new owner is registered
     return record, True
 
 

@@ -139,10 +139,20 @@ def default_architect_builder(store: Store, branch: str) -> Identity | None:
     )
 
 
-def architect_from_settings(store: Store | None, as_name: str | None) -> Identity | None:
+def architect_from_settings(
+    store: Store | None, as_name: str | None, *, known_only: bool = True
+) -> Identity | None:
+    """The architect named by --as, else the environment, else git config; None if none.
+    ``--as`` must name a known architect (see :mod:`codev_git.ownership.registry`) unless
+    ``known_only`` is False (commands that register the architect themselves)."""
     if as_name is not None:
-        return Identity("architect", as_name, parse_architect(as_name), "--as on the command line")
-    env = os.environ.get(ENV_ARCHITECT)
+        name = parse_architect(as_name)
+        if known_only and store is not None:
+            from codev_git.ownership.registry import require_known
+
+            require_known(store, name, f"--as {name}")
+        return Identity("architect", name, name, "--as on the command line")
+    env = (os.environ.get(ENV_ARCHITECT) or "").strip()
     if env:
         try:
             name = parse_architect(env)
@@ -161,7 +171,13 @@ def architect_from_settings(store: Store | None, as_name: str | None) -> Identit
     return None
 
 
-def resolve(store: Store, as_name: str | None = None, book: OwnerBook | None = None) -> Identity:
+def resolve(
+    store: Store,
+    as_name: str | None = None,
+    book: OwnerBook | None = None,
+    *,
+    known_only: bool = True,
+) -> Identity:
     """The caller's identity, or a UsageError saying how to set one."""
     builder = builder_here(store, book)
     if builder is not None:
@@ -181,18 +197,50 @@ def resolve(store: Store, as_name: str | None = None, book: OwnerBook | None = N
             )
         report.note(fallback.source)
         return fallback
-    architect = architect_from_settings(store, as_name)
+    architect = architect_from_settings(store, as_name, known_only=known_only)
     if architect is None:
-        raise UsageError("cannot tell which architect you are", NO_IDENTITY_HINT)
+        raise UsageError(
+            "cannot tell which architect you are", NO_IDENTITY_HINT, code="no-identity"
+        )
     return architect
 
 
-def resolve_architect(store: Store, as_name: str | None, *, what: str) -> Identity:
-    """Like :func:`resolve`, but the command is for architects only."""
-    who = resolve(store, as_name)
+def resolve_architect(
+    store: Store, as_name: str | None, *, what: str, registers: bool = False
+) -> Identity:
+    """Like :func:`resolve`, but the command is for architects only. ``registers``: the
+    command registers the architect itself (spawn, adopt), so ``--as`` may name a new one."""
+    who = resolve(store, as_name, known_only=not registers)
     if who.is_builder:
         raise UsageError(
             f"{what} is for architects; this worktree is builder {who.name}",
             "run it from an architect's worktree",
         )
     return who
+
+
+def releasing_architect(store: Store, as_name: str | None) -> Identity:
+    """Who runs ``release``: an architect from the settings even inside a builder's worktree
+    (the way out of a mistaken adopt must work in the worktree that became a builder)."""
+    who = architect_from_settings(store, as_name)
+    if who is None:
+        raise UsageError(
+            "cannot tell which architect you are", NO_IDENTITY_HINT, code="no-identity"
+        )
+    return who
+
+
+def workspace_name(store: Store) -> str:
+    """The workspace's display name as afx gives it: the main worktree's directory name."""
+    configured = config.WORKSPACE_NAME.text(store)
+    if configured and configured.strip():
+        return configured.strip()
+    root = store.main_workdir or store.common_dir
+    name = root.name
+    if name == ".git" or not name:
+        name = root.parent.name
+    return name.removesuffix(".git") or str(root)
+
+
+def no_identity() -> UsageError:
+    return UsageError("cannot tell which architect you are", NO_IDENTITY_HINT, code="no-identity")

@@ -351,7 +351,19 @@ class OwnerBook:
         return None
 
     def find(self, address: str) -> Ownership:
-        """A builder by id, directory or unique tail (``builder-spir-1487``, ``1487``)."""
+        """A builder by id, directory or unique tail (``builder-spir-1487``, ``1487``);
+        a numeric tail ignores leading zeros (``0109``), as afx's does."""
+        from codev_git.address import without_leading_zeros
+
+        try:
+            return self._find(address)
+        except UsageError as exc:
+            trimmed = without_leading_zeros(address)
+            if trimmed == address or exc.code != "unknown-builder":
+                raise
+            return self._find(trimmed)
+
+    def _find(self, address: str) -> Ownership:
         owned = self.all()
         exact = [o for o in owned if address in (o.current.builder, o.current.branch_name)]
         if not exact:
@@ -367,9 +379,15 @@ class OwnerBook:
             raise UsageError(
                 f"no builder matches {address!r}",
                 "run 'git codev status' to list builders, or adopt the branch first",
+                code="unknown-builder",
             )
         names = ", ".join(o.current.builder for o in exact[:8])
-        raise UsageError(f"{address!r} matches several builders ({names})", "give the full id")
+        raise UsageError(
+            f"{address!r} matches several builders ({names})",
+            "give the full id",
+            code="ambiguous",
+            candidates=[o.current.builder for o in exact],
+        )
 
     def record(
         self,

@@ -159,6 +159,9 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
         if path is not None:
             _add_worktree(store, book, record, path, actor, undo=True)
     _announce(store, actor, who, record)
+    from codev_git.ownership.builders import register_architects
+
+    register_architects(store, who, record.architect)
     return Spawned(record, path, base_commit, repaired, fetched)
 
 

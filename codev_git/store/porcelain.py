@@ -16,6 +16,7 @@ This module, with the rest of :mod:`codev_git.store`, is the only place that sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -89,11 +90,15 @@ def run_program(
             env=clean_env(env),
             input=stdin,
             shell=isinstance(argv, str),
-            stdout=sys.stderr if stdout_to_stderr else None,
+            stdout=subprocess.PIPE if stdout_to_stderr else None,
             check=False,
         )
     except OSError as exc:
         raise OperationalError(f"cannot run {what}: {exc.strerror or exc}") from exc
+    if stdout_to_stderr and proc.stdout:  # through sys.stderr, whatever it is (tests, pipes)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(proc.stdout.decode("utf-8", "replace"))
+            sys.stderr.flush()
     return proc.returncode
 
 

@@ -198,6 +198,13 @@ class Store:
             return None
         return None
 
+    def config_names(self, prefix: str) -> list[str]:
+        """The configured keys that start with ``prefix`` (lowercase section/key names)."""
+        try:
+            return sorted({e.name for e in self.repo.config if e.name.startswith(prefix)})
+        except (pygit2.GitError, OSError, ValueError):
+            return []
+
     def config_bool(self, key: str, default: bool = False) -> bool:
         value = self.config_get(key)
         if value is None:

@@ -5,6 +5,7 @@
 | channel | inboxes, builders' inboxes, broadcast            | a ``Codev-Merge: sync`` commit  |
 | cursor  | read cursors                                      | a ``Codev-Merge: read`` commit  |
 | notes   | the ownership notes                               | union of note lines and anchors |
+| log     | the architect registry                            | a ``Codev-Merge: sync`` commit  |
 | other   | any other codev ref                               | left alone (fast-forward only)  |
 
 Every merge commit is deterministic: parents sorted, a fixed author, the newer parent's time.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Literal
 
 from codev_git.layout import (
+    ARCHITECTS_REF,
     BROADCAST_REF,
     BUILDER_INBOX_PREFIX,
     INBOX_PREFIX,
@@ -31,7 +33,7 @@ MERGE_AUTHOR = Ident("git-codev", "codev@invalid")
 CHANNEL_MERGE = b"codev merge\n\nCodev-Merge: sync\n"
 NOTES_MERGE = b"codev: merge ownership records\n\nCodev-Merge: sync\n"
 
-Kind = Literal["channel", "cursor", "notes", "other"]
+Kind = Literal["channel", "cursor", "notes", "log", "other"]
 Action = Literal["none", "create", "fast-forward", "merge", "diverged"]
 
 
@@ -40,6 +42,8 @@ def kind_of(ref: str) -> Kind:
         return "channel"
     if ref.startswith(READ_PREFIX):
         return "cursor"
+    if ref == ARCHITECTS_REF:
+        return "log"
     if ref.startswith(NOTES_PREFIX):
         return "notes"
     return "other"

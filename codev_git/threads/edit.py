@@ -263,9 +263,11 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
     unmerged = [r.record.builder for r in builder_rows(store, {name}).get(name, []) if is_live(r)]
     if unmerged and not force:
         listed = ", ".join(unmerged[:6]) + (", ..." if len(unmerged) > 6 else "")
-        raise OperationalError(
+        raise UsageError(
             f"thread {name} still has {len(unmerged)} unmerged builder(s): {listed}",
             "merge or abandon them first, or pass --force",
+            code="refused",
+            candidates=list(unmerged),
         )
     source, destination = thread.path, thread_path(name, archived=True)
     _require_branch(store, f"archive thread {name}")
@@ -309,3 +311,19 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
                 archive_dir.rmdir()
         raise
     return Archived(source, destination, head_commit(store), unmerged)
+
+
+def start_thread(
+    store: Store,
+    as_name: str | None,
+    name: ThreadName,
+    owner: ArchitectName | None,
+    headline: str,
+    commit: bool,
+) -> tuple[Written, ArchitectName]:
+    """``thread new``: the caller (an architect) starts a thread for itself or for ``owner``."""
+    from codev_git.ownership.identity import resolve_architect
+
+    who = resolve_architect(store, as_name, what="thread new")
+    owner = owner or who.architect
+    return new_thread(store, who, name, owner=owner, headline=headline, commit=commit), owner

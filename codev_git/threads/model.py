@@ -107,10 +107,6 @@ class Thread:
         return ArchitectName(owner) if ARCHITECT_RE.fullmatch(owner) else None
 
     @property
-    def state(self) -> str:
-        return "archived" if self.archived else "active"
-
-    @property
     def status(self) -> str:
         """ "archived" once archived, else what the front matter says (default "active")."""
         return "archived" if self.archived else self.front.get("status") or "active"
@@ -122,9 +118,9 @@ class Thread:
     def facts(self) -> dict[str, Any]:
         """The fields ``thread list --json`` and ``thread show --json`` share."""
         return {
+            "name": self.name,
             "architect": self.architect,
             "status": self.status,
-            "state": self.state,
             "created": self.front.get("created"),
             "headline": self.headline,
             "path": self.path,
@@ -252,10 +248,9 @@ def summary_json(
     thread: Thread, builders: list[BuilderRow], last: CommitInfo | None
 ) -> dict[str, Any]:
     return {
-        "name": thread.name,
         **thread.facts(),
-        "builders": len(builders),
-        "liveBuilders": sum(1 for r in builders if is_live(r)),
+        "builderCount": len(builders),
+        "liveBuilderCount": sum(1 for r in builders if is_live(r)),
         "lastChange": change_json(last),
     }
 
@@ -282,15 +277,16 @@ class Live:
     owner_unread: int
     owner_unread_in_thread: int
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "owner": self.owner,
-            "baseBranch": self.base,
-            "builders": [row.as_json() for row in self.builders],
-            "liveBuilders": sum(1 for r in self.builders if is_live(r)),
+    def as_json(self, *, brief: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"architect": self.owner, "baseBranch": self.base}
+        if not brief:
+            data["builders"] = [row.as_json() for row in self.builders]
+        return data | {
+            "builderCount": len(self.builders),
+            "liveBuilderCount": sum(1 for r in self.builders if is_live(r)),
             "unread": {
-                "owner": self.owner_unread,
-                "ownerInThread": self.owner_unread_in_thread,
+                "architect": self.owner_unread,
+                "architectInThread": self.owner_unread_in_thread,
                 "builders": sum(r.unread for r in self.builders),
             },
         }
@@ -314,15 +310,17 @@ def live(store: Store, thread: Thread) -> Live:
 
 
 def show_json(
-    thread: Thread, ref: str, commit: str, last: CommitInfo | None, now: Live
+    thread: Thread,
+    ref: str,
+    commit: str,
+    last: CommitInfo | None,
+    now: Live,
+    *,
+    brief: bool = False,
 ) -> dict[str, Any]:
-    return {
-        "thread": thread.name,
-        **thread.facts(),
-        "ref": ref,
-        "commit": commit,
-        "frontMatter": thread.front,
-        "text": thread.text,
-        "lastChange": change_json(last),
-        "live": now.as_json(),
-    }
+    """``thread show --json``; ``brief``: the facts and counts, without the file's text, its
+    front matter or the builder rows (what an agent needs in its context window)."""
+    data = {**thread.facts(), "ref": ref, "commit": commit}
+    if not brief:
+        data |= {"frontMatter": thread.front, "text": thread.text}
+    return data | {"lastChange": change_json(last), "live": now.as_json(brief=brief)}

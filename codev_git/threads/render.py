@@ -100,7 +100,7 @@ def roster_markdown(
         if state.exists:
             counts = f"+{state.ahead} / -{state.behind}" if behind else str(state.ahead)
         last = "-"
-        if row.status == "new":
+        if row.branch_state == "new":
             last = "(no commits yet)"
         elif state.tip is not None:
             subject = state.last_subject or ""
@@ -108,7 +108,8 @@ def roster_markdown(
                 subject = subject[:SUBJECT_MAX] + "..."
             last = f"`{state.tip[:10]}` {cell(subject)}"
         out.append(
-            f"| {rec.builder} | `{rec.branch_name}` | {work} | {row.status} | {counts} | {last} |"
+            f"| {rec.builder} | `{rec.branch_name}` | {work} | {row.branch_state} | {counts} "
+            f"| {last} |"
         )
     return "\n".join(out)
 
