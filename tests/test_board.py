@@ -34,7 +34,7 @@ def test_board_groups_everything_by_architect(sandbox: Sandbox) -> None:
     main, pay = board["main"], board["payments"]
     assert [x["id"] for x in main["builders"]] == ["builder-spir-1487"]
     assert [x["id"] for x in pay["builders"]] == ["builder-spir-1481"]
-    assert main["builders"][0]["status"] == "new" and main["builders"][0]["phase"] is None
+    assert main["builders"][0]["branchState"] == "new" and main["builders"][0]["phase"] is None
     project = b / "codev" / "projects" / "1487-checkout"
     project.mkdir(parents=True)
     (project / "status.yaml").write_text("id: 1487\ntitle: x\nprotocol: spir\nphase: implement\n")
@@ -62,7 +62,9 @@ def test_issue_ledger_lists_live_and_merged_builders(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "--task", "tidy", "--no-worktree", as_="ops")
     data = json.loads(sandbox.ok("issues-owned", "--json").out)["issues"]
     ledger = {
-        e["issueNumber"]: [(b["id"], b["spawnedByArchitect"], b["status"]) for b in e["builders"]]
+        e["issueNumber"]: [
+            (b["id"], b["spawnedByArchitect"], b["branchState"]) for b in e["builders"]
+        ]
         for e in data
     }
     assert ledger == {

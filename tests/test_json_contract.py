@@ -139,6 +139,8 @@ def test_every_command_json_validates(sandbox: Sandbox, tmp_path: Path) -> None:
     ok_json(box, "log", "log")
     ok_json(box, "status", "status")
     ok_json(box, "status", "status", "--architect", "payments")
+    ok_json(box, "status-by-architect", "status", "--by-architect")
+    ok_json(box, "issues-owned", "issues-owned")
     ok_json(box, "architect-list", "architect", "list")
     ok_json(box, "thread-list", "thread", "list", "--all")
     ok_json(box, "thread-show", "thread", "show", "alpha")
@@ -196,7 +198,7 @@ def test_failures_under_json_are_one_error_object(sandbox: Sandbox) -> None:
     # an unknown builder, then an ambiguous tail: the builders it matches
     assert fails_json(box, 2, "send", "148", "x", as_="main")["code"] == "unknown-builder"
     box.ok("spawn", "148", "--protocol", "air", "--no-worktree", as_="main")
-    box.ok("spawn", "0148", "--protocol", "bugfix", "--no-worktree", as_="main")
+    box.ok("spawn", "0148", "-p", "bugfix", "--no-worktree", "--force", "--reason", "x", as_="main")
     error = fails_json(box, 2, "send", "0148", "x", as_="main")
     assert error["code"] == "ambiguous"
     assert error["candidates"] == ["builder-air-148", "builder-bugfix-148"]

@@ -134,6 +134,9 @@ def issue_ledger(store: Store) -> list[dict[str, Any]]:
         if row.record.issue is not None:
             by_issue.setdefault(row.record.issue, []).append(row)
     return [
-        {"issueNumber": issue, "builders": [r.as_json() for r in found]}
+        {
+            "issueNumber": issue,
+            "builders": [r.as_json() for r in sorted(found, key=lambda r: r.record.builder)],
+        }
         for issue, found in sorted(by_issue.items())
     ]

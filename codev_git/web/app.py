@@ -112,7 +112,7 @@ def make_app(settings: Settings) -> Guard:
             data = thread_detail(settings.store(), request.path_params["name"])
         except CodevError as exc:
             return page(request, "missing.html.j2", "Not found", what=str(exc))
-        title = f"Thread {data['thread']}"
+        title = f"Thread {data['name']}"
         return page(request, "thread.html.j2", title, t=data, html=data["html"])
 
     def timeline(request: Request) -> Response:

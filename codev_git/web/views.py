@@ -131,7 +131,7 @@ def overview(
                 continue
             oldest = unread_from.get(row["id"])
             stale = oldest is not None and _older_than(oldest, now, stale_seconds)
-            last += [index.last_seen.get(row["id"]), epoch_iso(row["lastCommitTime"])]
+            last += [index.last_seen.get(row["id"]), row.get("lastCommitTime")]
             builders.append(
                 {
                     **row,
