@@ -34,7 +34,7 @@ def check_consistent(box: Sandbox) -> None:
         assert box.anchor(branch) in notes, f"{branch} has no ownership record"
     rows = json.loads(box.ok("status", "--json").out)["builders"]
     for row in rows:
-        assert row["status"] != "gone", f"{row['id']} is recorded but its branch is gone"
+        assert row["branchState"] != "gone", f"{row['id']} is recorded but its branch is gone"
         assert row["worktree"] is not None, f"{row['id']} has no worktree"
     for lock in (box.root / ".git").rglob("*.lock"):
         refused_naming(box, lock)
