@@ -347,9 +347,12 @@ def status_cmd(
     store = Store.discover()
     if watch and sys.stdout.isatty():
         from codev_git.commands.status_watch import watch_status
+        from codev_git.ownership.builder_state import owner_filter, status_report
+
+        owner = owner_filter(store, owner, mine, as_name)
 
         def draw() -> None:
-            shown, _ = status_for(store, owner, mine, thread_name, as_name)
+            shown = status_report(store, architect=owner, thread=thread_name)
             _print_status(shown)
             if not shown["builders"]:
                 _say_empty(shown, thread_name)

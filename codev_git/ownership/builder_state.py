@@ -307,14 +307,7 @@ def status_for(
     """``git codev status``: the report (with ``pendingAcks``) and the messages awaiting an
     answer among those shown. ``--architect`` must name a known architect; ``--mine`` is the
     caller's own architect (an unknown one simply owns nothing)."""
-    if mine:
-        from codev_git.ownership.identity import resolve
-
-        owner = resolve(store, as_name).architect
-    elif owner is not None:
-        from codev_git.ownership.registry import require_known
-
-        require_known(store, owner, f"status --architect {owner}")
+    owner = owner_filter(store, owner, mine, as_name)
     report = status_report(store, architect=owner, thread=thread)
     from codev_git.messaging.acks import awaiting
 
@@ -324,3 +317,19 @@ def status_for(
     pending = awaiting(store, involving=involving)
     report["pendingAcks"] = [a.as_json() for a in pending]
     return report, pending
+
+
+def owner_filter(
+    store: Store, owner: ArchitectName | None, mine: bool, as_name: str | None
+) -> ArchitectName | None:
+    """The architect ``status`` filters by: ``--mine`` is the caller's own architect (an
+    unknown one simply owns nothing); ``--architect`` must name a known architect."""
+    if mine:
+        from codev_git.ownership.identity import resolve
+
+        return resolve(store, as_name).architect
+    if owner is not None:
+        from codev_git.ownership.registry import require_known
+
+        require_known(store, owner, f"status --architect {owner}")
+    return owner
