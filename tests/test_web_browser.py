@@ -30,9 +30,14 @@ def chrome() -> Iterator[Any]:
 
 
 def wait(driver: Any, seconds: float, check: Any) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds, poll_frequency=0.05).until(check)
+    # a live update replaces elements between finding one and reading it: look again
+    stale = (StaleElementReferenceException,)
+    return WebDriverWait(driver, seconds, poll_frequency=0.05, ignored_exceptions=stale).until(
+        check
+    )
 
 
 def by_css(driver: Any, selector: str) -> Any:
