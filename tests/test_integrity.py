@@ -25,7 +25,6 @@ def unread(box: Sandbox) -> int:
     return len(json.loads(result.out)["messages"])
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_inbox_to_a_full_device_fails_in_one_line_and_marks_nothing_read(
     sandbox: Sandbox,
 ) -> None:

@@ -355,7 +355,12 @@ def _wait_and_wake(store: Store, who: Any, lease: Any) -> None:
 @agent_group.command("afx-send", hidden=True, context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def afx_send_cmd(args: tuple[str, ...]) -> None:
-    """What the afx shim runs for 'afx send architect ...' (exit 3: not a builder here)."""
+    """What the afx shim runs for 'afx send architect ...' (exit 3: not a builder here).
+
+    \b
+    Examples (the wrapper from 'git codev agent install afx-shim' runs it):
+      git codev agent afx-send architect "spec ready for review"
+    """
     from codev_git.agent.afx_shim import send_from_builder
 
     code, said = send_from_builder(list(args))

@@ -39,6 +39,11 @@ def init_cmd(as_json: bool) -> None:
     NAME`, and writes git's commit-graph (and keeps it current on fetch) so that ahead/behind
     counts stay fast on deep histories. Installs the post-checkout hook that writes .thread
     in each builder's worktree (see `git codev hooks`).
+
+    \b
+    Examples:
+      git codev init
+      git codev init --json
     """
     from codev_git.worktree.repo_init import init_repository
 

@@ -27,7 +27,13 @@ def hooks_group() -> None:
 @hooks_group.command("install")
 @json_option
 def install_cmd(as_json: bool) -> None:
-    """Install the hook, pinned to this interpreter (safe to run again)."""
+    """Install the hook, pinned to this interpreter (safe to run again).
+
+    \b
+    Examples:
+      git codev hooks install
+      git codev hooks install --json
+    """
     from codev_git.worktree.hook_install import install
 
     store = Store.discover()
@@ -37,7 +43,12 @@ def install_cmd(as_json: bool) -> None:
 @hooks_group.command("uninstall")
 @json_option
 def uninstall_cmd(as_json: bool) -> None:
-    """Remove the hook and restore the one it chained, if any."""
+    """Remove the hook and restore the one it chained, if any.
+
+    \b
+    Examples:
+      git codev hooks uninstall
+    """
     from codev_git.worktree.hook_install import uninstall
 
     store = Store.discover()
@@ -47,7 +58,12 @@ def uninstall_cmd(as_json: bool) -> None:
 @hooks_group.command("status")
 @json_option
 def status_cmd(as_json: bool) -> None:
-    """Say whether the hook is installed, where, with which interpreter, chaining what."""
+    """Say whether the hook is installed, where, with which interpreter, chaining what.
+
+    \b
+    Examples:
+      git codev hooks status --json
+    """
     from codev_git.worktree.hook_install import hook_status
 
     state = hook_status(Store.discover())

@@ -45,7 +45,6 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
         return None  # a file checkout (git checkout -- path): the branch did not change
     git_dir = os.environ.get("GIT_DIR")
     work_tree = os.environ.get("GIT_WORK_TREE")
-    _forget_git_environment()
 
     from codev_git.names import BranchRef
     from codev_git.ownership.records import OwnerBook
@@ -84,14 +83,6 @@ def tag_worktree(argv: list[str], cwd: Path) -> str | None:
             f"as it is (this branch belongs to {rec.builder} of {rec.architect})"
         )
     return None
-
-
-def _forget_git_environment() -> None:
-    """Drop the variables git sets for hooks, so nothing below is pointed at another repo."""
-    from codev_git.store.porcelain import GIT_ENV_VARS
-
-    for key in GIT_ENV_VARS:
-        os.environ.pop(key, None)
 
 
 if __name__ == "__main__":
