@@ -77,11 +77,9 @@ def spawn_cmd(
     thread_name = parse_thread(thread) if thread is not None else None
     why = parse_reason(reason) if reason is not None else None
     from codev_git.ownership.spawn import Request, spawn
-    from codev_git.threads.choose import choose_thread
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="spawn", registers=True)
-    thread_name = choose_thread(store, owner or who.architect, thread_name)
     request = Request(
         issue=issue,
         protocol=proto,

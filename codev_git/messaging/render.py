@@ -102,21 +102,9 @@ def message_text(msg: Message, *, footer: bool = True) -> str:
 def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
     """A message for machines. Compact: nothing the reader already knows (the git author,
     the channel's ref name); ``thread``, ``replyTo`` and ``workspace`` only when set."""
-    data: dict[str, Any] = {
-        "id": msg.id,
-        "from": msg.sender,
-        "to": msg.to,
-        "time": iso_seconds(msg.time),
-    }
-    if msg.thread:
-        data["thread"] = msg.thread
-    if msg.reply_to:
-        data["replyTo"] = msg.reply_to
+    data = _head(msg, msg.to)
     if msg.workspace:
         data["fromWorkspace"] = msg.workspace
-    for key, value in (("ack", msg.ack), ("importance", msg.importance), ("kind", msg.kind)):
-        if value:
-            data[key] = value
     data["verified"] = msg.verified
     if not msg.verified:
         data["unverifiedReason"] = msg.why_unverified
@@ -131,6 +119,24 @@ def message_json(msg: Message, **extra: Any) -> dict[str, Any]:
     return data
 
 
+def _head(item: Message | Sent, to: str) -> dict[str, Any]:
+    """The fields a message and a sent receipt share, in one shape."""
+    data: dict[str, Any] = {
+        "id": item.id,
+        "from": item.sender,
+        "to": to,
+        "time": iso_seconds(item.time),
+    }
+    if item.thread:
+        data["thread"] = item.thread
+    if item.reply_to:
+        data["replyTo"] = item.reply_to
+    for key, value in (("ack", item.ack), ("importance", item.importance), ("kind", item.kind)):
+        if value:
+            data[key] = value
+    return data
+
+
 def sent_text(sent: Sent) -> str:
     to = f"{sent.workspace}:{sent.to}" if sent.workspace else sent.to
     reply = f", reply to {sent.reply_to[:12]}" if sent.reply_to else ""
@@ -139,20 +145,7 @@ def sent_text(sent: Sent) -> str:
 
 def sent_json(sent: Sent, published: dict[str, Any] | None = None) -> dict[str, Any]:
     """What ``send`` and ``reply`` print: the message's fields, without its text."""
-    to = f"{sent.workspace}:{sent.to}" if sent.workspace else sent.to
-    data: dict[str, Any] = {
-        "id": sent.id,
-        "from": sent.sender,
-        "to": to,
-        "time": iso_seconds(sent.time),
-    }
-    if sent.thread:
-        data["thread"] = sent.thread
-    if sent.reply_to:
-        data["replyTo"] = sent.reply_to
-    for key, value in (("ack", sent.ack), ("importance", sent.importance), ("kind", sent.kind)):
-        if value:
-            data[key] = value
+    data = _head(sent, f"{sent.workspace}:{sent.to}" if sent.workspace else sent.to)
     if published is not None:
         data["published"] = published
     return data

@@ -152,14 +152,32 @@ def _parse_dir(builder: BuilderId) -> tuple[str | None, int | None]:
     return None, None
 
 
-def _require_owner(current: OwnerRecord, who: Identity, what: str, force: bool) -> None:
-    """Only the owning architect changes a builder's ownership, unless it forces it."""
+def _owner_change(
+    current: OwnerRecord,
+    who: Identity,
+    event: str,
+    force: bool,
+    reason: str | None,
+    **changes: str,
+) -> OwnerRecord:
+    """The record for ``who`` changing a builder's ownership. Only the owning architect may,
+    unless it forces it; a forced change records that it was forced, and why."""
     if current.architect != who.architect and not force:
         raise UsageError(
             f"{current.builder} belongs to {current.architect}; only {current.architect} may "
-            f"{what} it",
+            f"{event} it",
             f"ask {current.architect}, or pass --force --reason TEXT (recorded in its history)",
         )
+    forced = force and current.architect != who.architect
+    return replace(
+        current,
+        time=now_iso(),
+        event=event,
+        by=who.name,
+        force=forced,
+        reason=reason if forced else None,
+        **changes,  # type: ignore[arg-type]
+    )
 
 
 def reassign(
@@ -177,24 +195,14 @@ def reassign(
     current = book.find(address).current
     if current.architect == to:
         return current, False
-    _require_owner(current, who, "reassign", force)
-    forced = force and current.architect != who.architect
-    record = replace(
-        current,
-        time=now_iso(),
-        event="reassign",
-        architect=to,
-        by=who.name,
-        force=forced,
-        reason=reason if forced else None,
-    )
+    record = _owner_change(current, who, "reassign", force, reason, architect=to)
     actor = actor_ident(store, who)
     book.record([record], actor, f"reassign {record.builder} {current.architect}->{to}")
     from codev_git.ownership.announce import announce, retag
 
     retag(store, record)
     text = f"ownership: {record.builder} now belongs to {to} (was {current.architect}); "
-    text += f"reassigned by {who.name}" + (f", forced: {reason}" if forced and reason else "")
+    text += f"reassigned by {who.name}" + (f", forced: {reason}" if record.force and reason else "")
     announce(store, actor, who.architect, record, text, architects=[current.architect, to])
     register_architects(store, who, to)  # like spawn --architect: the new owner is registered
     return record, True
@@ -208,16 +216,7 @@ def release(
         raise UsageError(f"builder {who.name} cannot release", "release from an architect")
     book = OwnerBook(store)
     current = book.find(address).current
-    _require_owner(current, who, "release", force)
-    forced = force and current.architect != who.architect
-    record = replace(
-        current,
-        time=now_iso(),
-        event="release",
-        by=who.name,
-        force=forced,
-        reason=reason if forced else None,
-    )
+    record = _owner_change(current, who, "release", force, reason)
     actor = actor_ident(store, who)
     book.record([record], actor, f"release {record.builder}")
     from codev_git.ownership.announce import announce, retag

@@ -17,7 +17,7 @@ record, a recorded builder gets its missing or half-made worktree, and the outpu
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codev_git.clock import now_iso
@@ -96,6 +96,9 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
     else:
         assert req.issue is not None and req.protocol is not None
         directory = f"{req.protocol}-{req.issue}"
+    from codev_git.threads.choose import choose_thread
+
+    req = replace(req, thread=choose_thread(store, owner, req.thread))
     _check_thread_owner(store, who, req)
     branch = builder_branch_for_dir(directory)
     path = builders_dir(store) / directory if req.worktree else None
