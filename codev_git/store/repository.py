@@ -10,6 +10,7 @@ policy) is :mod:`codev_git.store.autopack`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -86,8 +87,9 @@ class Store:
     def git_dir(self) -> Path:
         return Path(self.repo.path)
 
-    @property
+    @functools.cached_property
     def common_dir(self) -> Path:
+        """The directory shared by every worktree (fixed for this Store's life)."""
         commondir = self.git_dir / "commondir"
         if commondir.is_file():
             target = commondir.read_text().strip()
