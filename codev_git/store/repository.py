@@ -39,6 +39,9 @@ from codev_git.store.values import (
     write_hint,
 )
 
+# from this many new refs on, Store.create_refs writes them into packed-refs in one rewrite
+PACKED_CREATE_MIN = 32
+
 
 class Store:
     """A repository opened through pygit2, with the few operations the domain needs."""
@@ -506,13 +509,7 @@ class Store:
 
     def refs_under(self, prefix: str) -> dict[str, str]:
         """All direct references whose name starts with ``prefix``, mapped to their target."""
-        out: dict[str, str] = {}
-        for name in self.repo.references:
-            if name.startswith(prefix):
-                target = self.ref_target(name)
-                if target is not None:
-                    out[name] = target
-        return out
+        return {name: oid for name, oid in self.ref_snapshot().items() if name.startswith(prefix)}
 
     def ref_snapshot(self) -> dict[str, str]:
         """Every direct reference and its target, read in one pass: for read-only reports
@@ -679,14 +676,23 @@ class Store:
                 return str(existing)
         return None
 
-    def create_refs(self, targets: Mapping[str, str], reflog: str) -> bool:
-        """Create all of ``targets`` (refname -> commit) or none, each only if it does not
-        exist yet: one ``git update-ref --stdin`` transaction, git's own compare-and-swap
-        for many refs at once (creating a thousand refs one libgit2 transaction at a time
-        costs a thousand lock-and-check rounds). False when any of them exists (nothing
-        was created): the caller then goes ref by ref with :meth:`cas_update`."""
+    def create_refs(self, targets: Mapping[str, str], reflog: str) -> set[str]:
+        """Create those of ``targets`` (refname -> commit) that do not exist yet; returns
+        the ones created. The caller moves the others one :meth:`cas_update` each.
+
+        Many refs are added to ``packed-refs`` in one rewrite under git's locks
+        (:mod:`codev_git.store.packed`: one file instead of one per ref); a ref another
+        writer touched meanwhile is left out of the result, so its compare-and-swap merges
+        the two. Few refs, or a busy ``packed-refs``, go through one ``git update-ref
+        --stdin`` transaction (all or none). No reflog is written on the packed path."""
         if not targets:
-            return True
+            return set()
+        if len(targets) >= PACKED_CREATE_MIN:
+            from codev_git.store.packed import add_new_refs, contended
+
+            added = add_new_refs(self.common_dir, targets)
+            if added is not None:
+                return added - contended(self.common_dir, added)
         from codev_git.store.porcelain import git_lines
 
         zero = "0" * 40
@@ -702,8 +708,8 @@ class Store:
                 what="git update-ref",
             )
         except OperationalError:
-            return False
-        return True
+            return set()
+        return set(targets)
 
     def pack_refs_if_many(self, prefixes: tuple[str, ...], limit: int = 256) -> bool:
         """``git pack-refs --all`` when more than ``limit`` loose refs sit under

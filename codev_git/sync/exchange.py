@@ -39,6 +39,7 @@ from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
 from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer, try_git
+from codev_git.store.values import is_hex
 from codev_git.sync.intake import (
     clear_mirror,
     is_shared_ref,
@@ -49,6 +50,10 @@ from codev_git.sync.intake import (
 from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
 
 FETCH_LOCK_ATTEMPTS = 8
+# a first fetch of this many refs lists them and writes the mirror packed (first_fetch);
+# above the maximum the names would not fit on one command line
+FIRST_FETCH_MIN = 32
+FIRST_FETCH_MAX = 20_000
 REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # reasons a ref is refused that mean "the remote moved; fetch and merge again"
 RETRYABLE = (
@@ -187,7 +192,8 @@ def sync(
     reason = ""
     for attempt in range(1, limit + 1):
         report.attempts = attempt
-        fetch(link, remote, scope, report)
+        if attempt > 1 or not first_fetch(store, link, remote, scope, report):
+            fetch(link, remote, scope, report)
         remote_tips = read_mirror(store, remote, scope, report)
         if dry_run:
             plan(store, remote_tips, scope, report)
@@ -260,6 +266,37 @@ def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = Non
         )
 
 
+def first_fetch(store: Store, link: Link, remote: str, scope: Scope, report: SyncReport) -> bool:
+    """The first fetch from a remote that holds many codev refs: list them, fetch their
+    objects by name without writing a ref, then write the whole mirror into ``packed-refs``
+    at once (:meth:`Store.create_refs`). ``git fetch`` would write one file per ref, and
+    with a thousand architects that is most of a first sync. False when this is not such a
+    fetch, or anything is off (the ordinary :func:`fetch` then runs); nothing local moved."""
+    mirror = mirror_prefix(remote)
+    if store.refs_under(mirror):
+        return False
+    listing = try_git(link.cwd, "ls-remote", remote, *scope.patterns())
+    if listing.code != 0:
+        return False
+    wanted: dict[str, str] = {}
+    for ref, oid in sorted(listed_refs(listing.out).items()):
+        if not scope.wants(ref):
+            continue
+        if is_shared_ref(ref) and is_hex(oid, 40):
+            wanted[ref] = oid
+        else:
+            _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
+    if len(wanted) < FIRST_FETCH_MIN or len(wanted) > FIRST_FETCH_MAX:
+        return False
+    args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-recurse-submodules"]
+    if link.run([*args, remote, *wanted]).code != 0:
+        return False
+    if not all(store.object_type(oid) is not None for oid in wanted.values()):
+        return False  # a ref moved between the listing and the fetch
+    targets = {f"{mirror}{ref[len('refs/') :]}": oid for ref, oid in wanted.items()}
+    return store.create_refs(targets, "codev: sync") == set(targets)
+
+
 def _fetch_specs(link: Link, remote: str, specs: list[str]) -> GitOutcome:
     args = ["fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet"]
     args += ["--no-recurse-submodules", remote, *specs]
@@ -327,8 +364,11 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
     """Take every fetched tip into its local ref. New tips are computed for all refs first
     (objects only), then the refs move one compare-and-swap each; a lost race recomputes."""
     prepared: dict[str, tuple[str | None, str | None]] = {}
+    local = store.ref_snapshot()  # one pass; each move below re-reads its ref under CAS
     for ref, theirs in sorted(remote_tips.items()):
-        mine = store.ref_target(ref)
+        mine = local.get(ref)
+        if mine == theirs:
+            continue
         if not _commits(store, mine, theirs):
             if not _commits(store, mine):
                 _warn(report, f"leaving {ref} alone: the local ref is not a commit")
@@ -344,8 +384,9 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
                 continue
         prepared[ref] = (mine, merged_tip(store, kind, mine, theirs))
     created = {ref: to for ref, (frm, to) in prepared.items() if frm is None and to is not None}
-    if len(created) > 1 and store.create_refs(created, "codev: sync"):  # all, or none
-        for ref, tip in created.items():
+    if len(created) > 1:  # those not created now (another writer was there) go by CAS below
+        for ref in store.create_refs(created, "codev: sync"):
+            tip = created[ref]
             del prepared[ref]
             report.merged.append(ref)
             report.merge_commits += tip != remote_tips[ref]
