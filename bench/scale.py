@@ -233,8 +233,15 @@ def first_sync_row(b: Bench) -> Row:
     for k in range(max(1, b.sizes.cli_runs // 5)):
         clone = _fresh_clone(b, remote, f"first-{k}")
         row.values.append(run_timed(["git", "codev", "sync", "--json"], clone))
-    loose = sum(1 for _ in (clone / ".git" / "refs" / "codev").rglob("*") if _.is_file())
-    row.note = f"{loose} loose refs left under refs/codev/ after the sync"
+    refs = clone / ".git" / "refs"
+    loose = sum(
+        1 for top in ("codev", "codev-remotes") for p in (refs / top).rglob("*") if p.is_file()
+    )
+    packed = (clone / ".git" / "packed-refs").read_text().count(" refs/codev")
+    row.note = (
+        f"{loose} loose refs under refs/codev/ and the sync mirror after the sync, "
+        f"{packed:,} in packed-refs"
+    )
     return row
 
 

@@ -23,6 +23,7 @@ from codev_git.messaging.message import (
     channels_of,
     decode,
     is_merge,
+    is_message,
 )
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, Ownership
@@ -246,9 +247,7 @@ def unread_count(store: Store, channel: str, cursor: str | None, tip: str | None
 def count_messages(store: Store, tip: str, hide: list[str]) -> int:
     """Messages reachable from ``tip`` and not from ``hide`` (merges and commits that are
     not messages do not count)."""
-    return sum(
-        1 for info in store.walk(tip, hide) if not is_merge(info) and decode(info, "") is not None
-    )
+    return sum(1 for info in store.walk(tip, hide) if is_message(info))
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,11 @@ def is_merge(info: CommitInfo) -> bool:
     return len(info.parents) > 1 and b"Codev-Merge:" in info.raw_message
 
 
+def is_message(info: CommitInfo) -> bool:
+    """Whether a commit on a channel counts as a message (merges and strays do not)."""
+    return not is_merge(info) and decode(info, "") is not None
+
+
 # -- sending ----------------------------------------------------------------------------------
 def route(store: Store, sender: Identity, target: str, book: OwnerBook) -> Route:
     """Resolve a send target for this sender, refusing what the sender may not address."""

@@ -301,7 +301,20 @@ class Store:
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         if ancestor == descendant:
             return True
+        commit = self.repo.get(descendant)
+        if isinstance(commit, pygit2.Commit) and any(
+            str(parent) == ancestor for parent in commit.parent_ids
+        ):
+            return True  # a merge or an append on top of it: no walk
         return bool(self.repo.descendant_of(descendant, ancestor))
+
+    def merge_base(self, one: str, two: str) -> str | None:
+        """The best common ancestor of two commits (one walk), or None when they share none."""
+        try:
+            base = self.repo.merge_base(one, two)
+        except (pygit2.GitError, ValueError, KeyError) as exc:
+            raise OperationalError(f"cannot compare {one[:12]} with {two[:12]}: {exc}") from exc
+        return str(base) if base is not None else None
 
     def ahead_behind(self, base: str, tips: Iterable[str]) -> dict[str, tuple[int, int]]:
         """``{tip: (ahead, behind)}`` against ``base``, for all tips in one walk by git

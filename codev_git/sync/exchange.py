@@ -42,10 +42,10 @@ from codev_git.store.porcelain import GitOutcome, Progress, repository_env, tran
 from codev_git.store.values import is_hex
 from codev_git.sync.intake import (
     clear_mirror,
+    incoming,
     is_shared_ref,
     listed_refs,
     lock_trouble,
-    oversize_message,
 )
 from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
 
@@ -363,7 +363,7 @@ def plan(store: Store, remote_tips: dict[str, str], scope: Scope, report: SyncRe
 def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncReport) -> None:
     """Take every fetched tip into its local ref. New tips are computed for all refs first
     (objects only), then the refs move one compare-and-swap each; a lost race recomputes."""
-    prepared: dict[str, tuple[str | None, str | None]] = {}
+    prepared: dict[str, tuple[str | None, str | None, int]] = {}  # (from, to, new messages)
     local = store.ref_snapshot()  # one pass; each move below re-reads its ref under CAS
     for ref, theirs in sorted(remote_tips.items()):
         mine = local.get(ref)
@@ -374,25 +374,27 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
                 _warn(report, f"leaving {ref} alone: the local ref is not a commit")
             continue
         kind = kind_of(ref)
-        if action_for(store, kind, mine, theirs) == "diverged":
+        action = action_for(store, kind, mine, theirs)
+        if action == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
             continue
+        if action == "none":  # the remote's tip is already in ours
+            continue
+        messages = 0
         if kind == "channel":
-            too_big = oversize_message(store, ref, theirs, mine)
-            if too_big is not None:
-                _warn(report, too_big)
+            brought = incoming(store, ref, theirs, mine)
+            if brought.refusal is not None:
+                _warn(report, brought.refusal)
                 continue
-        prepared[ref] = (mine, merged_tip(store, kind, mine, theirs))
-    created = {ref: to for ref, (frm, to) in prepared.items() if frm is None and to is not None}
+            messages = brought.messages
+        prepared[ref] = (mine, merged_tip(store, kind, mine, theirs, action), messages)
+    created = {ref: to for ref, (frm, to, _) in prepared.items() if frm is None and to is not None}
     if len(created) > 1:  # those not created now (another writer was there) go by CAS below
         for ref in store.create_refs(created, "codev: sync"):
-            tip = created[ref]
-            del prepared[ref]
             report.merged.append(ref)
-            report.merge_commits += tip != remote_tips[ref]
-            if kind_of(ref) == "channel":
-                report.new_messages += _messages_between(store, tip, None)
-    for ref, (planned_from, planned_to) in prepared.items():
+            report.merge_commits += created[ref] != remote_tips[ref]
+            report.new_messages += prepared.pop(ref)[2]
+    for ref, (planned_from, planned_to, messages) in prepared.items():
         theirs, kind = remote_tips[ref], kind_of(ref)
 
         def compute(
@@ -415,7 +417,8 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
             report.merged.append(ref)
         report.merge_commits += new != theirs
         if kind == "channel":
-            report.new_messages += _messages_between(store, new, old)
+            as_planned = (old, new) == (planned_from, planned_to)
+            report.new_messages += messages if as_planned else _messages_between(store, new, old)
 
 
 def check_duplicates(store: Store, owners_before: str | None, report: SyncReport) -> None:

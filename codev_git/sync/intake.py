@@ -11,6 +11,7 @@ commits hold a message over ``codev.maxMessageBytes`` is not taken in.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git import config
@@ -22,6 +23,7 @@ from codev_git.layout import (
     NOTES_PREFIX,
     READ_PREFIX,
 )
+from codev_git.messaging.message import is_message
 from codev_git.names import ARCHITECT_RE, looks_like_builder_id
 from codev_git.store import Store
 
@@ -77,16 +79,28 @@ def clear_mirror(cwd: Path, mirror: str) -> None:
         store.delete_ref(name, oid)
 
 
-def oversize_message(store: Store, ref: str, theirs: str, mine: str | None) -> str | None:
-    """Why the remote's new commits on a channel are not taken in — one holds a message over
-    ``codev.maxMessageBytes`` (the limit ``send`` applies) — or None when they may be."""
+@dataclass(frozen=True)
+class Incoming:
+    """What a channel's new commits from a remote bring: how many messages, or why they are
+    not taken in."""
+
+    messages: int
+    refusal: str | None = None
+
+
+def incoming(store: Store, ref: str, theirs: str, mine: str | None) -> Incoming:
+    """One walk over the remote's new commits on a channel: they are refused when one holds
+    a message over ``codev.maxMessageBytes`` (the limit ``send`` applies), else counted."""
     limit = config.MAX_MESSAGE_BYTES.number(store)
     ceiling = limit * 4 // 3 + 4096  # base64 bodies and the trailers
+    count = 0
     for info in store.walk(theirs, [mine] if mine else []):
         if len(info.raw_message) > ceiling:
-            return (
+            return Incoming(
+                0,
                 f"not taking in {ref}: its message {info.id[:12]} is "
                 f"{len(info.raw_message)} bytes, over {config.MAX_MESSAGE_BYTES.name} "
-                f"({limit}); ask its sender to remove it, or raise the limit"
+                f"({limit}); ask its sender to remove it, or raise the limit",
             )
-    return None
+        count += is_message(info)
+    return Incoming(count)

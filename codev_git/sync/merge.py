@@ -55,16 +55,20 @@ def action_for(store: Store, kind: Kind, local: str | None, remote: str | None) 
         return "none"
     if local is None:
         return "create"
-    if store.is_ancestor(remote, local):
+    base = store.merge_base(local, remote)  # one walk answers both questions
+    if base == remote:
         return "none"
-    if store.is_ancestor(local, remote):
+    if base == local:
         return "fast-forward"
     return "diverged" if kind == "other" else "merge"
 
 
-def merged_tip(store: Store, kind: Kind, local: str | None, remote: str | None) -> str | None:
-    """The local ref's new value once ``remote`` is merged in, or None to leave it as it is."""
-    action = action_for(store, kind, local, remote)
+def merged_tip(
+    store: Store, kind: Kind, local: str | None, remote: str | None, action: Action | None = None
+) -> str | None:
+    """The local ref's new value once ``remote`` is merged in, or None to leave it as it is;
+    ``action``: what :func:`action_for` already said of these two tips."""
+    action = action or action_for(store, kind, local, remote)
     if action in ("create", "fast-forward"):
         return remote
     if action != "merge":
