@@ -430,8 +430,11 @@ def test_sync_over_git_daemon(daemon: str, tmp_path: Path) -> None:
 def test_benchmark_reconciles_diverged_clones(tmp_path: Path) -> None:
     from bench.sync_bench import measure_sync
 
-    figures = measure_sync(tmp_path, per_clone=30)
-    assert set(figures) == {"build", "publish", "diverged", "catch-up", "idle"}
+    figures = measure_sync(tmp_path, per_clone=30)  # it checks that no message was lost
+    assert set(figures) == {"build", "transfer", "publish", "diverged", "catch-up", "idle"}
+    (tmp_path / "imported").mkdir()
+    imported = measure_sync(tmp_path / "imported", per_clone=30, imported=True)
+    assert set(imported) == set(figures)
 
 
 # -- what a person sees on a terminal -------------------------------------------------------------
@@ -464,3 +467,48 @@ def test_sync_on_a_terminal_shows_git_transfer_progress_and_clears_it(
     assert len(messages_on(b, "refs/codev/broadcast")) == 150  # fetched into b, not into a
     quiet = b.run("sync", "--json", as_="main")
     assert quiet.code == 0 and "objects" not in quiet.err
+
+
+def test_one_walk_says_how_a_remote_channel_comes_in(sandbox: Sandbox) -> None:
+    """The incoming walk (``theirs ^mine``) decides none / create / fast-forward / merge as
+    git's own ancestry does, through merges and unrelated histories, and counts only the
+    messages among the commits it walks."""
+    from codev_git.sync.intake import incoming
+
+    sandbox.ok("architect", "add", "x")
+    for text in ("one", "two", "three"):
+        sandbox.ok("send", "architect:x", text, as_="main")
+    store = Store.discover(sandbox.root)
+    three = store.ref_target("refs/codev/inbox/x")
+    assert three is not None
+    two = git(sandbox.root, "rev-parse", f"{three}^").strip()
+    tree = git(sandbox.root, "rev-parse", f"{three}^{{tree}}").strip()
+
+    def stray(*parents: str, text: str) -> str:  # a commit that is not a message
+        args = ["commit-tree", tree, "-m", text]
+        for parent in parents:
+            args += ["-p", parent]
+        return git(sandbox.root, *args).strip()
+
+    side = stray(two, text="side")
+    merged = stray(side, three, text="merge of the local tip")
+    deeper = stray(merged, text="on top of that merge")
+    lonely = stray(text="unrelated root")
+    cases = {
+        (three, None): ("create", 3),
+        (two, three): ("none", 0),
+        (three, three): ("none", 0),
+        (three, two): ("fast-forward", 1),
+        (deeper, three): ("fast-forward", 0),  # through a merge, two commits down
+        (deeper, side): ("fast-forward", 1),  # reaches side through the merge
+        (side, three): ("merge", 0),
+        (lonely, three): ("merge", 0),
+    }
+    for (theirs, mine), want in cases.items():
+        got = incoming(store, "refs/codev/inbox/x", theirs, mine)
+        assert (got.action, got.messages) == want, (theirs, mine)
+        if mine is not None and mine != theirs:
+            ancestor = subprocess.run(
+                ["git", "merge-base", "--is-ancestor", mine, theirs], cwd=sandbox.root
+            )
+            assert (got.action == "fast-forward") == (ancestor.returncode == 0)

@@ -118,18 +118,10 @@ def decode(info: CommitInfo, channel: str, limit: int | None = None) -> Message 
     than ``limit`` bytes (another clone's data can be any size) keeps only its start, and
     ``truncated_from`` says how long it was; a ``Codev-Time`` that is not an ISO-8601 UTC
     time is replaced by the commit's time."""
-    raw = info.raw_message
-    cut = raw.rfind(b"\n\n")
-    if cut < 0:
+    split = _split(info.raw_message)
+    if split is None:
         return None
-    body, block = raw[:cut], raw[cut + 2 :]
-    trailers: dict[str, str] = {}
-    for line in block.decode("utf-8", "replace").splitlines():
-        key, sep, value = line.partition(": ")
-        if sep:
-            trailers[key] = value
-    if "Codev-From" not in trailers or "Codev-To" not in trailers:
-        return None
+    body, trailers = split
     base64_body = trailers.get("Codev-Encoding") == "base64"
     truncated_from = None
     if limit is not None and len(body) > (limit * 4 // 3 + 4 if base64_body else limit):
@@ -161,6 +153,22 @@ def decode(info: CommitInfo, channel: str, limit: int | None = None) -> Message 
     )
 
 
+def _split(raw: bytes) -> tuple[bytes, dict[str, str]] | None:
+    """(body, trailers) of a message's commit, or None when the trailers do not say who
+    sent it to whom (then the commit is not a message)."""
+    cut = raw.rfind(b"\n\n")
+    if cut < 0:
+        return None
+    trailers: dict[str, str] = {}
+    for line in raw[cut + 2 :].decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            trailers[key] = value
+    if "Codev-From" not in trailers or "Codev-To" not in trailers:
+        return None
+    return raw[:cut], trailers
+
+
 def _workspace(value: str | None) -> str | None:
     if value is None:
         return None
@@ -177,8 +185,21 @@ def is_merge(info: CommitInfo) -> bool:
 
 
 def is_message(info: CommitInfo) -> bool:
-    """Whether a commit on a channel counts as a message (merges and strays do not)."""
-    return not is_merge(info) and decode(info, "") is not None
+    """Whether a commit on a channel counts as a message (merges and strays do not): what
+    :func:`decode` accepts, without building the message."""
+    if is_merge(info):
+        return False
+    split = _split(info.raw_message)
+    if split is None:
+        return False
+    body, trailers = split
+    if trailers.get("Codev-Encoding") != "base64":
+        return True
+    try:
+        base64.b64decode(body, validate=True)
+    except ValueError:
+        return False
+    return True
 
 
 # -- sending ----------------------------------------------------------------------------------

@@ -374,19 +374,20 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
                 _warn(report, f"leaving {ref} alone: the local ref is not a commit")
             continue
         kind = kind_of(ref)
-        action = action_for(store, kind, mine, theirs)
+        messages = 0
+        if kind == "channel":  # one walk: size check, message count and action
+            brought = incoming(store, ref, theirs, mine)
+            if brought.refusal is not None:
+                _warn(report, brought.refusal)
+                continue
+            messages, action = brought.messages, brought.action
+        else:
+            action = action_for(store, kind, mine, theirs)
         if action == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
             continue
         if action == "none":  # the remote's tip is already in ours
             continue
-        messages = 0
-        if kind == "channel":
-            brought = incoming(store, ref, theirs, mine)
-            if brought.refusal is not None:
-                _warn(report, brought.refusal)
-                continue
-            messages = brought.messages
         prepared[ref] = (mine, merged_tip(store, kind, mine, theirs, action), messages)
     created = {ref: to for ref, (frm, to, _) in prepared.items() if frm is None and to is not None}
     if len(created) > 1:  # those not created now (another writer was there) go by CAS below

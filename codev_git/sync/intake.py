@@ -26,6 +26,7 @@ from codev_git.layout import (
 from codev_git.messaging.message import is_message
 from codev_git.names import ARCHITECT_RE, looks_like_builder_id
 from codev_git.store import Store
+from codev_git.sync.merge import Action
 
 # refs with one fixed name: broadcast, and the architect registry
 _SINGLE_REFS = frozenset({BROADCAST_REF, CODEV_PREFIX + "architects"})
@@ -81,26 +82,39 @@ def clear_mirror(cwd: Path, mirror: str) -> None:
 
 @dataclass(frozen=True)
 class Incoming:
-    """What a channel's new commits from a remote bring: how many messages, or why they are
-    not taken in."""
+    """What a channel's new commits from a remote bring: how many messages and what taking
+    them in takes, or why they are not taken in."""
 
     messages: int
+    action: Action
     refusal: str | None = None
 
 
 def incoming(store: Store, ref: str, theirs: str, mine: str | None) -> Incoming:
-    """One walk over the remote's new commits on a channel: they are refused when one holds
-    a message over ``codev.maxMessageBytes`` (the limit ``send`` applies), else counted."""
+    """One walk over the remote's commits that the local channel lacks (``theirs ^mine``).
+    They are refused when one holds a message over ``codev.maxMessageBytes`` (the limit
+    ``send`` applies), else counted. The same walk says how they come in: nothing walked,
+    the remote tip is already here; a walked commit whose parent is the local tip, a
+    fast-forward (every path from the remote tip down to the local one passes through
+    such a commit); else a merge."""
     limit = config.MAX_MESSAGE_BYTES.number(store)
     ceiling = limit * 4 // 3 + 4096  # base64 bodies and the trailers
-    count = 0
+    count = walked = 0
+    on_top = mine is None
     for info in store.walk(theirs, [mine] if mine else []):
         if len(info.raw_message) > ceiling:
             return Incoming(
                 0,
+                "none",
                 f"not taking in {ref}: its message {info.id[:12]} is "
                 f"{len(info.raw_message)} bytes, over {config.MAX_MESSAGE_BYTES.name} "
                 f"({limit}); ask its sender to remove it, or raise the limit",
             )
+        walked += 1
         count += is_message(info)
-    return Incoming(count)
+        on_top = on_top or mine in info.parents
+    if not walked:
+        return Incoming(0, "none")
+    if mine is None:
+        return Incoming(count, "create")
+    return Incoming(count, "fast-forward" if on_top else "merge")
