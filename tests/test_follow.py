@@ -94,6 +94,33 @@ def test_follow_exec_marks_read_only_on_success(sandbox: Sandbox, tmp_path: Path
     assert [m["message"] for m in left] == ["please refuse this", "three"]
 
 
+def test_ctrl_c_during_delivery_keeps_what_was_already_delivered_read(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Ctrl-C while ``--exec`` runs for the third message: the first two were delivered, so
+    they stay read; only the interrupted one is delivered again by the next follower."""
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    pid_file, sink = tmp_path / "follower.pid", tmp_path / "delivered.txt"
+    script = tmp_path / "deliver.sh"
+    script.write_text(
+        f'#!/bin/sh\nbody=$(cat)\nprintf "%s\\n" "$body" | tail -n 1 >> {sink}\n'
+        f'case "$body" in *interrupt*)\n'
+        f"  while [ ! -s {pid_file} ]; do sleep 0.05; done\n"
+        f'  kill -INT "$(cat {pid_file})"; sleep 1;;\nesac\n'
+    )
+    script.chmod(0o755)
+    for text in ("one", "two", "interrupt here"):
+        sandbox.ok("send", "architect", text, cwd=b)
+    follower = start_follower(sandbox, "--exec", str(script))
+    pid_file.write_text(str(follower.pid))
+    _, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0 and "Traceback" not in err.decode(), err
+    assert sink_lines(sink) == ["one", "two", "interrupt here"]
+    left = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
+    assert [m["message"] for m in left] == ["interrupt here"]
+
+
 def sink_lines(sink: Path) -> list[str]:
     return sink.read_text().splitlines() if sink.exists() else []
 

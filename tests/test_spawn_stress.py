@@ -27,7 +27,8 @@ def annotated(box: Sandbox) -> set[str]:
     return {line.split()[1] for line in listed.splitlines()}
 
 
-def check_consistent(box: Sandbox) -> None:
+def check_consistent(box: Sandbox, after: str = "") -> None:
+    """``after``: what the last command said, shown when the repository is not consistent."""
     notes = annotated(box)
     branches = box.refs("refs/heads/builder/")
     for branch in branches:
@@ -35,7 +36,7 @@ def check_consistent(box: Sandbox) -> None:
     rows = json.loads(box.ok("status", "--json").out)["builders"]
     for row in rows:
         assert row["branchState"] != "gone", f"{row['id']} is recorded but its branch is gone"
-        assert row["worktree"] is not None, f"{row['id']} has no worktree"
+        assert row["worktree"] is not None, f"{row['id']} has no worktree; {after}"
     for lock in (box.root / ".git").rglob("*.lock"):
         refused_naming(box, lock)
     assert list((box.root / ".git").rglob("*.lock")) == [], "a stale lock was left"
@@ -60,7 +61,7 @@ def refused_naming(box: Sandbox, lock: Path) -> None:
     lock.unlink()
 
 
-def run_again(box: Sandbox, args: list[str], env: dict[str, str]) -> None:
+def run_again(box: Sandbox, args: list[str], env: dict[str, str]) -> str:
     """The same command once more, as a user would after a crash: it repairs, or refuses in
     one line; a lock that the killed process left is named, and removed as the hint says."""
     for _ in range(3):
@@ -69,7 +70,7 @@ def run_again(box: Sandbox, args: list[str], env: dict[str, str]) -> None:
         if result.code == 0 or ".lock" not in result.err:
             if result.code != 0:
                 assert len(result.err.strip().splitlines()) == 1, result.err
-            return
+            return f"{' '.join(args)} again: exit {result.code}, {result.err.strip()!r}"
         for lock in (box.root / ".git").rglob("*.lock"):
             lock.unlink()
     raise AssertionError(f"{args} kept failing after the stale lock was removed")
@@ -104,7 +105,7 @@ def test_kill_9_during_spawn_reassign_release_then_rerun(sandbox: Sandbox) -> No
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        run_again(sandbox, args, env)
+        said = run_again(sandbox, args, env)
         if kind == "release":  # a released builder's branch goes, so its issue can be spawned
             branch = f"builder/spir-{issue}"
             worktree = sandbox.builder_dir(f"spir-{issue}")
@@ -112,4 +113,4 @@ def test_kill_9_during_spawn_reassign_release_then_rerun(sandbox: Sandbox) -> No
                 sandbox.git("worktree", "remove", "--force", str(worktree))
             if f"refs/heads/{branch}" in sandbox.refs():
                 sandbox.git("branch", "-D", branch)
-        check_consistent(sandbox)
+        check_consistent(sandbox, said)

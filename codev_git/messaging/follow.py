@@ -122,19 +122,21 @@ class Deliverer:
     def round(self, now: float) -> float | None:
         """One pass over the unread messages; returns when a refused one is due again."""
         batch = pending(self.store, self.reader, self.book)
-        for msg in batch.messages:
-            if msg.id in self.handed:
-                continue
-            tries, due = self.retry.get(msg.id, (0, 0.0))
-            if due > now:
-                continue
-            self.show(msg)
-            if self.execute is None or self.execute(msg):
-                self.handed.add(msg.id)
-                self.retry.pop(msg.id, None)
-            else:
-                self.retry[msg.id] = (tries + 1, now + min(2.0 * 2**tries, 60.0))
-        batch.mark(self.store, self.handed)
+        try:
+            for msg in batch.messages:
+                if msg.id in self.handed:
+                    continue
+                tries, due = self.retry.get(msg.id, (0, 0.0))
+                if due > now:
+                    continue
+                self.show(msg)
+                if self.execute is None or self.execute(msg):
+                    self.handed.add(msg.id)
+                    self.retry.pop(msg.id, None)
+                else:
+                    self.retry[msg.id] = (tries + 1, now + min(2.0 * 2**tries, 60.0))
+        finally:  # Ctrl-C mid-round: what was handed over stays read
+            batch.mark(self.store, self.handed)
         unread = {m.id for m in batch.messages}
         self.handed &= unread  # what is read now needs no memory
         self.retry = {k: v for k, v in self.retry.items() if k in unread}
