@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench stress man clean system-deps
+.PHONY: demo test lint typecheck unit bench stress man screenshots clean system-deps
 
 # what the tests drive besides Python: a headless browser for `git codev web` and a terminal
 # for `status --watch` (Debian packages; installed only when missing)
@@ -50,6 +50,12 @@ bench: $(STAMP)
 
 stress: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" CODEV_STRESS=1 $(BIN)/pytest -q -m stress
+
+# retake docs/screenshots/ (the page of the demo repository, in chromium); `make test` does
+# not touch them
+screenshots: $(STAMP) system-deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" CODEV_SCREENSHOTS="$(CURDIR)/docs/screenshots" \
+		$(BIN)/pytest -q tests/test_web_browser.py -k screenshots
 
 # regenerate the man page from the command definitions (a test checks it is current)
 man: $(STAMP)

@@ -3,6 +3,7 @@ without a reload, hostile text rendered inert, and screenshots of the demo repos
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from codev_git.store import Store
 from tests.helpers import Sandbox, run_subprocess
 from tests.web_helpers import browser, serving
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# `make screenshots` sets CODEV_SCREENSHOTS=docs/screenshots; a plain test run keeps them in
+# its own temporary directory, so running the suite never changes the checkout
+SCREENSHOTS_WANTED = os.environ.get("CODEV_SCREENSHOTS")
 HOSTILE = (
     '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
     " \x1b[31mred\x1b[0m \u202egnp.exe"
@@ -148,7 +151,7 @@ def _enrich_demo(root: Path) -> None:
     send_as_human(store, "architect:main", b"Please pair 1487 with the search team before merging.")
 
 
-def _shoot(driver: Any, url: str, name: str) -> None:
+def _shoot(driver: Any, url: str, name: str, into: Path) -> None:
     driver.get(url)
     wait(driver, 20, lambda d: by_css(d, "#live[data-state=live]"))
     height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -156,8 +159,8 @@ def _shoot(driver: Any, url: str, name: str) -> None:
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride", {**metrics, "deviceScaleFactor": 1, "mobile": False}
     )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    into.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(into / f"{name}.png"))
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
@@ -166,11 +169,12 @@ def test_screenshots_of_the_demo_repository(tmp_path: Path, chrome: Any) -> None
     assert demo.code == 0, demo.err
     root = next(tmp_path.glob("codev-demo-*/shop"))
     _enrich_demo(root)
+    shots = Path(SCREENSHOTS_WANTED).resolve() if SCREENSHOTS_WANTED else tmp_path / "shots"
     with serving(Sandbox(root), "--allow-send") as server:
-        _shoot(chrome, server.url, "overview")
-        _shoot(chrome, server.url + "threads", "threads")
-        _shoot(chrome, server.url + "threads/checkout-v2", "thread")
-        _shoot(chrome, server.url + "timeline", "timeline")
+        _shoot(chrome, server.url, "overview", shots)
+        _shoot(chrome, server.url + "threads", "threads", shots)
+        _shoot(chrome, server.url + "threads/checkout-v2", "thread", shots)
+        _shoot(chrome, server.url + "timeline", "timeline", shots)
         assert by_css(chrome, "article.from-human")  # shown as the overseer, and verified
         assert not by_css(chrome, "article.from-human.unverified")
-    assert all((SCREENSHOTS / f"{n}.png").stat().st_size > 10_000 for n in ("overview", "timeline"))
+    assert all((shots / f"{n}.png").stat().st_size > 10_000 for n in ("overview", "timeline"))
