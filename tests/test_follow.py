@@ -143,3 +143,24 @@ def test_follow_json_stays_json_and_a_refusing_command_backs_off(sandbox: Sandbo
     assert all(e["message"] == "p1" for e in lines)
     assert 1 <= len(lines) <= 3  # retried after 2 s, then 4 s: not every tick
     assert "NOISE" in err
+
+
+def test_follow_fetch_every_delivers_what_another_clone_pushed(tmp_path: Path) -> None:
+    from tests.test_sync import make_clone, make_remote
+
+    remote = make_remote(tmp_path)
+    here = make_clone(tmp_path, str(remote), "here")
+    there = make_clone(tmp_path, str(remote), "there")
+    follower = start_follower(here, "--json", "--fetch-every", "1")
+    try:
+        first = read_lines(follower, 1)
+        assert [json.loads(x).get("event") for x in first] == ["ready"], first
+        there.ok("send", "architect:main", "from the other machine", as_="payments")
+        there.ok("sync")
+        arrived = [json.loads(x) for x in read_lines(follower, 1)]
+        assert [(m["message"], m["from"]) for m in arrived] == [
+            ("from the other machine", "architect:payments")
+        ]
+    finally:
+        code, _, err = stop(follower)
+    assert code == 0 and "Traceback" not in err, err

@@ -225,9 +225,9 @@ def inbox_cmd(
     reader = resolve(store, as_name, book)
     fetched = None
     if fetch:
-        from codev_git.sync.exchange import inbox_scope, parse_remote, sync
+        from codev_git.sync.exchange import fetch_inbox
 
-        fetched = sync(store, parse_remote(store, None), scope=inbox_scope(reader), push=False)
+        fetched = fetch_inbox(store, reader)
         if not as_json:
             note(fetched.summary())
     if follow:
@@ -309,13 +309,13 @@ def _follow(
 
     fetch = None
     if fetch_every is not None:
-        from codev_git.sync.exchange import inbox_scope, parse_remote, sync
+        from codev_git.sync.exchange import fetch_inbox, parse_remote
 
-        remote = parse_remote(store, None)
+        remote = parse_remote(store, None)  # a bad remote is refused before following starts
 
         def fetch() -> None:
             try:
-                sync(store, remote, scope=inbox_scope(reader), push=False)
+                fetch_inbox(store, reader, remote)
             except CodevError as exc:
                 note(f"fetch failed, will try again: {exc}")
 

@@ -94,6 +94,13 @@ def inbox_scope(reader: Identity) -> Scope:
     )
 
 
+def fetch_inbox(store: Store, reader: Identity, remote: str | None = None) -> SyncReport:
+    """Take in what reached the remote (default: the upstream's, else ``origin``) for one
+    reader: its inbox, broadcast, its read cursors and the ownership records; pushes
+    nothing. What ``inbox --fetch`` and a follower's ``--fetch-every`` run."""
+    return sync(store, parse_remote(store, remote), scope=inbox_scope(reader), push=False)
+
+
 def ref_scope(*refs: str) -> Scope:
     return Scope(refs=frozenset(refs))
 
