@@ -1,13 +1,26 @@
 """Ahead/behind for many branches in one walk agrees with `git rev-list --left-right --count`
-for each branch: merges, criss-cross histories, shallow clones, unrelated histories."""
+for each branch: merges, criss-cross histories, shallow clones, unrelated histories; whether
+the walk is read in-process (a small history) or by git (a larger one)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
+from codev_git.errors import OperationalError
 from codev_git.store import Store
+from codev_git.store.graph import SMALL_WALK
 from tests.helpers import Sandbox, git
+
+
+@pytest.fixture(params=[SMALL_WALK, 0], ids=["in-process", "git"])
+def small_walk(request: pytest.FixtureRequest) -> int:
+    """How many commits may be read in-process: every test runs with both walks (0 hands
+    every walk to git at once)."""
+    limit: int = request.param
+    return limit
 
 
 def commit(root: Path, name: str, *parents: str) -> str:
@@ -27,8 +40,10 @@ def expected(root: Path, base: str, tip: str) -> tuple[int, int]:
     return int(ahead), int(behind)
 
 
-def assert_agrees(root: Path, base: str, tips: list[str]) -> dict[str, tuple[int, int]]:
-    got = Store.discover(root).ahead_behind(base, tips)
+def assert_agrees(
+    root: Path, base: str, tips: list[str], small_walk: int
+) -> dict[str, tuple[int, int]]:
+    got = Store.discover(root).ahead_behind(base, tips, small_walk=small_walk)
     assert got == {tip: expected(root, base, tip) for tip in tips}
     return got
 
@@ -58,27 +73,31 @@ def history(root: Path) -> dict[str, str]:
     return c
 
 
-def test_merges_and_criss_cross_agree_with_rev_list(sandbox: Sandbox) -> None:
+def test_merges_and_criss_cross_agree_with_rev_list(sandbox: Sandbox, small_walk: int) -> None:
     c = history(sandbox.root)
     tips = [c[name] for name in ("c0", "c2", "s2", "s3", "m1", "c5", "x2", "y2", "x3")]
     for base in (c["c5"], c["x2"], c["y2"], c["s3"], c["c0"]):
-        got = assert_agrees(sandbox.root, base, tips)
+        got = assert_agrees(sandbox.root, base, tips, small_walk)
         assert got[base] == (0, 0)
     # a criss-cross merge has two merge bases: both sides are one merge ahead of each other
-    assert assert_agrees(sandbox.root, c["x2"], [c["y2"]])[c["y2"]] == (1, 1)
+    assert assert_agrees(sandbox.root, c["x2"], [c["y2"]], small_walk)[c["y2"]] == (1, 1)
 
 
-def test_branches_without_a_common_base_count_their_whole_histories(sandbox: Sandbox) -> None:
+def test_branches_without_a_common_base_count_their_whole_histories(
+    sandbox: Sandbox, small_walk: int
+) -> None:
     c = history(sandbox.root)
     lone1 = commit(sandbox.root, "lone1")
     lone2 = commit(sandbox.root, "lone2", lone1)
     lone3 = commit(sandbox.root, "lone3", lone1)
-    got = assert_agrees(sandbox.root, c["c5"], [lone2, lone3, c["x3"], c["s1"]])
+    got = assert_agrees(sandbox.root, c["c5"], [lone2, lone3, c["x3"], c["s1"]], small_walk)
     assert got[lone2] == (2, 8)  # its own two; all 8 commits of the base's history
-    assert assert_agrees(sandbox.root, lone2, [lone3, c["c5"]])[lone3] == (1, 1)
+    assert assert_agrees(sandbox.root, lone2, [lone3, c["c5"]], small_walk)[lone3] == (1, 1)
 
 
-def test_shallow_clone_counts_what_the_clone_holds(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_shallow_clone_counts_what_the_clone_holds(
+    sandbox: Sandbox, tmp_path: Path, small_walk: int
+) -> None:
     c = history(sandbox.root)
     for name in ("c5", "x3", "y2", "s2"):
         git(sandbox.root, "update-ref", f"refs/heads/t-{name}", c[name])
@@ -98,15 +117,15 @@ def test_shallow_clone_counts_what_the_clone_holds(sandbox: Sandbox, tmp_path: P
     assert (clone / ".git" / "shallow").is_file()
     tips = [git(clone, "rev-parse", f"origin/t-{n}").strip() for n in ("x3", "y2", "s2")]
     base = git(clone, "rev-parse", "origin/t-c5").strip()
-    assert_agrees(clone, base, tips)
+    assert_agrees(clone, base, tips, small_walk)
 
 
-def test_many_tips_and_duplicates_in_one_call(sandbox: Sandbox) -> None:
+def test_many_tips_and_duplicates_in_one_call(sandbox: Sandbox, small_walk: int) -> None:
     c = history(sandbox.root)
     tips = list(c.values()) * 2  # every commit, twice
-    got = assert_agrees(sandbox.root, c["c5"], tips)
+    got = assert_agrees(sandbox.root, c["c5"], tips, small_walk)
     assert len(got) == len(c)
-    assert Store.discover(sandbox.root).ahead_behind(c["c5"], []) == {}
+    assert Store.discover(sandbox.root).ahead_behind(c["c5"], [], small_walk=small_walk) == {}
 
 
 def test_status_and_thread_show_report_the_walked_counts(sandbox: Sandbox) -> None:
@@ -134,3 +153,35 @@ def test_status_and_thread_show_report_the_walked_counts(sandbox: Sandbox) -> No
     shown = json.loads(sandbox.ok("thread", "show", "checkout-v2", "--json").out)
     listed = shown["live"]["builders"]
     assert [(b["id"], b["ahead"], b["behind"]) for b in listed] == [("builder-spir-1", *one)]
+
+
+def test_a_walk_past_its_bound_is_handed_to_git(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process walk reads at most its bound: one commit more and it stops mid-walk
+    and git answers, with the same counts. Without git on PATH only the in-process walk can."""
+    c = history(sandbox.root)
+    base, tips = c["c5"], [c["x3"], c["y2"], c["s3"], c["c0"]]
+    reach = int(git(sandbox.root, "rev-list", "--count", base, *tips).strip())
+    assert reach > 10
+    want = {tip: expected(sandbox.root, base, tip) for tip in tips}
+    assert assert_agrees(sandbox.root, base, tips, reach - 1) == want  # git, after a partial read
+    store = Store.discover(sandbox.root)
+    no_git = tmp_path / "no-git"
+    no_git.mkdir()
+    monkeypatch.setenv("PATH", str(no_git))
+    assert store.ahead_behind(base, tips, small_walk=reach) == want  # read whole, in-process
+    assert store.ahead_behind(base, tips) == want
+    with pytest.raises(OperationalError, match="cannot run git"):
+        store.ahead_behind(base, tips, small_walk=reach - 1)
+    with pytest.raises(OperationalError, match="cannot run git"):
+        store.ahead_behind(base, tips, small_walk=3)
+
+
+def test_a_tip_that_is_not_a_commit_is_an_error_either_way(
+    sandbox: Sandbox, small_walk: int
+) -> None:
+    c = history(sandbox.root)
+    tree = git(sandbox.root, "rev-parse", f"{c['c5']}^{{tree}}").strip()
+    with pytest.raises(OperationalError, match="git merge-base failed"):
+        Store.discover(sandbox.root).ahead_behind(c["c5"], [tree], small_walk=small_walk)

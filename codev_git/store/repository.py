@@ -316,20 +316,31 @@ class Store:
             raise OperationalError(f"cannot compare {one[:12]} with {two[:12]}: {exc}") from exc
         return str(base) if base is not None else None
 
-    def ahead_behind(self, base: str, tips: Iterable[str]) -> dict[str, tuple[int, int]]:
-        """``{tip: (ahead, behind)}`` against ``base``, for all tips in one walk by git
-        (which uses the commit-graph; libgit2 would walk once per tip, without it)."""
-        from codev_git.store.graph import ahead_behind_many
-        from codev_git.store.porcelain import git_lines
+    def ahead_behind(
+        self, base: str, tips: Iterable[str], *, small_walk: int | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """``{tip: (ahead, behind)}`` against ``base``, for all tips in one walk: in-process
+        while the history is small (up to ``small_walk`` commits, :data:`graph.SMALL_WALK`
+        by default), else by git, which uses the commit-graph (libgit2 would walk once per
+        tip, without it). Shallow clones always go to git."""
+        from codev_git.store import graph
+
+        limit = graph.SMALL_WALK if small_walk is None else small_walk
 
         def git(
             *args: str, stdin: bytes | None = None, ok_codes: tuple[int, ...] = (0,)
         ) -> list[str]:
+            from codev_git.store.porcelain import git_lines
+
             return git_lines(
                 self.git_dir, *args, stdin=stdin, ok_codes=ok_codes, what=f"git {args[0]}"
             )
 
-        return ahead_behind_many(git, base, tips)
+        def walk(ids: list[str]) -> graph.Walk:
+            small = None if self.repo.is_shallow else graph.small_walk(self.repo, ids, limit)
+            return small if small is not None else graph.git_walk(git, ids)
+
+        return graph.ahead_behind_many(walk, base, tips)
 
     def read_blob(self, oid: str) -> bytes:
         try:  # the raw object database read: no Blob object built (twice as fast)
