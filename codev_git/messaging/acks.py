@@ -15,6 +15,7 @@ and the age shown is only for people (now minus the message's ``Codev-Time``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,13 +68,14 @@ def answers(reply: Message, original: Message) -> bool:
     return reply.sender == original.to
 
 
-def all_messages(store: Store) -> list[Message]:
-    """Every message on every channel, once each."""
+def all_messages(store: Store, refs: Mapping[str, str] | None = None) -> list[Message]:
+    """Every message on every channel (those in ``refs``, a :meth:`Store.ref_snapshot`,
+    when given), once each."""
     from codev_git.messaging.history import channels
     from codev_git.messaging.inbox import walk_channel
 
     seen: dict[str, Message] = {}
-    for channel in channels(store):
+    for channel in channels(store, refs):
         for msg in walk_channel(store, channel, None, include_read=True)[1]:
             seen.setdefault(msg.id, msg)
     return list(seen.values())
@@ -87,10 +89,13 @@ def awaiting(
     involving: set[str] | None = None,
     messages: list[Message] | None = None,
     now: float | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> list[Awaiting]:
     """Messages awaiting an answer, oldest first: sent by ``sender`` / to ``recipient``
-    (addresses as in ``Codev-From``/``Codev-To``), or with either in ``involving``."""
-    everything = messages if messages is not None else all_messages(store)
+    (addresses as in ``Codev-From``/``Codev-To``), or with either in ``involving``;
+    among ``messages``, else every message on the channels in ``refs`` (else the
+    repository's)."""
+    everything = messages if messages is not None else all_messages(store, refs)
     by_reply: dict[str, list[Message]] = {}
     for msg in everything:
         if msg.reply_to:

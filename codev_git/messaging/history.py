@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from codev_git import report
 from codev_git.address import architect_address, architect_in, is_human
 from codev_git.errors import UsageError
-from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, INBOX_PREFIX
+from codev_git.layout import is_channel
 from codev_git.messaging.inbox import _valid_tip, walk_channel
 from codev_git.messaging.message import Message, decode, is_merge
 from codev_git.ownership.identity import Identity
@@ -16,11 +16,10 @@ from codev_git.ownership.records import OwnerBook, Ownership
 from codev_git.store import Store
 
 
-def channels(store: Store) -> list[str]:
-    refs = list(store.refs_under(INBOX_PREFIX)) + list(store.refs_under(BUILDER_INBOX_PREFIX))
-    if store.ref_target(BROADCAST_REF) is not None:
-        refs.append(BROADCAST_REF)
-    return sorted(refs)
+def channels(store: Store, refs: Mapping[str, str] | None = None) -> list[str]:
+    """Every message channel, from ``refs`` (a :meth:`Store.ref_snapshot`) when given."""
+    listed = store.ref_snapshot() if refs is None else refs
+    return sorted(name for name in listed if is_channel(name))
 
 
 def timeline(

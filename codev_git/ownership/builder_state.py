@@ -278,13 +278,16 @@ def status_report(
     *,
     architect: ArchitectName | None = None,
     thread: str | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The status document; ``refs``: a :meth:`Store.ref_snapshot` (else one is taken)."""
     from codev_git.ownership.identity import workspace_name
     from codev_git.ownership.registry import listing
 
     owned = OwnerBook(store).all()
     base = base_branch(store)
-    refs = store.ref_snapshot()  # one pass over the refs instead of thousands of lookups
+    if refs is None:
+        refs = store.ref_snapshot()  # one pass over the refs instead of thousands of lookups
     listed = rows(store, owned, architect=architect, thread=thread, refs=refs, with_phase=True)
     return {
         "workspace": workspace_name(store),
@@ -308,13 +311,14 @@ def status_for(
     answer among those shown. ``--architect`` must name a known architect; ``--mine`` is the
     caller's own architect (an unknown one simply owns nothing)."""
     owner = owner_filter(store, owner, mine, as_name)
-    report = status_report(store, architect=owner, thread=thread)
+    refs = store.ref_snapshot()  # listing the refs costs as much as reading them all
+    report = status_report(store, architect=owner, thread=thread, refs=refs)
     from codev_git.messaging.acks import awaiting
 
     involving = (
         None if owner is None else {f"architect:{owner}", *(b["id"] for b in report["builders"])}
     )
-    pending = awaiting(store, involving=involving)
+    pending = awaiting(store, involving=involving, refs=refs)
     report["pendingAcks"] = [a.as_json() for a in pending]
     return report, pending
 

@@ -127,25 +127,31 @@ class Registry:
         return {name for name, e in self.last.items() if e.event == "remove"}
 
 
-def legacy_names(store: Store, owners: Iterable[str] | None = None) -> set[ArchitectName]:
-    """Architects a repository older than the registry knows: owners and inboxes."""
+def legacy_names(
+    store: Store, owners: Iterable[str] | None = None, refs: Mapping[str, str] | None = None
+) -> set[ArchitectName]:
+    """Architects a repository older than the registry knows: owners and inboxes (those in
+    ``refs``, a :meth:`Store.ref_snapshot`, when given)."""
     if owners is None:
         from codev_git.ownership.records import OwnerBook
 
         owners = [o.current.architect for o in OwnerBook(store).all()]
     names = {ArchitectName(n) for n in owners}
-    for ref in store.refs_under(INBOX_PREFIX):
-        name = ref[len(INBOX_PREFIX) :]
-        if ARCHITECT_RE.fullmatch(name):
+    for ref in store.ref_snapshot() if refs is None else refs:
+        name = ref.removeprefix(INBOX_PREFIX)
+        if name != ref and ARCHITECT_RE.fullmatch(name):
             names.add(ArchitectName(name))
     return names
 
 
 def known(
-    store: Store, owners: Iterable[str] | None = None, registry: Registry | None = None
+    store: Store,
+    owners: Iterable[str] | None = None,
+    registry: Registry | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> list[ArchitectName]:
     reg = registry or Registry.load(store)
-    names = (legacy_names(store, owners) - reg.removed()) | reg.registered()
+    names = (legacy_names(store, owners, refs) - reg.removed()) | reg.registered()
     names.add(DEFAULT_ARCHITECT)
     return sorted(names)
 
@@ -284,7 +290,7 @@ def listing(
     reg = Registry.load(store)
     unread = UnreadCounter(store, refs)
     rows: list[dict[str, object]] = []
-    for name in known(store, [o.current.architect for o in owned], reg):
+    for name in known(store, [o.current.architect for o in owned], reg, refs):
         mine = [o.current for o in owned if o.current.architect == name]
         times = [iso_seconds(r.time) for r in mine]
         tip = (refs.get if refs is not None else store.ref_target)(INBOX_PREFIX + name)

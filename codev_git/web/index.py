@@ -61,8 +61,7 @@ class MessageIndex:
     def refresh(self, store: Store, refs: dict[str, str] | None = None) -> None:
         """Take in the messages added since the last refresh (thread-safe)."""
         with self._lock:
-            names = channels(store) if refs is None else _channel_refs(refs)
-            for name in names:
+            for name in channels(store, refs):
                 tip = refs.get(name) if refs is not None else store.ref_target(name)
                 state = self._channels.setdefault(name, _Channel())
                 if tip is None or tip == state.tip:
@@ -102,9 +101,3 @@ class MessageIndex:
     def replies_to(self, message_id: str) -> list[str]:
         with self._lock:
             return [reply.id for reply in self.replies.get(message_id, [])]
-
-
-def _channel_refs(refs: dict[str, str]) -> list[str]:
-    from codev_git.layout import is_channel
-
-    return sorted(name for name in refs if is_channel(name))
