@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from codev_git.context.porch import PROJECTS_DIR, project_dirs, project_number
 from codev_git.errors import UsageError
 from codev_git.names import (
     ArchitectName,
@@ -36,7 +37,6 @@ from codev_git.store import Store
 from codev_git.threads.model import head_commit, is_live, list_threads, thread_path
 from codev_git.worktree import tag
 
-PROJECTS_DIR = Path("codev") / "projects"
 THREAD_HINT = "pass --thread NAME, or write the thread name into .thread at this worktree's root"
 
 
@@ -288,67 +288,26 @@ def _describe(rec: OwnerRecord) -> str:
     return f"{rec.issue} ({rec.builder}, architect {rec.architect}{thread})"
 
 
-def _project_number(directory: Path) -> int | None:
-    head = directory.name.split("-", 1)[0]
-    return int(head) if head.isascii() and head.isdigit() else None
-
-
-def _project_dirs(roots: Iterable[Path | None]) -> list[Path]:
-    """Porch project directories ``codev/projects/<id>-<slug>/`` on disk under ``roots``."""
-    seen: dict[str, Path] = {}
-    for root in roots:
-        if root is None:
-            continue
-        try:
-            entries = sorted((root / PROJECTS_DIR).iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir() and _project_number(entry) is not None:
-                seen.setdefault(entry.name, entry)
-    return list(seen.values())
-
-
 def _project_dir(world: _World, rec: OwnerRecord) -> Path | None:
     roots = (world.heads.get(rec.branch), world.here, world.store.main_workdir)
-    return next((d for d in _project_dirs(roots) if _project_number(d) == rec.issue), None)
+    return next((d for d in project_dirs(roots) if project_number(d) == rec.issue), None)
 
 
 def _project_from_dirs(world: _World, ctx: Context, scope: str) -> Context:
     if ctx.thread.value is not None or ctx.architect.value is not None:
         return replace(ctx, project=Fact(None, f"no live builder with a project in {scope}"))
-    dirs = _project_dirs((world.here, world.store.main_workdir))
+    dirs = project_dirs((world.here, world.store.main_workdir))
     if len(dirs) > 1:
         raise UsageError(
             f"several projects in {PROJECTS_DIR}/ ({', '.join(d.name for d in dirs)})",
             THREAD_HINT,
             code="ambiguous",
-            candidates=[str(_project_number(d)) for d in dirs],
+            candidates=[str(project_number(d)) for d in dirs],
         )
     if not dirs:
         return replace(ctx, project=Fact(None, "no live builder and no porch project here"))
     only = dirs[0]
-    project = str(_project_number(only))
+    project = str(project_number(only))
     return replace(
         ctx, project=Fact(project, f"the only project in {PROJECTS_DIR}/"), project_dir=only
     )
-
-
-def porch_phase(roots: Iterable[Path | None], issue: int | None) -> str | None:
-    """The ``phase:`` of Codev's porch state ``codev/projects/<issue>-<slug>/status.yaml``
-    under the first root that has it, else None."""
-    if issue is None:
-        return None
-    for directory in _project_dirs(roots):
-        if _project_number(directory) != issue:
-            continue
-        try:
-            text = (directory / "status.yaml").read_text("utf-8", "replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, sep, value = line.partition(":")
-            if sep and key == "phase":
-                value = value.split(" #", 1)[0].strip().strip("'\"")
-                return value[:64] or None
-    return None

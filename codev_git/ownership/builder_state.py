@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from codev_git import config
 from codev_git.clock import iso, iso_seconds
+from codev_git.context.porch import PorchPhases
 from codev_git.layout import REMOTES_PREFIX, remote_branch
 from codev_git.messaging.inbox import unread_count
 from codev_git.messaging.message import channels_of
@@ -239,6 +240,7 @@ def rows(
         and (thread is None or o.current.thread == thread)
     ]
     counts = counts_for(store, base_tip, [rec.branch for rec in chosen], refs)
+    phases = PorchPhases(store.main_workdir) if with_phase else None
     out: list[BuilderRow] = []
     for rec in chosen:
         state = branch_state(store, rec.branch, base_tip, rec.base, refs, counts)
@@ -250,20 +252,12 @@ def rows(
                 worktree,
                 unread(builder_identity(rec)),
                 stale_after,
-                phase(store, worktree, rec.issue) if with_phase else None,
+                phases(worktree, rec.issue) if phases is not None else None,
             )
         )
     # as afx lists them: by owner, then by id
     out.sort(key=lambda r: (r.record.architect, r.record.builder))
     return out
-
-
-def phase(store: Store, worktree: Path | None, issue: int | None) -> str | None:
-    if issue is None:
-        return None
-    from codev_git.context.resolve import porch_phase
-
-    return porch_phase((worktree, store.main_workdir), issue)
 
 
 def architect_names(store: Store, owned: list[Ownership]) -> list[ArchitectName]:
