@@ -30,6 +30,12 @@ def echo(text: str = "") -> None:
     click.echo(text)
 
 
+def echo_lines(lines: list[str]) -> None:
+    """Many lines in one write (a table of 1,000 rows: one call, not 1,000); none, nothing."""
+    if lines:
+        click.echo("\n".join(lines))
+
+
 def note(text: str) -> None:
     """A note for the user: stderr, or inside the JSON under --json (one output path)."""
     from codev_git import report

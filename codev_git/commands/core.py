@@ -14,6 +14,7 @@ from codev_git.commands.common import (
     complete_architects,
     complete_builders,
     echo,
+    echo_lines,
     json_option,
     note,
     thread_option,
@@ -358,7 +359,7 @@ def status_cmd(
 
         def draw() -> None:
             shown = status_report(store, architect=owner, thread=thread_name)
-            _print_status(shown)
+            echo_lines(_status_lines(shown))
             if not shown["builders"]:
                 _say_empty(shown, thread_name)
 
@@ -370,11 +371,11 @@ def status_cmd(
 
         dump_json(report)
         return
-    _print_status(report)
+    lines = _status_lines(report)
     if pending:
-        echo("awaiting answers:")
-        for item in pending:
-            echo(f"  {item.line()}")
+        lines.append("awaiting answers:")
+        lines += [f"  {item.line()}" for item in pending]
+    echo_lines(lines)
     if not report["builders"]:
         _say_empty(report, thread_name)
 
@@ -387,18 +388,20 @@ def _say_empty(report: dict[str, Any], thread_name: str | None) -> None:
         note("no builders match" if thread_name else "no owned builders yet")
 
 
-def _print_status(report: dict[str, Any]) -> None:
+def _status_lines(report: dict[str, Any]) -> list[str]:
+    """The status table and the architects line."""
     from codev_git.messaging.render import style
 
+    lines: list[str] = []
     builders = report["builders"]
     if builders:
         header = f"{'BUILDER':<26} {'ARCHITECT':<14} {'THREAD':<14} {'STATE':<8} {'+/-':<9} UNREAD"
-        echo(style(header, "bold"))
+        lines.append(style(header, "bold"))
         for b in builders:
             state = b["branchState"]
             ahead_behind = f"+{b['ahead']}/-{b['behind']}" if state != "gone" else "-"
             colour = {"active": "green", "new": "cyan", "merged": "dim", "gone": "red"}[state]
-            echo(
+            lines.append(
                 f"{b['id']:<26} {b['spawnedByArchitect']:<14} {b.get('thread') or '-':<14} "
                 f"{style(f'{state:<8}', colour)} {ahead_behind:<9} {b['unread']}"
                 + (f"  (from {b['remoteBranch']})" if b.get("remoteBranch") else "")
@@ -406,4 +409,5 @@ def _print_status(report: dict[str, Any]) -> None:
             )
     arch = ", ".join(f"{a['name']} ({a['unread']} unread)" for a in report["architects"])
     if arch:
-        echo(f"architects: {arch}")
+        lines.append(f"architects: {arch}")
+    return lines
