@@ -8,7 +8,6 @@ record comes after the one it supersedes, the same on every clone for the same s
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,6 +16,8 @@ if TYPE_CHECKING:
 
 def line_id(line: str) -> str:
     """A record's id: a hash of its line exactly as stored."""
+    import hashlib  # loading OpenSSL costs 2 ms; reading one record per note needs no id
+
     return hashlib.sha256(line.strip().encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 

@@ -22,7 +22,6 @@ any version-2 line supersedes them all. See docs/trust.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -220,6 +219,8 @@ def _odd_entry(name: str, kind: str) -> str:
 def anchor_id(branch: BranchRef) -> str:
     """The id of the blob whose content is the branch's full refname (what ``git hash-object``
     gives), computed here so that reading a record needs no repository library."""
+    import hashlib  # only lookups by branch need it (2 ms to load)
+
     data = branch.encode()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
