@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import pygit2
 from pygit2.enums import SortMode
 
-# commits read in-process before the walk is handed to git (about as long as starting git)
-SMALL_WALK = 4000
+# commits read in-process before the walk is handed to git: reading them costs less than
+# starting git twice, and a larger history loses no more than that to the attempt
+SMALL_WALK = 2000
 
 # (commit, parents), every commit listed before its parents
 Walk = Iterable[tuple[str, Sequence[str]]]
