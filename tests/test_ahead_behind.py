@@ -183,5 +183,7 @@ def test_a_tip_that_is_not_a_commit_is_an_error_either_way(
 ) -> None:
     c = history(sandbox.root)
     tree = git(sandbox.root, "rev-parse", f"{c['c5']}^{{tree}}").strip()
-    with pytest.raises(OperationalError, match="git merge-base failed"):
-        Store.discover(sandbox.root).ahead_behind(c["c5"], [tree], small_walk=small_walk)
+    store = Store.discover(sandbox.root)
+    for tip in (tree, "0" * 40, "not-a-commit-id"):
+        with pytest.raises(OperationalError, match="git merge-base failed"):
+            store.ahead_behind(c["c5"], [tip], small_walk=small_walk)
