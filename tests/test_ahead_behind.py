@@ -120,6 +120,21 @@ def test_shallow_clone_counts_what_the_clone_holds(
     assert_agrees(clone, base, tips, small_walk)
 
 
+def test_replaced_and_grafted_commits_count_as_git_sees_them(
+    sandbox: Sandbox, small_walk: int
+) -> None:
+    """``git replace --graft`` and ``info/grafts`` change parents for git; libgit2 does not
+    honour them, so such a repository is walked by git."""
+    c = history(sandbox.root)
+    git(sandbox.root, "replace", "--graft", c["c4"], c["x1"])  # c4 now sits on x1
+    assert_agrees(sandbox.root, c["c5"], [c["x3"], c["s3"]], small_walk)
+    git(sandbox.root, "replace", "-d", c["c4"])
+    grafts = sandbox.root / ".git" / "info" / "grafts"
+    grafts.parent.mkdir(exist_ok=True)
+    grafts.write_text(f"{c['c4']} {c['y1']}\n")
+    assert_agrees(sandbox.root, c["c5"], [c["x3"], c["s3"], c["y2"]], small_walk)
+
+
 def test_many_tips_and_duplicates_in_one_call(sandbox: Sandbox, small_walk: int) -> None:
     c = history(sandbox.root)
     tips = list(c.values()) * 2  # every commit, twice

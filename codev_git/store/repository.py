@@ -337,10 +337,24 @@ class Store:
             )
 
         def walk(ids: list[str]) -> graph.Walk:
-            small = None if self.repo.is_shallow else graph.small_walk(self.repo, ids, limit)
+            git_only = self.repo.is_shallow or self._parents_rewritten()
+            small = None if git_only else graph.small_walk(self.repo, ids, limit)
             return small if small is not None else graph.git_walk(git, ids)
 
         return graph.ahead_behind_many(walk, base, tips)
+
+    def _parents_rewritten(self) -> bool:
+        """Whether replace refs or ``info/grafts`` give commits other parents: git honours
+        them, libgit2 does not, so walks that must agree with git are left to git."""
+        if (self.common_dir / "info" / "grafts").exists():
+            return True
+        replace = self.common_dir / "refs" / "replace"
+        if replace.is_dir() and any(replace.iterdir()):
+            return True
+        try:
+            return b" refs/replace/" in (self.common_dir / "packed-refs").read_bytes()
+        except OSError:
+            return False
 
     def read_blob(self, oid: str) -> bytes:
         try:  # the raw object database read: no Blob object built (twice as fast)
