@@ -124,6 +124,8 @@ def shapes(sizes: Any) -> list[str]:
         f"(fast-import) for `inbox`, {s.disk_messages:,} messages appended in-process for the "
         f"disk figures; a {s.log_messages:,}-message inbox (fast-import) for `log`; "
         f"{s.architects:,} architects' inboxes on a bare remote for `sync`; "
+        f"{s.sync_messages:,} and {s.sync_imported:,} diverged messages (half on each of two "
+        "clones) for the `sync` rows; "
         f"{s.builders:,} builders for the shallow `status` row.",
     ]
 

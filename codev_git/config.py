@@ -178,6 +178,10 @@ FILES = [
     ("<common git dir>/hooks/post-checkout", "the worktree-tag hook `hooks install` writes"),
     (".builders/<dir>", "a builder's worktree; `init` adds .builders/ to .git/info/exclude"),
     (".thread", "a builder worktree's tag: its thread and architect, written by the hook"),
+    (
+        "<common git dir>/codev/owned-branches.sh",
+        "the branches with an ownership record, for the hook (rewritten when records change)",
+    ),
     ("codev/<name>-thread.md", "an architect's thread; archived to codev/archive/"),
     ("codev/templates/THREAD.md.j2", "a repository's own thread template, if present"),
 ]

@@ -76,3 +76,52 @@ def test_a_hand_written_thread_file_is_left_alone(box: tuple[Sandbox, Path]) -> 
     checkout(sandbox.root, "checkout", "-q", "plain")
     assert starts(log) == 1  # a .thread is there: Python looks, and keeps a foreign file
     assert (sandbox.root / ".thread").read_text() == "my-own-thread\n"
+
+
+def counting_git(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment in which every git process writes its command line to a log (git's
+    trace2, inherited by the hook's own git processes), and that log."""
+    import os
+
+    log = tmp_path / "git-starts.log"
+    return {**os.environ, "GIT_TRACE2": str(log)}, log
+
+
+def hook_gits(sandbox: Sandbox, env: dict[str, str], log: Path, branch: str) -> int:
+    """How many git processes the hook started for ``git checkout -q branch``."""
+    log.unlink(missing_ok=True)
+    done = subprocess.run(
+        ["git", "checkout", "-q", branch], cwd=sandbox.root, env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    starts = [line for line in log.read_text().splitlines() if " start " in line]
+    assert "checkout" in starts[0]
+    return len(starts) - 1  # the checkout itself is one
+
+
+def test_the_owned_branch_list_spares_git_until_a_ref_moves_behind_its_back(
+    box: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    sandbox, python_log = box
+    env, log = counting_git(tmp_path)
+    owned = (sandbox.root / ".git" / "codev" / "owned-branches.sh").read_text()
+    tip = sandbox.git("rev-parse", "refs/notes/codev/owners").strip()
+    assert owned == f"codev_owners_tip={tip}\ncodev_owned=' refs/heads/builder/spir-1 '\n"
+    assert hook_gits(sandbox, env, log, "plain") == 0
+    assert hook_gits(sandbox, env, log, "main") == 0 and starts(python_log) == 0
+    sandbox.git("branch", "-D", "plain")  # git rewrites packed-refs: the list still holds
+    sandbox.git("pack-refs", "--all")  # the notes ref is packed now: still the same tip
+    assert hook_gits(sandbox, env, log, "main") == 0  # its line is read from packed-refs
+    sandbox.git("branch", "plain")
+    # the notes ref moves without git codev (a hand-made commit): the list is not trusted
+    moved = sandbox.git("commit-tree", f"{tip}^{{tree}}", "-p", tip, "-m", "by hand").strip()
+    sandbox.git("update-ref", "refs/notes/codev/owners", moved)
+    assert hook_gits(sandbox, env, log, "plain") == 2  # git is asked, and says "not ours"
+    assert hook_gits(sandbox, env, log, "builder/spir-1") == 2 and starts(python_log) == 1
+    assert (sandbox.root / ".thread").exists()
+    checkout(sandbox.root, "checkout", "-q", "main")
+    # the next record git codev writes brings the list up to date again
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")
+    assert hook_gits(sandbox, env, log, "plain") == 0
+    assert hook_gits(sandbox, env, log, "builder/spir-2") == 0 and starts(python_log) == 3
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-2"

@@ -446,6 +446,7 @@ class OwnerBook:
             return _notes_commit(store, tree, [old] if old else [], actor, summary, sign)
 
         store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+        _owners_moved(store)
         self._signed_checked = False  # read back with the new commit's signature checked
         for branch, new in written.items():
             self._confirm(BranchRef(branch), new)
@@ -511,6 +512,14 @@ class OwnerBook:
             )
 
         store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
+        _owners_moved(store)
+
+
+def _owners_moved(store: Store) -> None:
+    """What depends on the notes ref: the post-checkout hook's list of owned branches."""
+    from codev_git.worktree.owned_cache import refresh
+
+    refresh(store)
 
 
 def _unfan(store: Store, base_tree: str, anchor: str) -> dict[str, tuple[str, str]]:

@@ -210,6 +210,10 @@ def sync(
         if scope == EVERYTHING:
             check_duplicates(store, owners_before, report)
         _pack_refs(store, report)
+        if store.ref_target(OWNERS_REF) != owners_before:  # after packing: it rewrites refs
+            from codev_git.worktree.owned_cache import refresh
+
+            refresh(store)
         if not push:
             return report
         ok, reason = publish(store, link, remote, remote_tips, scope, report)

@@ -1,0 +1,55 @@
+"""The branches that have an ownership note, in a file the post-checkout hook reads without
+starting git: ``<common git dir>/codev/owned-branches.sh``.
+
+Checking out a branch that is not ours must cost the hook next to nothing; asking git whether
+the branch has a note costs two processes (``hash-object``, ``notes list``). So every time
+``git codev`` moves the ownership notes ref it writes this file: the notes commit it
+describes and every branch annotated there, as two shell assignments::
+
+    codev_owners_tip=0123…
+    codev_owned=' refs/heads/builder/spir-1 refs/heads/feature/x '
+
+The hook trusts the list only when the notes ref (its loose file, else its ``packed-refs``
+line) still points at that commit; a ref moved since by anything else makes the hook ask git
+as before. Every recorded branch name is plain ASCII without spaces or quotes
+(:func:`codev_git.names.is_builder_branch_ref`, checked on records from other clones too), so
+the file is safe for the shell to read; should one not be, no file is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from codev_git.layout import OWNERS_REF
+from codev_git.names import is_builder_branch_ref
+from codev_git.store import Store
+
+CACHE_FILE = Path("codev") / "owned-branches.sh"
+
+
+def cache_path(store: Store) -> Path:
+    return store.common_dir / CACHE_FILE
+
+
+def refresh(store: Store) -> None:
+    """Rewrite the file for the ownership notes as they are now (never fails a command)."""
+    from codev_git.ownership.records import OwnerBook
+
+    path = cache_path(store)
+    with contextlib.suppress(OSError):
+        tip = store.ref_target(OWNERS_REF)
+        is_commit = tip is not None and store.object_type(tip) == "commit"
+        tree = store.tree_of(tip) if tip is not None and is_commit else None
+        owned = OwnerBook(store).all_in(tree, include_released=True)
+        branches = sorted({o.current.branch for o in owned})
+        if not all(is_builder_branch_ref(branch) for branch in branches):
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(
+            f"codev_owners_tip={tip or ''}\ncodev_owned=' {' '.join(branches)} '\n"
+        )
+        os.replace(temporary, path)
