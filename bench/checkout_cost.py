@@ -4,12 +4,13 @@ the same repository with hooks turned off for that call (``-c core.hooksPath=...
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 
 from bench import fixtures as fx
 from bench.rows import Bench
-from bench.timing import BenchError, Row, interleaved, run_timed
+from bench.timing import TIMES, BenchError, Row, interleaved, run_timed
 
 NO_HOOKS = ["-c", "core.hooksPath=/nonexistent-codev-bench-hooks"]
 BISECT_COMMITS = 64  # 6 bisect steps
@@ -66,8 +67,8 @@ def file_checkout_row(b: Bench) -> Row:
     row.floor_name = "the same checkout without the hook"
     root = checkout_repo(b)
 
-    def restore(hooks: bool) -> Callable[[], float]:
-        argv = ["git", *([] if hooks else NO_HOOKS), "checkout", "--", "n"]
+    def restore(config: list[str]) -> Callable[[], float]:
+        argv = ["git", *config, "checkout", "--", "n"]
 
         def once() -> float:
             (root / "n").write_text("scribbled\n")
@@ -76,8 +77,18 @@ def file_checkout_row(b: Bench) -> Row:
         return once
 
     row.values, row.floor_values = interleaved(
-        restore(True), restore(False), b.sizes.checkout_runs, 2
+        restore([]), restore(NO_HOOKS), b.sizes.checkout_runs, 2
     )
+    # what any post-checkout hook costs here: git starting /bin/sh for a script that exits
+    trivial = root.parent / "exit-0-hooks"
+    trivial.mkdir(exist_ok=True)
+    (trivial / "post-checkout").write_text("#!/bin/sh\nexit 0\n")
+    (trivial / "post-checkout").chmod(0o755)
+    exit_0, bare = interleaved(
+        restore(["-c", f"core.hooksPath={trivial}"]), restore(NO_HOOKS), b.sizes.checkout_runs, 2
+    )
+    ratio = statistics.median(exit_0) / statistics.median(bare)
+    row.note = f"a hook that is only `exit 0` costs {ratio:.2f}{TIMES} here (the same run)"
     return row
 
 
