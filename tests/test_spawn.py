@@ -362,3 +362,32 @@ def test_creating_a_branch_survives_a_sibling_being_deleted(sandbox: Sandbox) ->
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()[-300:]
+
+
+def test_spawn_again_repairs_a_worktree_killed_before_git_wrote_its_commondir(
+    sandbox: Sandbox,
+) -> None:
+    """``git worktree add`` killed early leaves an admin directory locked "initializing"
+    with no ``commondir``, which ``git worktree remove`` cannot read: the same spawn again
+    clears what git left and makes the worktree."""
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")
+    path = sandbox.builder_dir("spir-2")
+    admin = sandbox.root / ".git" / "worktrees" / "spir-2"
+    admin.mkdir(parents=True)
+    (admin / "locked").write_text("initializing")
+    (admin / "gitdir").write_text(f"{path / '.git'}\n")
+    path.mkdir(parents=True)
+    (path / ".git").write_text(f"gitdir: {admin}\n")
+    failed = subprocess.run(
+        ["git", "worktree", "remove", "--force", "--force", str(path)],
+        cwd=sandbox.root,
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode != 0  # what the repair met: git cannot remove it
+    sandbox.ok("spawn", "2", "--protocol", "spir", as_="main")
+    row = json.loads(sandbox.ok("status", "--json").out)["builders"][0]
+    assert row["id"] == "builder-spir-2" and row["worktree"] == str(path)
+    assert sandbox.git("-C", str(path), "rev-parse", "--abbrev-ref", "HEAD").strip() == (
+        "builder/spir-2"
+    )

@@ -258,14 +258,14 @@ def _repair_recorded(
             f"branch {current.branch_name})",
             f"work in it, or take it over with 'git codev reassign {current.builder} --to {owner}'",
         )
-    from codev_git.store.porcelain import worktree_discard, worktree_prune
+    from codev_git.store.porcelain import worktree_prune
 
     root = store.main_workdir
     assert root is not None
     if placed is not None:
-        worktree_discard(root, placed)  # a killed 'git worktree add' left it half made
+        store.discard_half_made_worktree(placed)  # a killed 'git worktree add' left it
     elif store.worktree_initialising(path):
-        worktree_discard(root, path)  # killed before it even wrote the worktree's HEAD
+        store.discard_half_made_worktree(path)  # killed before it even wrote HEAD
     elif path.is_dir() and not any(path.iterdir()):
         path.rmdir()  # killed right after making the directory
     elif path.exists():

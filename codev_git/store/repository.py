@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -178,19 +179,43 @@ class Store:
         """Whether ``git worktree add`` is still (or, killed, forever) initialising
         ``worktree``: git locks a new worktree with the reason "initializing" until the
         checkout is done."""
+        return self._initialising_admin(worktree) is not None
+
+    def _initialising_admin(self, worktree: Path) -> Path | None:
+        """The admin directory (``worktrees/<name>``) of ``worktree`` while git's lock says
+        "initializing", else None."""
         try:
             entries = list(os.scandir(self.common_dir / "worktrees"))
         except OSError:
-            return False
+            return None
         for entry in entries:
             admin = Path(entry.path)
             try:
                 if Path((admin / "gitdir").read_text().strip()).parent != worktree:
                     continue
-                return (admin / "locked").read_text().strip() == "initializing"
+                if (admin / "locked").read_text().strip() == "initializing":
+                    return admin
             except OSError:
                 continue
-        return False
+        return None
+
+    def discard_half_made_worktree(self, worktree: Path) -> None:
+        """Remove a worktree that a killed ``git worktree add`` left half made: git's own
+        ``worktree remove --force --force`` (it locks a new worktree while initialising),
+        and when git cannot read what it left (killed before it wrote ``commondir`` or
+        ``HEAD``), its admin directory and the worktree directory by hand: while git's lock
+        says "initializing" they hold only what that git wrote."""
+        from codev_git.store.porcelain import worktree_discard
+
+        admin = self._initialising_admin(worktree)
+        root = self.main_workdir or self.common_dir
+        try:
+            worktree_discard(root, worktree)
+        except OperationalError:
+            if admin is None:
+                raise
+            shutil.rmtree(admin, ignore_errors=True)
+            shutil.rmtree(worktree, ignore_errors=True)
 
     # -- config ------------------------------------------------------------------------------
     def config_get(self, key: str) -> str | None:
