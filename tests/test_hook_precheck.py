@@ -125,3 +125,13 @@ def test_the_owned_branch_list_spares_git_until_a_ref_moves_behind_its_back(
     assert hook_gits(sandbox, env, log, "plain") == 0
     assert hook_gits(sandbox, env, log, "builder/spir-2") == 0 and starts(python_log) == 3
     assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-2"
+
+
+def test_installing_the_hook_writes_the_list_for_records_already_there(
+    box: tuple[Sandbox, Path],
+) -> None:
+    sandbox, _ = box
+    owned = sandbox.root / ".git" / "codev" / "owned-branches.sh"
+    owned.unlink()  # as in a repository whose records predate the list
+    sandbox.ok("hooks", "install")
+    assert "refs/heads/builder/spir-1" in owned.read_text()

@@ -132,6 +132,9 @@ def hook_status(store: Store, python: str | None = None) -> HookStatus:
 
 def install(store: Store, python: str | None = None) -> list[str]:
     """Install (or refresh) the hook; returns what changed, empty when nothing did."""
+    from codev_git.worktree.owned_cache import refresh
+
+    refresh(store)  # the list of owned branches the hook reads, for records already here
     interpreter = python or sys.executable
     state = hook_status(store, interpreter)
     place = state.place

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from codev_git.store import Store
 from codev_git.worktree.hook_install import install as install_hook
-from codev_git.worktree.owned_cache import refresh as refresh_owned
 
 EXCLUDES = (".builders/", ".thread")
 
@@ -36,7 +35,6 @@ def init_repository(store: Store) -> list[str]:
             changes.append(f"set {key}={value}")
     changes += install_hook(store)
     changes += write_commit_graph(store)
-    refresh_owned(store)  # the hook's list of owned branches, for records already here
     return changes
 
 
