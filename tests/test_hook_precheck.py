@@ -135,3 +135,16 @@ def test_installing_the_hook_writes_the_list_for_records_already_there(
     owned.unlink()  # as in a repository whose records predate the list
     sandbox.ok("hooks", "install")
     assert "refs/heads/builder/spir-1" in owned.read_text()
+
+
+def test_a_list_that_cannot_be_written_fails_no_command(box: tuple[Sandbox, Path]) -> None:
+    sandbox, python_log = box
+    owned = sandbox.root / ".git" / "codev" / "owned-branches.sh"
+    owned.unlink()
+    owned.mkdir()  # in the way: the list cannot be written
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")
+    assert owned.is_dir() and list(owned.iterdir()) == []
+    assert list(owned.parent.glob("*.tmp")) == []  # nothing half-written left
+    checkout(sandbox.root, "checkout", "-q", "builder/spir-2")  # the hook asks git instead
+    assert starts(python_log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-2"

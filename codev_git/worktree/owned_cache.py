@@ -22,6 +22,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from codev_git.errors import CodevError
 from codev_git.layout import OWNERS_REF
 from codev_git.names import is_builder_branch_ref
 from codev_git.store import Store
@@ -34,22 +35,34 @@ def cache_path(store: Store) -> Path:
 
 
 def refresh(store: Store) -> None:
-    """Rewrite the file for the ownership notes as they are now (never fails a command)."""
+    """Rewrite the file for the ownership notes as they are now. Never fails the command
+    that called it: when the records cannot be read or the file cannot be written, the
+    file is removed if it can be, and the hook asks git."""
+    path = cache_path(store)
+    try:
+        _write(store, path)
+    except (OSError, CodevError):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def _write(store: Store, path: Path) -> None:
     from codev_git.ownership.records import OwnerBook
 
-    path = cache_path(store)
-    with contextlib.suppress(OSError):
-        tip = store.ref_target(OWNERS_REF)
-        is_commit = tip is not None and store.object_type(tip) == "commit"
-        tree = store.tree_of(tip) if tip is not None and is_commit else None
-        owned = OwnerBook(store).all_in(tree, include_released=True)
-        branches = sorted({o.current.branch for o in owned})
-        if not all(is_builder_branch_ref(branch) for branch in branches):
-            path.unlink(missing_ok=True)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(
-            f"codev_owners_tip={tip or ''}\ncodev_owned=' {' '.join(branches)} '\n"
-        )
+    tip = store.ref_target(OWNERS_REF)
+    is_commit = tip is not None and store.object_type(tip) == "commit"
+    tree = store.tree_of(tip) if tip is not None and is_commit else None
+    owned = OwnerBook(store).all_in(tree, include_released=True)
+    branches = sorted({o.current.branch for o in owned})
+    if not all(is_builder_branch_ref(branch) for branch in branches):
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    text = f"codev_owners_tip={tip or ''}\ncodev_owned=' {' '.join(branches)} '\n"
+    try:
+        temporary.write_text(text)
         os.replace(temporary, path)
+    finally:  # nothing left behind when writing failed
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
