@@ -260,7 +260,8 @@ def test_32_concurrent_spawns_of_one_issue_make_one_builder(sandbox: Sandbox) ->
     consistent(sandbox)
 
 
-def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path: Path) -> None:
+def laptop(sandbox: Sandbox, tmp_path: Path) -> Sandbox:
+    """A second clone of the sandbox through a bare remote that both call origin."""
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     sandbox.git("remote", "add", "origin", str(remote))
@@ -268,6 +269,11 @@ def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path:
     other = Sandbox(tmp_path / "laptop")
     git(tmp_path, "clone", "-q", str(remote), str(other.root))
     other.ok("init")
+    return other
+
+
+def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path: Path) -> None:
+    other = laptop(sandbox, tmp_path)
     sandbox.ok("spawn", "5", "--protocol", "spir", "--no-fetch", as_="main")
     other.ok("spawn", "5", "--protocol", "bugfix", "--no-fetch", as_="payments")
     sandbox.git("push", "-q", "origin", "builder/spir-5")
@@ -297,13 +303,7 @@ def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path:
 
 def test_a_builder_brought_in_by_sync_counts(sandbox: Sandbox, tmp_path: Path) -> None:
     """The other clone has not pushed the builder's branch: its record alone refuses."""
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    sandbox.git("remote", "add", "origin", str(remote))
-    sandbox.git("push", "-q", "origin", "main")
-    other = Sandbox(tmp_path / "laptop")
-    git(tmp_path, "clone", "-q", str(remote), str(other.root))
-    other.ok("init")
+    other = laptop(sandbox, tmp_path)
     sandbox.ok("spawn", "8", "--protocol", "spir", "--no-fetch", as_="main")
     sandbox.ok("sync")
     other.ok("sync")

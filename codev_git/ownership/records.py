@@ -446,7 +446,7 @@ class OwnerBook:
             return _notes_commit(store, tree, [old] if old else [], actor, summary, sign)
 
         store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
-        _owners_moved(store)
+        owners_moved(store)
         self._signed_checked = False  # read back with the new commit's signature checked
         for branch, new in written.items():
             self._confirm(BranchRef(branch), new)
@@ -512,11 +512,12 @@ class OwnerBook:
             )
 
         store.cas_update(OWNERS_REF, compute, f"codev: {summary}")
-        _owners_moved(store)
+        owners_moved(store)
 
 
-def _owners_moved(store: Store) -> None:
-    """What depends on the notes ref: the post-checkout hook's list of owned branches."""
+def owners_moved(store: Store) -> None:
+    """What follows every move of the notes ref (a record written here, or a sync taking
+    in another clone's): the post-checkout hook's list of owned branches is rewritten."""
     from codev_git.worktree.owned_cache import refresh
 
     refresh(store)

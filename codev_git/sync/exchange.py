@@ -31,6 +31,7 @@ from codev_git.layout import (
     PACKABLE_PREFIXES,
     READ_PREFIX,
     SHARED_PREFIXES,
+    mirror_of,
     mirror_prefix,
 )
 from codev_git.messaging.message import own_channel
@@ -211,9 +212,9 @@ def sync(
             check_duplicates(store, owners_before, report)
         _pack_refs(store, report)
         if store.ref_target(OWNERS_REF) != owners_before:  # after packing: it rewrites refs
-            from codev_git.worktree.owned_cache import refresh
+            from codev_git.ownership.records import owners_moved
 
-            refresh(store)
+            owners_moved(store)
         if not push:
             return report
         ok, reason = publish(store, link, remote, remote_tips, scope, report)
@@ -249,27 +250,18 @@ def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = Non
     When git refuses the fast pattern fetch for another reason than a lock (two of the
     remote's names clash, ``a`` beside ``a/b``), the valid names are listed and fetched by
     name; the others are skipped with a warning, so one bad ref never blocks the rest."""
-    mirror = mirror_prefix(remote)
-    specs = [f"+{p}:{mirror}{p[len('refs/') :]}" for p in scope.patterns()]
+    specs = [f"+{p}:{mirror_of(remote, p)}" for p in scope.patterns()]
     outcome = _fetch_specs(link, remote, specs)
     if outcome.code == 0:
         return
-    listing = try_git(link.cwd, "ls-remote", remote, *scope.patterns())
-    if listing.code != 0:
+    named = _listed(link, remote, scope, report)
+    if named is None:
         raise OperationalError(
             f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
             "check the remote's URL and your access; nothing was changed locally",
         )
-    named: list[str] = []
-    for ref in sorted(listed_refs(listing.out)):
-        if not scope.wants(ref):
-            continue
-        if is_shared_ref(ref):
-            named.append(ref)
-        elif report is not None:
-            _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
-    clear_mirror(link.cwd, mirror)
-    outcome = _fetch_specs(link, remote, [f"+{r}:{mirror}{r[len('refs/') :]}" for r in named])
+    clear_mirror(link.cwd, mirror_prefix(remote))
+    outcome = _fetch_specs(link, remote, [f"+{r}:{mirror_of(remote, r)}" for r in named])
     if outcome.code != 0:
         raise OperationalError(
             f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
@@ -283,29 +275,38 @@ def first_fetch(store: Store, link: Link, remote: str, scope: Scope, report: Syn
     at once (:meth:`Store.create_refs`). ``git fetch`` would write one file per ref, and
     with a thousand architects that is most of a first sync. False when this is not such a
     fetch, or anything is off (the ordinary :func:`fetch` then runs); nothing local moved."""
-    mirror = mirror_prefix(remote)
-    if store.refs_under(mirror):
+    if store.refs_under(mirror_prefix(remote)):
         return False
-    listing = try_git(link.cwd, "ls-remote", remote, *scope.patterns())
-    if listing.code != 0:
-        return False
-    wanted: dict[str, str] = {}
-    for ref, oid in sorted(listed_refs(listing.out).items()):
-        if not scope.wants(ref):
-            continue
-        if is_shared_ref(ref) and is_hex(oid, 40):
-            wanted[ref] = oid
-        else:
-            _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
-    if len(wanted) < FIRST_FETCH_MIN or len(wanted) > FIRST_FETCH_MAX:
+    wanted = _listed(link, remote, scope, report)
+    if wanted is None or not FIRST_FETCH_MIN <= len(wanted) <= FIRST_FETCH_MAX:
         return False
     args = ["fetch", "--no-tags", "--no-write-fetch-head", "--quiet", "--no-recurse-submodules"]
     if link.run([*args, remote, *wanted]).code != 0:
         return False
     if not all(store.object_type(oid) is not None for oid in wanted.values()):
         return False  # a ref moved between the listing and the fetch
-    targets = {f"{mirror}{ref[len('refs/') :]}": oid for ref, oid in wanted.items()}
+    targets = {mirror_of(remote, ref): oid for ref, oid in wanted.items()}
     return store.create_refs(targets, "codev: sync") == set(targets)
+
+
+def _listed(
+    link: Link, remote: str, scope: Scope, report: SyncReport | None
+) -> dict[str, str] | None:
+    """The remote's refs in ``scope`` whose names ``git codev`` writes, by ``git ls-remote``
+    ({ref: oid}); the others are skipped with a warning. None when the remote cannot be
+    listed."""
+    listing = try_git(link.cwd, "ls-remote", remote, *scope.patterns())
+    if listing.code != 0:
+        return None
+    valid: dict[str, str] = {}
+    for ref, oid in sorted(listed_refs(listing.out).items()):
+        if not scope.wants(ref):
+            continue
+        if is_shared_ref(ref) and is_hex(oid, 40):
+            valid[ref] = oid
+        elif report is not None:
+            _warn(report, f"skipping {shown(ref, 120)} on {remote}: not a name git codev writes")
+    return valid
 
 
 def _fetch_specs(link: Link, remote: str, specs: list[str]) -> GitOutcome:
