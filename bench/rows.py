@@ -395,7 +395,9 @@ def sync_row(b: Bench) -> Row:
     row.note = (
         f"in-process sync(), {n // 2:,} new messages on each side, one run; then the other "
         f"clone catches up in {figures['catch-up']:.2f} s and a sync with nothing to do "
-        f"takes {figures['idle']:.2f} s"
+        f"takes {figures['idle']:.2f} s; git's own fetch and push of the same update "
+        f"(the sync-10x row's floor) take {figures['transfer']:.2f} s here "
+        f"({figures['diverged'] / figures['transfer']:.2f}x)"
     )
     return row
 
@@ -409,7 +411,10 @@ def sync_imported_row(b: Bench) -> Row:
     b.say(f"building two clones with {n // 2:,} new messages each (git fast-import)")
     figures = measure_sync(b.dir("sync-10x"), per_clone=n // 2, imported=True)
     row.values = [figures["diverged"]]
-    row.floor_name = "git fetch of the other side's messages, then git push of this side's"
+    row.floor_name = (
+        "git fetch of the other side's messages, then git push of a merge of both sides to "
+        "the same inbox"
+    )
     row.floor_values = [figures["transfer"]]
     row.note = (
         f"in-process sync(), {n // 2:,} messages on each side, one run; the other clone "

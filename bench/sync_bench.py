@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from codev_git.messaging.message import append, is_merge
-from codev_git.store import Ident, Store
+from codev_git.store import EMPTY_TREE, Ident, Store
 from codev_git.sync.exchange import sync
 
 INBOX = "refs/codev/inbox/main"
@@ -94,9 +94,11 @@ def measure_sync(workdir: Path, per_clone: int = 5000, imported: bool = False) -
 
 
 def _transfer_floor(workdir: Path, remote: Path, clone: Path) -> float:
-    """Seconds git itself takes to move the same messages: in copies of the remote and of
-    the clone about to sync, ``git fetch`` of the other side's inbox, then ``git push`` of
-    this side's to a new ref (a sync also merges, and pushes one merge commit more)."""
+    """Seconds git itself takes for the same ref update: in copies of the remote and of the
+    clone about to sync, ``git fetch`` of the other side's inbox, then ``git push`` of a
+    merge of both sides (made by ``git commit-tree``, not timed) to that inbox. Updating a
+    ref that exists makes git check that the push is a fast-forward, an ancestry walk over
+    this side's new commits that a push to a new ref would skip."""
     import shutil
 
     floor_remote, floor_clone = workdir / "floor-remote.git", workdir / "floor-clone"
@@ -105,8 +107,18 @@ def _transfer_floor(workdir: Path, remote: Path, clone: Path) -> float:
     _git(floor_clone, "remote", "set-url", "origin", str(floor_remote))
     started = time.perf_counter()
     _git(floor_clone, "fetch", "-q", "origin", f"+{INBOX}:refs/floor/theirs")
-    _git(floor_clone, "push", "-q", "origin", f"{INBOX}:refs/floor/ours")
     took = time.perf_counter() - started
+    parents = ["-p", INBOX, "-p", "refs/floor/theirs"]
+    merge = subprocess.run(
+        ["git", *IDENTITY, "commit-tree", *parents, "-m", "merge", EMPTY_TREE],
+        cwd=floor_clone,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    started = time.perf_counter()
+    _git(floor_clone, "push", "-q", "origin", f"{merge}:{INBOX}")
+    took += time.perf_counter() - started
     shutil.rmtree(floor_remote)
     shutil.rmtree(floor_clone)
     return took

@@ -247,7 +247,7 @@ def unread_count(store: Store, channel: str, cursor: str | None, tip: str | None
 def count_messages(store: Store, tip: str, hide: list[str]) -> int:
     """Messages reachable from ``tip`` and not from ``hide`` (merges and commits that are
     not messages do not count)."""
-    return sum(1 for info in store.walk(tip, hide) if is_message(info))
+    return sum(1 for info in store.walk_raw(tip, hide) if is_message(info))
 
 
 @dataclass(frozen=True)

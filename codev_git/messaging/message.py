@@ -37,7 +37,7 @@ from codev_git.names import ArchitectName
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook
 from codev_git.store.autopack import after_append
-from codev_git.store.values import CommitInfo, Ident
+from codev_git.store.values import CommitBody, CommitInfo, Ident
 
 if TYPE_CHECKING:
     from codev_git.store import Store
@@ -180,11 +180,11 @@ def _workspace(value: str | None) -> str | None:
 CURSOR_COMMIT_MESSAGE = b"codev read cursor\n\nCodev-Merge: read\n"
 
 
-def is_merge(info: CommitInfo) -> bool:
+def is_merge(info: CommitBody) -> bool:
     return len(info.parents) > 1 and b"Codev-Merge:" in info.raw_message
 
 
-def is_message(info: CommitInfo) -> bool:
+def is_message(info: CommitBody) -> bool:
     """Whether a commit on a channel counts as a message (merges and strays do not): what
     :func:`decode` accepts, without building the message."""
     if is_merge(info):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import pygit2
@@ -40,6 +40,30 @@ class CommitInfo:
     author_name: str
     author_email: str
     time: int
+
+
+class CommitBody(Protocol):
+    """What deciding whether a commit is a message reads: a :class:`CommitInfo` or a
+    :class:`RawCommit`."""
+
+    @property
+    def parents(self) -> tuple[str, ...]: ...
+
+    @property
+    def raw_message(self) -> bytes: ...
+
+
+class RawCommit(NamedTuple):
+    """A commit as a long walk reads it (:meth:`Store.walk_raw`): its parents and message,
+    without the author or time, and its id formatted only when asked for."""
+
+    oid: pygit2.Oid
+    parents: tuple[str, ...]
+    raw_message: bytes
+
+    @property
+    def id(self) -> str:
+        return str(self.oid)
 
 
 class CasConflict(Exception):

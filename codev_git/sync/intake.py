@@ -101,7 +101,7 @@ def incoming(store: Store, ref: str, theirs: str, mine: str | None) -> Incoming:
     ceiling = limit * 4 // 3 + 4096  # base64 bodies and the trailers
     count = walked = 0
     on_top = mine is None
-    for info in store.walk(theirs, [mine] if mine else []):
+    for info in store.walk_raw(theirs, [mine] if mine else []):
         if len(info.raw_message) > ceiling:
             return Incoming(
                 0,
