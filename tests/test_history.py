@@ -76,3 +76,22 @@ def test_log_limit_reads_each_channel_newest_first_and_agrees_with_the_full_log(
     warnings = " ".join(json.loads(shown.out)["warnings"])  # under --json, inside the JSON
     assert shown.code == 0 and f"skipping commit {odd[:12]}" in warnings
     assert json.loads(shown.out)["messages"] == every[-2:]
+
+
+def test_log_orders_by_causality_when_clocks_disagree(sandbox: Sandbox) -> None:
+    """A sender whose clock went back (another machine, a corrected clock) appends after what
+    it has already seen; a reply answers what it replies to. log shows both in that order,
+    as inbox does, whatever the times say."""
+    setup(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    late, early = {"CODEV_NOW": "2026-11-25T12:00:00Z"}, {"CODEV_NOW": "2026-11-25T11:00:00Z"}
+    first = json.loads(sandbox.ok("send", "architect", "first", "--json", cwd=b, env=late).out)
+    sandbox.ok("send", "architect", "second", cwd=b, env=early)
+    sandbox.ok("reply", first["id"], "answer", as_="main", env=early)
+    inbox = json.loads(sandbox.ok("inbox", "--all", "--json", as_="main").out)["messages"]
+    assert without_ownership([m["message"] for m in inbox]) == ["first", "second"]
+    for args in ((), ("-n", "5")):
+        shown = json.loads(sandbox.ok("log", *args, "--json").out)["messages"]
+        bodies = without_ownership([m["message"] for m in shown])
+        assert bodies.index("first") < bodies.index("second"), bodies
+        assert bodies.index("first") < bodies.index("answer"), bodies

@@ -9,7 +9,7 @@ from codev_git import report
 from codev_git.address import architect_address, architect_in, is_human
 from codev_git.errors import UsageError
 from codev_git.layout import is_channel
-from codev_git.messaging.inbox import _valid_tip, walk_channel
+from codev_git.messaging.inbox import _valid_tip, order
 from codev_git.messaging.message import Message, decode, is_merge
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, Ownership
@@ -29,7 +29,8 @@ def timeline(
     thread: str | None = None,
     limit: int | None = None,
 ) -> list[Message]:
-    """Every message on every channel, oldest first by (time, id); newest ``limit`` kept.
+    """Every message on every channel in causal order (:func:`inbox.order`: after its
+    ancestors and after what it replies to; times only break ties); newest ``limit`` kept.
 
     With ``limit`` each channel is read newest first and only until ``limit`` of its messages
     match, so ``log -n 20`` on a 300,000-message inbox reads about 20 commits, in flat memory:
@@ -43,26 +44,27 @@ def timeline(
             architect is None or _involves(msg, architect, owners)
         )
 
-    everything: dict[str, Message] = {}
+    everything: list[Message] = []
+    graph: dict[str, tuple[str, ...]] = {}
     for channel in channels(store):
-        if limit is None:
-            kept = [
-                m for m in walk_channel(store, channel, None, include_read=True)[1] if wanted(m)
-            ]
-        else:
-            kept = list(itertools.islice(filter(wanted, newest_first(store, channel)), limit))
-        everything.update((msg.id, msg) for msg in kept)
-    out = sorted(everything.values(), key=lambda m: (m.time, m.id))
+        kept = filter(wanted, newest_first(store, channel, graph))
+        everything.extend(itertools.islice(kept, limit) if limit is not None else kept)
+    out = order(everything, graph)
     return out[-limit:] if limit else out
 
 
-def newest_first(store: Store, channel: str) -> Iterator[Message]:
+def newest_first(
+    store: Store, channel: str, graph: dict[str, tuple[str, ...]] | None = None
+) -> Iterator[Message]:
     """A channel's messages, newest first, read lazily (merge commits of a sync skipped;
-    a commit that is not a message is skipped with a warning, as :func:`walk_channel` does)."""
+    a commit that is not a message is skipped with a warning, as :func:`walk_channel` does).
+    ``graph`` is given each commit read, merges included (id -> parent ids)."""
     tip = _valid_tip(store, channel)
     if tip is None:
         return
     for info in store.walk(tip):
+        if graph is not None:
+            graph[info.id] = info.parents
         if is_merge(info):
             continue
         msg = decode(info, channel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from codev_git import config, report
@@ -27,7 +27,7 @@ from codev_git.messaging.message import (
 )
 from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, Ownership
-from codev_git.store import CommitInfo, Ident, Store
+from codev_git.store import Ident, Store
 
 
 def _valid_tip(store: Store, ref: str) -> str | None:
@@ -87,18 +87,23 @@ def walk_channel(
             )
             continue
         messages.append(msg)
-    return tip, order(messages, infos)
+    return tip, order(messages, {info.id: info.parents for info in infos})
 
 
-def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]:
-    """A deterministic order that puts every message after its ancestors: Kahn's algorithm
-    over the commit graph with (time, id) as the priority."""
+def order(messages: list[Message], graph: Mapping[str, tuple[str, ...]]) -> list[Message]:
+    """A deterministic causal order: every message after its ancestors in ``graph`` (commit
+    id -> parent ids; sync merges included, so that causality passes through them) and after
+    the message it replies to; (time, id) only chooses among messages that are not ordered.
+    Kahn's algorithm. Commit ids cannot form a cycle; should a reply named in another
+    clone's data still close one, its messages are kept, after the rest."""
     by_id = {m.id: m for m in messages}
-    graph = {info.id: info.parents for info in infos}
+    edges = {node: [p for p in parents if p in graph] for node, parents in graph.items()}
+    for msg in messages:
+        if msg.reply_to in by_id and msg.reply_to != msg.id:
+            edges.setdefault(msg.id, []).append(msg.reply_to)
     children: dict[str, list[str]] = {}
     pending: dict[str, int] = {}
-    for node, parents in graph.items():
-        inside = [p for p in parents if p in graph]
+    for node, inside in edges.items():
         pending[node] = len(inside)
         for parent in inside:
             children.setdefault(parent, []).append(node)
@@ -113,12 +118,12 @@ def order(messages: list[Message], infos: Iterable[CommitInfo]) -> list[Message]
     while heap:
         _, node = heapq.heappop(heap)
         if node in by_id:
-            out.append(by_id[node])
+            out.append(by_id.pop(node))
         for child in children.get(node, ()):
             pending[child] -= 1
             if pending[child] == 0:
                 heapq.heappush(heap, (key(child), child))
-    return out
+    return out + sorted(by_id.values(), key=lambda m: (m.time, m.id))
 
 
 def verify(messages: list[Message], reader: Identity, book: OwnerBook) -> list[Message]:
