@@ -17,6 +17,9 @@ from codev_git.store import Store
 def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_json: bool) -> None:
     """The whole message history across every inbox, as a timeline (read-only).
 
+    Causal order: a message comes after the messages before it on its channel and after
+    the one it replies to, whatever the senders' clocks say; times only break ties.
+
     \b
     Examples:
       git codev log -n 20
