@@ -95,3 +95,20 @@ def test_log_orders_by_causality_when_clocks_disagree(sandbox: Sandbox) -> None:
         bodies = without_ownership([m["message"] for m in shown])
         assert bodies.index("first") < bodies.index("second"), bodies
         assert bodies.index("first") < bodies.index("answer"), bodies
+
+
+def test_causal_order_keeps_every_message_even_if_replies_named_a_cycle() -> None:
+    """Commit ids cannot form a cycle, but Codev-Reply-To is another clone's data: a cycle
+    named there must not lose a message (they come last, by time)."""
+    from codev_git.messaging.inbox import order
+    from codev_git.messaging.message import Message
+
+    def msg(mid: str, time: str, reply_to: str | None, parents: tuple[str, ...]) -> Message:
+        return Message(mid, "architect:a", "architect:b", None, time, b"", "a <a@x>", "c",
+                       reply_to=reply_to, parents=parents)  # fmt: skip
+
+    root = msg("r", "2026-01-01T00:00:03Z", None, ())
+    one = msg("x", "2026-01-01T00:00:02Z", "y", ("r",))
+    two = msg("y", "2026-01-01T00:00:01Z", "x", ())
+    graph = {m.id: m.parents for m in (root, one, two)}
+    assert [m.id for m in order([one, two, root], graph)] == ["r", "y", "x"]
