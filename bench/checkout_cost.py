@@ -79,17 +79,38 @@ def file_checkout_row(b: Bench) -> Row:
     row.values, row.floor_values = interleaved(
         restore([]), restore(NO_HOOKS), b.sizes.checkout_runs, 2
     )
-    # what any post-checkout hook costs here: git starting /bin/sh for a script that exits
-    trivial = root.parent / "exit-0-hooks"
-    trivial.mkdir(exist_ok=True)
-    (trivial / "post-checkout").write_text("#!/bin/sh\nexit 0\n")
-    (trivial / "post-checkout").chmod(0o755)
-    exit_0, bare = interleaved(
-        restore(["-c", f"core.hooksPath={trivial}"]), restore(NO_HOOKS), b.sizes.checkout_runs, 2
+    # what any post-checkout hook costs here: git starting a script that exits, or a binary
+    exit_0 = _hook_dir(root.parent / "exit-0-hooks", "#!/bin/sh\nexit 0\n")
+    true = _hook_dir(root.parent / "true-hooks", None)
+    costs = []
+    for hooks in (exit_0, true):
+        timed, bare = interleaved(
+            restore(["-c", f"core.hooksPath={hooks}"]),
+            restore(NO_HOOKS),
+            b.sizes.checkout_runs,
+            2,
+        )
+        costs.append(statistics.median(timed) / statistics.median(bare))
+    row.note = (
+        f"the same run with a hook that is only `exit 0`: {costs[0]:.2f}{TIMES}; with "
+        f"`/bin/true` itself as the hook: {costs[1]:.2f}{TIMES} (git starting any hook)"
     )
-    ratio = statistics.median(exit_0) / statistics.median(bare)
-    row.note = f"a hook that is only `exit 0` costs {ratio:.2f}{TIMES} here (the same run)"
     return row
+
+
+def _hook_dir(path: Path, script: str | None) -> Path:
+    """A hooks directory whose post-checkout is ``script``, or a link to ``true``."""
+    import shutil
+
+    path.mkdir(exist_ok=True)
+    hook = path / "post-checkout"
+    hook.unlink(missing_ok=True)
+    if script is None:
+        hook.symlink_to(shutil.which("true") or "/bin/true")
+    else:
+        hook.write_text(script)
+        hook.chmod(0o755)
+    return path
 
 
 def bisect_row(b: Bench) -> Row:

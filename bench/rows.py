@@ -67,7 +67,7 @@ FULL = Sizes(
     scale_runs=5,
     log_messages=300_000,
     architects=1000,
-    checkout_runs=21,
+    checkout_runs=101,
 )
 SMOKE = Sizes(
     big_inbox=400,
