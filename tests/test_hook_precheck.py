@@ -148,3 +148,32 @@ def test_a_list_that_cannot_be_written_fails_no_command(box: tuple[Sandbox, Path
     checkout(sandbox.root, "checkout", "-q", "builder/spir-2")  # the hook asks git instead
     assert starts(python_log) == 1
     assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-2"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "unterminated",  # cut short in the middle of the list
+        "garbage",  # not the two lines git codev writes
+        "command",  # shell text: the hook reads the list, it never runs it
+    ],
+)
+def test_a_damaged_list_fails_no_checkout_and_is_not_trusted(
+    box: tuple[Sandbox, Path], damage: str
+) -> None:
+    sandbox, python_log = box
+    owned = sandbox.root / ".git" / "codev" / "owned-branches.sh"
+    tip = sandbox.git("rev-parse", "refs/notes/codev/owners").strip()
+    marker = sandbox.root.parent / "ran"
+    owned.write_text(
+        {
+            "unterminated": f"codev_owners_tip={tip}\ncodev_owned=' refs/heads/plain\n",
+            "garbage": "codev_owners_tip=(\n)\n",
+            "command": f"codev_owners_tip={tip}\ncodev_owned=' '; touch '{marker}'\n",
+        }[damage]
+    )
+    checkout(sandbox.root, "checkout", "-q", "builder/spir-1")  # exit 0, nothing printed
+    assert not marker.exists()
+    # not trusted: git is asked, and the owned branch is tagged
+    assert starts(python_log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"

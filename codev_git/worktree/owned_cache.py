@@ -9,9 +9,10 @@ describes and every branch annotated there, as two shell assignments::
     codev_owners_tip=0123…
     codev_owned=' refs/heads/builder/spir-1 refs/heads/feature/x '
 
-The hook trusts the list only when the notes ref (its loose file, else its ``packed-refs``
-line) still points at that commit; a ref moved since by anything else makes the hook ask git
-as before. Every recorded branch name is plain ASCII without spaces or quotes
+The hook reads the two lines with the shell's ``read`` (it never runs the file) and trusts
+the list only when both are whole and the notes ref (its loose file, else its ``packed-refs``
+line) still points at that commit; a damaged file, or a ref moved since by anything else,
+makes the hook ask git as before. Every recorded branch name is plain ASCII without spaces or quotes
 (:func:`codev_git.names.is_builder_branch_ref`, checked on records from other clones too), so
 the file is safe for the shell to read; should one not be, no file is written.
 """
