@@ -54,7 +54,9 @@ def _write(store: Store, path: Path) -> None:
     is_commit = tip is not None and store.object_type(tip) == "commit"
     tree = store.tree_of(tip) if tip is not None and is_commit else None
     owned = OwnerBook(store).all_in(tree, include_released=True)
-    branches = sorted({o.current.branch for o in owned})
+    # every branch a line names, not only the line in force: a note from another clone may
+    # end with a line for some other branch, and the hook's lookup still finds its own lines
+    branches = sorted({record.branch for o in owned for record in o.history})
     if not all(is_builder_branch_ref(branch) for branch in branches):
         path.unlink(missing_ok=True)
         return
