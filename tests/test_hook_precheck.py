@@ -206,3 +206,30 @@ def test_a_note_that_also_names_another_branch_still_lists_its_own(
     checkout(sandbox.root, "checkout", "-q", "builder/spir-1")
     assert starts(python_log) == 1
     assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"
+
+
+def test_the_list_does_not_depend_on_require_signed(
+    box: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    """The list is written while codev.requireSigned hides an unsigned record; once the
+    setting is dropped the branch is owned again, and its checkout must be tagged."""
+    sandbox, python_log = box
+    key = tmp_path / "key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", str(key)], check=True
+    )
+    allowed = tmp_path / "allowed"
+    allowed.write_text("test@example.invalid " + key.with_suffix(".pub").read_text())
+    for name, value in {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key.with_suffix(".pub")),
+        "gpg.ssh.allowedSignersFile": str(allowed),
+        "codev.signMessages": "true",
+        "codev.requireSigned": "true",
+    }.items():
+        sandbox.git("config", name, value)
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")  # a signed one
+    sandbox.git("config", "--unset", "codev.requireSigned")
+    checkout(sandbox.root, "checkout", "-q", "builder/spir-1")
+    assert starts(python_log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"
