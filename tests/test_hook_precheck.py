@@ -148,3 +148,88 @@ def test_a_list_that_cannot_be_written_fails_no_command(box: tuple[Sandbox, Path
     checkout(sandbox.root, "checkout", "-q", "builder/spir-2")  # the hook asks git instead
     assert starts(python_log) == 1
     assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-2"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "unterminated",  # cut short in the middle of the list
+        "garbage",  # not the two lines git codev writes
+        "command",  # shell text: the hook reads the list, it never runs it
+    ],
+)
+def test_a_damaged_list_fails_no_checkout_and_is_not_trusted(
+    box: tuple[Sandbox, Path], damage: str
+) -> None:
+    sandbox, python_log = box
+    owned = sandbox.root / ".git" / "codev" / "owned-branches.sh"
+    tip = sandbox.git("rev-parse", "refs/notes/codev/owners").strip()
+    marker = sandbox.root.parent / "ran"
+    owned.write_text(
+        {
+            "unterminated": f"codev_owners_tip={tip}\ncodev_owned=' refs/heads/plain\n",
+            "garbage": "codev_owners_tip=(\n)\n",
+            "command": f"codev_owners_tip={tip}\ncodev_owned=' '; touch '{marker}'\n",
+        }[damage]
+    )
+    checkout(sandbox.root, "checkout", "-q", "builder/spir-1")  # exit 0, nothing printed
+    assert not marker.exists()
+    # not trusted: git is asked, and the owned branch is tagged
+    assert starts(python_log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"
+
+
+def test_a_note_that_also_names_another_branch_still_lists_its_own(
+    box: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    """A note arrives from another clone holding, after the branch's own record, a later
+    line that names another branch. Python's lookup keeps the lines of the branch the note
+    annotates, so the branch is still owned: the list must name it too."""
+    import json
+
+    from codev_git.ownership.order import line_id
+
+    sandbox, python_log = box
+    anchor = sandbox.anchor("refs/heads/builder/spir-1")
+    own = sandbox.git("notes", "--ref", "codev/owners", "show", anchor).strip()
+    other = json.loads(own) | {
+        "event": "reassign",
+        "branch": "refs/heads/builder/spir-9",
+        "builder": "builder-spir-9",
+        "prev": line_id(own),
+    }
+    note = tmp_path / "note"
+    note.write_text(own + "\n" + json.dumps(other, separators=(",", ":")) + "\n")
+    sandbox.git("notes", "--ref", "codev/owners", "add", "-f", "-F", str(note), anchor)
+    # git codev writes the list again when it next moves the notes ref
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")
+    checkout(sandbox.root, "checkout", "-q", "builder/spir-1")
+    assert starts(python_log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"
+
+
+def test_the_list_does_not_depend_on_require_signed(
+    box: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    """The list is written while codev.requireSigned hides an unsigned record; once the
+    setting is dropped the branch is owned again, and its checkout must be tagged."""
+    sandbox, python_log = box
+    key = tmp_path / "key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", str(key)], check=True
+    )
+    allowed = tmp_path / "allowed"
+    allowed.write_text("test@example.invalid " + key.with_suffix(".pub").read_text())
+    for name, value in {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key.with_suffix(".pub")),
+        "gpg.ssh.allowedSignersFile": str(allowed),
+        "codev.signMessages": "true",
+        "codev.requireSigned": "true",
+    }.items():
+        sandbox.git("config", name, value)
+    sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")  # a signed one
+    sandbox.git("config", "--unset", "codev.requireSigned")
+    checkout(sandbox.root, "checkout", "-q", "builder/spir-1")
+    assert starts(python_log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"

@@ -188,3 +188,25 @@ def git_stdin(cwd: Path, args: list[str], text: str) -> None:
     import subprocess
 
     subprocess.run(["git", *args], cwd=cwd, input=text, text=True, check=True)
+
+
+def test_a_tag_among_many_new_refs_reads_back_peeled_as_git_says(tmp_path: Path) -> None:
+    """packed-refs promises that every ref naming an annotated tag carries its peeled
+    line (fully-peeled): a tag another clone put under a codev name must not be written
+    there without one, or git's readers say it peels to nothing."""
+    remote = make_remote(tmp_path)
+    writer = make_clone(tmp_path, str(remote), "writer")
+    writer.ok("architect", "add", "a0")
+    writer.ok("send", "architect:a0", "hello everyone", as_="boss")
+    tip = writer.git("rev-parse", "refs/codev/inbox/a0").strip()
+    lines = "".join(f"create refs/codev/inbox/a{k} {tip}\n" for k in range(1, 40))
+    git_stdin(writer.root, ["update-ref", "--stdin"], lines)
+    writer.ok("sync")
+    writer.git("tag", "-a", "-m", "a tag", "odd", tip)
+    git(writer.root, "push", "-q", "origin", "refs/tags/odd:refs/codev/inbox/odd")
+
+    reader = make_clone(tmp_path, str(remote), "reader")
+    reader.ok("sync")
+    mirror = "refs/codev-remotes/origin/codev/inbox/odd"
+    shown = reader.git("show-ref", "-d", mirror).split()
+    assert shown[2:] == [tip, mirror + "^{}"]  # as git reads it: the tag, then the commit

@@ -9,9 +9,10 @@ describes and every branch annotated there, as two shell assignments::
     codev_owners_tip=0123…
     codev_owned=' refs/heads/builder/spir-1 refs/heads/feature/x '
 
-The hook trusts the list only when the notes ref (its loose file, else its ``packed-refs``
-line) still points at that commit; a ref moved since by anything else makes the hook ask git
-as before. Every recorded branch name is plain ASCII without spaces or quotes
+The hook reads the two lines with the shell's ``read`` (it never runs the file) and trusts
+the list only when both are whole and the notes ref (its loose file, else its ``packed-refs``
+line) still points at that commit; a damaged file, or a ref moved since by anything else,
+makes the hook ask git as before. Every recorded branch name is plain ASCII without spaces or quotes
 (:func:`codev_git.names.is_builder_branch_ref`, checked on records from other clones too), so
 the file is safe for the shell to read; should one not be, no file is written.
 """
@@ -22,7 +23,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from codev_git.errors import CodevError
+from codev_git.errors import CodevError, OperationalError
 from codev_git.layout import OWNERS_REF
 from codev_git.names import is_builder_branch_ref
 from codev_git.store import Store
@@ -47,13 +48,23 @@ def refresh(store: Store) -> None:
 
 
 def _write(store: Store, path: Path) -> None:
-    from codev_git.ownership.records import OwnerBook
+    from codev_git.ownership.records import parse_note
 
     tip = store.ref_target(OWNERS_REF)
     is_commit = tip is not None and store.object_type(tip) == "commit"
     tree = store.tree_of(tip) if tip is not None and is_commit else None
-    owned = OwnerBook(store).all_in(tree, include_released=True)
-    branches = sorted({o.current.branch for o in owned})
+    # every branch a valid line names: not only the line in force (a note from another clone
+    # may end with a line for some other branch, and the hook's lookup still finds the
+    # branch's own lines), and whatever codev.requireSigned says now (it may be unset later,
+    # and the list stays until the notes ref moves); Python decides on each one listed
+    found: set[str] = set()
+    for _annotated, blob in store.note_entries(tree) if tree is not None else ():
+        try:
+            data = store.read_blob(blob)
+        except OperationalError:
+            continue
+        found.update(record.branch for record in parse_note(data, "", warn=False))
+    branches = sorted(found)
     if not all(is_builder_branch_ref(branch) for branch in branches):
         path.unlink(missing_ok=True)
         return
