@@ -253,3 +253,32 @@ def test_a_gitlink_where_a_builder_note_should_be_reads_as_no_record(
     who = victim.run("whoami", cwd=victim.builder_dir("spir-9"))
     assert who.code == 2 and "adopt" in who.err and "Traceback" not in who.err
     assert "it is a commit entry, not a note" in who.err
+
+
+def test_a_note_line_naming_another_branch_is_skipped_with_one_warning(
+    pair: tuple[Sandbox, Sandbox, Path], tmp_path: Path
+) -> None:
+    """Every record line is written under its own branch's note. A note from another clone
+    whose last line names another branch must not hide the branch it annotates from
+    `status`, nor list a builder that has no note of its own."""
+    from codev_git.ownership.order import line_id
+
+    victim, evil, _ = pair
+    evil.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="ops")
+    anchor = evil.anchor("refs/heads/builder/spir-1")
+    own = evil.git("notes", "--ref", "codev/owners", "show", anchor).strip()
+    other = json.loads(own) | {
+        "event": "reassign",
+        "branch": "refs/heads/builder/spir-9",
+        "builder": "builder-spir-9",
+        "prev": line_id(own),
+    }
+    note = tmp_path / "note"
+    note.write_text(own + "\n" + json.dumps(other, separators=(",", ":")) + "\n")
+    evil.git("notes", "--ref", "codev/owners", "add", "-f", "-F", str(note), anchor)
+    push_all(evil)
+    assert victim.run("sync").code == 0
+    shown = json.loads(victim.ok("status", "--json").out)
+    assert [b["id"] for b in shown["builders"]] == ["builder-spir-1"]
+    warned = [line for line in shown["warnings"] if "another branch" in line]
+    assert len(warned) == 1 and anchor[:12] in warned[0], shown["warnings"]

@@ -330,6 +330,7 @@ class OwnerBook:
             except OperationalError:
                 continue
             records = parse_note(data, f"ownership note {annotated[:12]}")
+            records = self._own_lines(annotated, records)
             records = self._believed(records) if records else records
             if records and (include_released or records[-1].event != "release"):
                 out.append(Ownership(tuple(records)))
@@ -337,6 +338,20 @@ class OwnerBook:
             report.warn(_odd_entry(name, "non-blob"))
         out.sort(key=lambda o: o.current.builder)
         return out
+
+    def _own_lines(self, annotated: str, records: list[OwnerRecord]) -> list[OwnerRecord]:
+        """The lines of a note that name the branch it annotates (each line is written under
+        its own branch's note, as :meth:`lookup` reads it); others, which only another
+        clone's data can hold, are skipped with one warning per note."""
+        anchors = {r.branch: self.store.hash_blob(r.branch.encode()) for r in records}
+        own = [r for r in records if anchors[r.branch] == annotated]
+        if len(own) != len(records):
+            report.warn(
+                f"ownership note {annotated[:12]}: skipping {len(records) - len(own)} record "
+                "line(s) that name another branch than the one it annotates "
+                "(written by some other tool or another clone)"
+            )
+        return own
 
     def by_builder(self, builder: str) -> Ownership | None:
         """A builder's records by id (released ones too, for checking old messages): O(1)
