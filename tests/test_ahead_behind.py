@@ -135,6 +135,19 @@ def test_replaced_and_grafted_commits_count_as_git_sees_them(
     assert_agrees(sandbox.root, c["c5"], [c["x3"], c["s3"], c["y2"]], small_walk)
 
 
+def test_replace_refs_under_another_base_count_as_git_sees_them(
+    sandbox: Sandbox, small_walk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``GIT_REPLACE_REF_BASE`` tells git where replace refs live; such a walk is git's."""
+    c = history(sandbox.root)
+    git(sandbox.root, "replace", "--graft", c["c4"], c["x1"])
+    made = git(sandbox.root, "rev-parse", f"refs/replace/{c['c4']}").strip()
+    git(sandbox.root, "update-ref", f"refs/other-replace/{c['c4']}", made)
+    git(sandbox.root, "update-ref", "-d", f"refs/replace/{c['c4']}")
+    monkeypatch.setenv("GIT_REPLACE_REF_BASE", "refs/other-replace/")
+    assert_agrees(sandbox.root, c["c5"], [c["x3"], c["s3"]], small_walk)
+
+
 def test_many_tips_and_duplicates_in_one_call(sandbox: Sandbox, small_walk: int) -> None:
     c = history(sandbox.root)
     tips = list(c.values()) * 2  # every commit, twice

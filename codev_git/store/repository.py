@@ -380,7 +380,10 @@ class Store:
 
     def _parents_rewritten(self) -> bool:
         """Whether replace refs or ``info/grafts`` give commits other parents: git honours
-        them, libgit2 does not, so walks that must agree with git are left to git."""
+        them, libgit2 does not, so walks that must agree with git are left to git (as when
+        ``GIT_REPLACE_REF_BASE`` puts replace refs elsewhere)."""
+        if os.environ.get("GIT_REPLACE_REF_BASE", "refs/replace/") != "refs/replace/":
+            return True
         if (self.common_dir / "info" / "grafts").exists():
             return True
         replace = self.common_dir / "refs" / "replace"
