@@ -233,3 +233,19 @@ def test_the_list_does_not_depend_on_require_signed(
     checkout(sandbox.root, "checkout", "-q", "builder/spir-1")
     assert starts(python_log) == 1
     assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"
+
+
+def test_a_rebase_of_a_detached_head_inside_a_bisect_concerns_the_bisected_branch(
+    box: tuple[Sandbox, Path],
+) -> None:
+    """git records "detached HEAD" as a rebase's branch when the rebase started detached;
+    inside a bisect of an owned branch, the branch is the one BISECT_START names, as the
+    hook's Python reads it (Store.operation_branch)."""
+    sandbox, log = box
+    git_dir = sandbox.root / ".git"
+    (git_dir / "BISECT_START").write_text("builder/spir-1\n")
+    (git_dir / "rebase-merge").mkdir()
+    (git_dir / "rebase-merge" / "head-name").write_text("detached HEAD\n")
+    checkout(sandbox.root, "checkout", "-q", "--detach", "builder/spir-1")
+    assert starts(log) == 1
+    assert (sandbox.root / ".thread").read_text().splitlines()[2] == "builder: builder-spir-1"
