@@ -343,8 +343,9 @@ class OwnerBook:
         """The lines of a note that name the branch it annotates (each line is written under
         its own branch's note, as :meth:`lookup` reads it); others, which only another
         clone's data can hold, are skipped with one warning per note."""
-        anchors = {r.branch: self.store.hash_blob(r.branch.encode()) for r in records}
-        own = [r for r in records if anchors[r.branch] == annotated]
+        named = {r.branch for r in records}
+        mine = {b for b in named if self.store.hash_blob(b.encode()) == annotated}
+        own = records if mine == named else [r for r in records if r.branch in mine]
         if len(own) != len(records):
             report.warn(
                 f"ownership note {annotated[:12]}: skipping {len(records) - len(own)} record "
