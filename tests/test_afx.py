@@ -223,3 +223,64 @@ def test_adopt_from_afx_tags_existing_worktrees_and_reruns_safely(
     assert "0 adopted" in again and "already right in 1 worktree" in again
     assert (wt / ".thread").read_text() == tag
     assert json.loads(sandbox.ok("whoami", "--json", cwd=wt).out)["architect"] == "payments"
+
+
+def test_adopt_from_afx_skips_a_second_live_builder_for_an_issue(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """One issue, one builder, as for spawn and adopt BRANCH: a row whose issue already has a
+    live builder (recorded in git, another live afx row, or a row adopted earlier in the same
+    run) is skipped with why, like any other row that cannot be adopted; the rest are adopted."""
+    sandbox.ok("spawn", "42", "--protocol", "spir", "--no-worktree", as_="main")
+    for name in ("bugfix-42", "air-7", "pir-7", "air-9", "pir-9", "spir-8"):
+        sandbox.git("branch", f"builder/{name}")
+    ws = os.path.realpath(sandbox.root)
+
+    def row(name: str, issue: int, status: str = "implementing") -> dict[str, object]:
+        proto = name.split("-")[0]
+        return {
+            "workspace_path": ws,
+            "id": f"builder-{name}",
+            "branch": f"builder/{name}",
+            "protocol_name": proto,
+            "issue_number": issue,
+            "spawned_by_architect": "payments",
+            "status": status,
+        }
+
+    rows = [row("bugfix-42", 42), row("air-7", 7), row("pir-7", 7), row("spir-8", 8)]
+    rows += [row("air-9", 9, "complete"), row("pir-9", 9, "complete")]
+    make_db(tmp_path / "global.db", GLOBAL_SCHEMA, rows)
+    db = str(tmp_path / "global.db")
+    before = sandbox.snapshot()
+    result = sandbox.run("adopt", "--from-afx", "--db", db, "--json")
+    assert result.code == 0 and result.err == "", result.err
+    out = {b["id"]: (b["changed"], b["why"]) for b in json.loads(result.out)["builders"]}
+    assert out["builder-bugfix-42"] == (
+        False,
+        "issue 42 already has a live builder: builder-spir-42 of main",
+    )
+    assert out["builder-air-7"] == (
+        False,
+        "issue 7 already has a live builder: builder-pir-7 of payments (known to afx)",
+    )
+    assert out["builder-pir-7"] == (
+        False,
+        "issue 7 already has a live builder: builder-air-7 of payments (known to afx)",
+    )
+    assert out["builder-spir-8"][0] is True
+    # afx calls both finished, yet neither branch is merged: the first is adopted, not both
+    nine = sorted((out["builder-air-9"], out["builder-pir-9"]), key=lambda o: not o[0])
+    assert nine[0][0] is True and nine[1][0] is False
+    assert nine[1][1].startswith("issue 9 already has a live builder: builder-")
+    live = json.loads(sandbox.ok("status", "--json").out)["builders"]
+    per_issue = sorted(b["issueNumber"] for b in live)
+    assert per_issue == [8, 9, 42]
+    assert sandbox.snapshot() != before
+    text = sandbox.ok("adopt", "--from-afx", "--db", db).out
+    assert "skipped builder-bugfix-42: issue 42 already has a live builder" in text
+    assert "0 adopted, 6 skipped" in text
+    # --force is for one branch at a time, by name
+    forced = sandbox.run("adopt", "--from-afx", "--db", db, "--force")
+    assert forced.code == 2 and "adopt BRANCH --force" in forced.err
+    sandbox.ok("adopt", "builder/air-7", "--force", "--reason", "afx had two", as_="payments")

@@ -159,6 +159,32 @@ def test_adopt_and_reassign_keep_history(sandbox: Sandbox) -> None:
     assert taken.code == 1 and "reassign" in taken.err
 
 
+def test_adopt_refuses_a_second_live_builder_for_an_issue_like_spawn(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "42", "--protocol", "spir", as_="main")
+    sandbox.git("branch", "builder/bugfix-42")
+    before = sandbox.snapshot()
+    dup = sandbox.run("adopt", "builder/bugfix-42", as_="payments")
+    assert dup.code == 1 and len(dup.err.strip().splitlines()) == 1, dup.err
+    assert "issue 42 already has a live builder: builder-spir-42 of main" in dup.err
+    assert "reassign builder-spir-42 --to payments" in dup.err
+    assert "adopt it anyway with --force --reason TEXT" in dup.err
+    assert sandbox.snapshot() == before  # nothing written, not even the architect registry
+    assert sandbox.run("adopt", "builder/bugfix-42", "--reason", "x", as_="payments").code == 2
+    forced = sandbox.ok(
+        "adopt", "builder/bugfix-42", "--force", "--reason", "hotfix first", "--json",
+        as_="payments",
+    )  # fmt: skip
+    data = json.loads(forced.out)
+    assert data["changed"] is True and data["forced"] is True
+    assert data["reason"] == "hotfix first; overrides builder-spir-42 of main"
+    last = note_of(sandbox, "refs/heads/builder/bugfix-42")[-1]
+    assert last["event"] == "adopt" and last["force"] is True and last["reason"] == data["reason"]
+    # a released builder does not count: its issue may be adopted again
+    sandbox.ok("release", "bugfix-42", as_="payments")
+    sandbox.ok("release", "spir-42", as_="main")
+    sandbox.ok("adopt", "builder/bugfix-42", as_="payments")
+
+
 def test_unowned_builder_worktree_fails_loudly_or_uses_configured_default(
     sandbox: Sandbox,
 ) -> None:

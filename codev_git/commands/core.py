@@ -111,7 +111,12 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
 @architect_option("Owner to record (default: you).")
 @thread_option("Thread the builder belongs to.")
 @click.option("--from-afx", is_flag=True, help="Adopt every builder afx knows in this workspace.")
-@click.option("--force", is_flag=True, help="Adopt even the base branch or the main worktree's.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Adopt despite a live builder for its issue; adopt the base or main worktree's branch.",
+)
+@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -126,29 +131,44 @@ def adopt_cmd(
     thread: str | None,
     from_afx: bool,
     force: bool,
+    reason: str | None,
     db: Path | None,
     as_name: str | None,
     as_json: bool,
 ) -> None:
     """Record ownership of an existing branch, so its builder's messages are routed.
 
+    One issue, one builder, as for spawn: adopting a branch for issue N (read off its name,
+    builder/P-N) is refused when N already has a live (unmerged, not released) builder,
+    recorded here, brought in by sync, or known to afx; --force --reason TEXT adopts it
+    anyway and records why (--force also adopts the base branch or the main worktree's).
+
     With --from-afx, read afx's SQLite state (read-only) and record every builder of this
     workspace with the architect that spawned it; --architect is then the owner for builders
     afx recorded without one. It also writes the .thread tag in each builder worktree. Re-run
     it whenever afx has spawned more builders: it is idempotent (recorded builders and right
-    tags are left as they are).
+    tags are left as they are). A builder that cannot be adopted is skipped, with why, and the
+    rest are adopted; that includes a builder whose issue already has a live one (recorded in
+    git, another live afx builder, or one adopted earlier in the same run). --from-afx never
+    forces: adopt the one to keep by name with --force --reason TEXT.
 
     \b
     Examples:
       git codev adopt builder/spir-1487 --architect main
+      git codev adopt builder/bugfix-1487 --force --reason "hotfix while spir-1487 runs"
       git codev adopt --from-afx
       git codev adopt --from-afx --db ~/.agent-farm/global.db --json
     """
     owner = parse_architect(architect) if architect is not None else None
     thread_name = parse_thread(thread) if thread is not None else None
+    why = _forced_reason(force, reason)
     if from_afx:
         if branch is not None or thread is not None:
             raise UsageError("--from-afx adopts every afx builder; give no BRANCH or --thread")
+        if force:
+            raise UsageError(
+                "--from-afx never forces", "adopt the one builder you mean: adopt BRANCH --force"
+            )
         _adopt_from_afx(db, owner, as_name, as_json)
         return
     if db is not None:
@@ -159,7 +179,9 @@ def adopt_cmd(
 
     store = Store.discover()
     who = resolve_architect(store, as_name, what="adopt", registers=True)
-    record, written = adopt(store, who, branch, architect=owner, thread=thread_name, force=force)
+    record, written = adopt(
+        store, who, branch, architect=owner, thread=thread_name, force=force, reason=why
+    )
     if as_json:
         from codev_git.messaging.render import dump_json
         from codev_git.ownership.builder_state import record_json
@@ -167,6 +189,10 @@ def adopt_cmd(
         dump_json({**record_json(record), "changed": written})
     elif written:
         echo(f"adopted {record.builder} (branch {record.branch_name}) for {record.architect}")
+        if record.force:
+            from codev_git.messaging.render import visible
+
+            echo(f"  forced: {visible(record.reason or '')}")
     else:
         echo(f"{record.builder} is already owned by {record.architect}; nothing changed")
 

@@ -25,8 +25,8 @@ from codev_git.names import (
     printable,
     shown,
 )
-from codev_git.ownership.builders import plan_adoption
-from codev_git.ownership.records import OwnerBook, OwnerRecord
+from codev_git.ownership.builders import Adoption, plan_adoption, record_adoptions
+from codev_git.ownership.records import OwnerBook
 from codev_git.store import Ident, Store
 
 if TYPE_CHECKING:
@@ -158,12 +158,19 @@ def adopt_from_afx(
     db: Path,
     fallback: ArchitectName | None,
 ) -> list[Outcome]:
-    """Record every builder of this workspace that afx knows and git does not yet."""
+    """Record every builder of this workspace that afx knows and git does not yet. A row that
+    cannot be adopted is skipped with why (never the whole run): as for ``adopt BRANCH``, that
+    includes a row whose issue already has a live builder, recorded in git, another live row
+    of afx's, or a row adopted earlier in this run."""
+    from codev_git.ownership.dedupe import Holder, afx_row_holders
+
     workspace = store.main_workdir or store.common_dir
     book = OwnerBook(store)
     outcomes: list[Outcome] = []
-    records: list[OwnerRecord] = []
-    for row in read_builders(db, workspace):
+    plans: list[Adoption] = []
+    adopted: dict[int, list[Holder]] = {}  # by issue: rows planned so far
+    rows = read_builders(db, workspace)
+    for row in rows:
         name = printable(row.id)
         if not row.branch:
             outcomes.append(Outcome(name, False, "afx recorded no branch"))
@@ -188,20 +195,34 @@ def adopt_from_afx(
             continue
         protocol = row.protocol if row.protocol and PROTOCOL_RE.fullmatch(row.protocol) else None
         details = (protocol, row.issue, row.task)
+        outside = None
+        if row.issue is not None:
+            outside = afx_row_holders(store, rows, row.issue, set())
+            outside += adopted.get(row.issue, [])
         try:
-            record = plan_adoption(
-                store, book, ref, ArchitectName(architect), by=by, details=details
+            plan = plan_adoption(
+                store,
+                book,
+                ref,
+                ArchitectName(architect),
+                by=by,
+                details=details,
+                outside=outside,
             )
         except CodevError as exc:
             outcomes.append(Outcome(builder_id_for_branch(ref), False, exc.what))
             continue
-        if record is None:
+        if plan is None:
             outcomes.append(Outcome(builder_id_for_branch(ref), False, "already recorded"))
             continue
-        records.append(record)
+        record = plan.record
+        plans.append(plan)
+        if record.issue is not None:
+            holder = Holder(record.builder, record.architect, record.branch_name, "git")
+            adopted.setdefault(record.issue, []).append(holder)
         outcomes.append(Outcome(record.builder, True, f"owned by {architect} (from afx)"))
-    if records:
-        book.record(records, actor, f"adopt {len(records)} builder(s) from afx")
+    if plans:
+        record_adoptions(book, plans, actor, f"adopt {len(plans)} builder(s) from afx")
     return outcomes
 
 

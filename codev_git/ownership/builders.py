@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from codev_git.clock import now_iso
 from codev_git.errors import OperationalError, UsageError
@@ -21,6 +23,9 @@ from codev_git.ownership.identity import Identity
 from codev_git.ownership.records import OwnerBook, OwnerRecord
 from codev_git.store import Ident, Store
 from codev_git.threads.choose import choose_thread
+
+if TYPE_CHECKING:
+    from codev_git.ownership.dedupe import Holder
 
 
 def actor_ident(store: Store, who: Identity) -> Ident:
@@ -56,6 +61,7 @@ def adopt(
     architect: ArchitectName | None,
     thread: ThreadName | None,
     force: bool = False,
+    reason: str | None = None,
 ) -> tuple[OwnerRecord, bool]:
     """Record ownership of an existing branch. Returns (record, written)."""
     if who.is_builder:
@@ -63,14 +69,27 @@ def adopt(
     branch = _branch_ref(store, branch_name)
     book = OwnerBook(store)
     owner = architect or who.architect
-    record = plan_adoption(store, book, branch, owner, by=who.name, thread=thread, force=force)
-    if record is None:
+    plan = plan_adoption(
+        store, book, branch, owner, by=who.name, thread=thread, force=force, reason=reason
+    )
+    if plan is None:
         existing = book.lookup(branch)
         assert existing is not None
         return existing.current, False
-    book.record([record], actor_ident(store, who), f"adopt {record.builder} for {owner}")
+    (record,) = record_adoptions(
+        book, [plan], actor_ident(store, who), f"adopt {plan.record.builder} for {owner}"
+    )
     register_architects(store, who, owner)
     return record, True
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A record to write, and the one-live-builder-per-issue check it makes again inside the
+    compare-and-swap that writes it (None: it has no issue, or is forced)."""
+
+    record: OwnerRecord
+    check: Callable[[str | None], None] | None
 
 
 def plan_adoption(
@@ -82,13 +101,19 @@ def plan_adoption(
     by: str,
     thread: ThreadName | None = None,
     force: bool = False,
+    reason: str | None = None,
     details: tuple[str | None, int | None, str | None] | None = None,
-) -> OwnerRecord | None:
+    outside: list[Holder] | None = None,
+) -> Adoption | None:
     """The record that adopting ``branch`` for ``owner`` writes, or None when it is already
     recorded so. Every adoption (``adopt BRANCH`` and ``adopt --from-afx``) goes through here,
     so both refuse the same things: the base branch and the main worktree's branch (unless
-    ``force``), a branch another architect owns, a builder id already in use. ``details`` is
-    (protocol, issue, task) as another tool recorded them; else they are read off the name."""
+    ``force``), a branch another architect owns, a builder id already in use, and, as spawn
+    does, an issue that already has a live builder (unless ``force``; ``outside`` as for
+    :func:`codev_git.ownership.dedupe.guard`). ``details`` is (protocol, issue, task) as
+    another tool recorded them; else they are read off the name."""
+    from codev_git.ownership.dedupe import ADOPT_ANYWAY, forced_reason, guard
+
     if not force:
         _refuse_shared_branch(store, branch)
     existing = book.lookup(branch)
@@ -107,9 +132,13 @@ def plan_adoption(
             f"builder id {builder} is already used by branch {clash.current.branch_name}",
             "rename the branch",
         )
-    thread = choose_thread(store, owner, thread)  # only a new record takes the default thread
     protocol, issue, task = details if details is not None else (*_parse_dir(builder), None)
-    return OwnerRecord(
+    check = None
+    if issue is not None and not force:
+        check = guard(store, issue, owner, branch, anyway=ADOPT_ANYWAY, outside=outside)
+        check(book.tree())  # refuse before anything is written
+    thread = choose_thread(store, owner, thread)  # only a new record takes the default thread
+    record = OwnerRecord(
         time=now_iso(),
         event="adopt",
         builder=builder,
@@ -121,7 +150,25 @@ def plan_adoption(
         task=task,
         by=by,
         base=store.ref_target(branch),
+        force=force,
+        reason=forced_reason(store, issue, branch, reason) if force else None,
     )
+    return Adoption(record, check)
+
+
+def record_adoptions(
+    book: OwnerBook, plans: list[Adoption], actor: Ident, summary: str
+) -> list[OwnerRecord]:
+    """Write planned adoptions in one compare-and-swap, each one's issue checked again inside
+    it (so two adoptions or spawns racing for one issue cannot both pass)."""
+    checks = [plan.check for plan in plans if plan.check is not None]
+
+    def check_all(tree: str | None) -> None:
+        for check in checks:
+            check(tree)
+
+    records = [plan.record for plan in plans]
+    return book.record(records, actor, summary, guard=check_all if checks else None)
 
 
 def _refuse_shared_branch(store: Store, branch: BranchRef) -> None:

@@ -6,15 +6,17 @@ as live: it is usually a builder another clone spawned and has not pushed yet; o
 after its merge is given up with ``release`` (the refusal says so). ``spawn N`` refuses when a live
 builder for issue N exists under any protocol, owned by any architect, whether this clone
 recorded it or ``sync`` brought it in, and when afx's database is readable, whether afx knows
-it. The check runs inside the compare-and-swap that writes the record (:func:`guard`), so two
-spawns racing on one clone cannot both pass it. Two clones can each spawn issue N before they
+it; ``adopt`` (one branch, or afx's builders) refuses the same way. The check runs inside the
+compare-and-swap that writes the record (:func:`guard`), so two spawns or adoptions racing on
+one clone cannot both pass it. Two clones can each spawn issue N before they
 sync; :func:`after_sync` reports such a pair once it arrives, and tells both owners.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from codev_git import report
 from codev_git.errors import OperationalError
@@ -23,6 +25,9 @@ from codev_git.names import ArchitectName, BranchRef, short_branch
 from codev_git.ownership.builder_state import base_branch, branch_state
 from codev_git.ownership.records import OwnerBook, Ownership
 from codev_git.store import Ident, Store
+
+if TYPE_CHECKING:
+    from codev_git.ownership.afx import AfxBuilder
 
 DUPLICATE_TRAILER = "Codev-Duplicate"
 SCAN_LIMIT = 500  # how far back an inbox is searched for an earlier duplicate notice
@@ -77,7 +82,6 @@ def git_holders(
 
 def afx_holders(store: Store, issue: int, known: set[str]) -> list[Holder]:
     """Builders for ``issue`` that afx's database (when readable) knows and git does not."""
-    from codev_git.names import printable
     from codev_git.ownership.afx import read_builders, readable_db
 
     db = readable_db(store)
@@ -88,6 +92,16 @@ def afx_holders(store: Store, issue: int, known: set[str]) -> list[Holder]:
     except OperationalError as exc:
         report.warn(f"not checking afx's builders: {exc}")
         return []
+    return afx_row_holders(store, rows, issue, known)
+
+
+def afx_row_holders(
+    store: Store, rows: Iterable[AfxBuilder], issue: int, known: set[str]
+) -> list[Holder]:
+    """The live builders for ``issue`` among afx's ``rows``: not ``complete``, their branch
+    here, and not one of the ``known`` branches (short names)."""
+    from codev_git.names import printable
+
     out = []
     for row in rows:
         branch = (row.branch or "").removeprefix("refs/heads/")
@@ -105,7 +119,14 @@ def holders(store: Store, tree: str | None, issue: int, skip: BranchRef | None) 
     return found + afx_holders(store, issue, known)
 
 
-def refusal(issue: int, found: list[Holder], owner: ArchitectName) -> OperationalError:
+SPAWN_ANYWAY = "spawn another"
+ADOPT_ANYWAY = "adopt it"
+
+
+def refusal(
+    issue: int, found: list[Holder], owner: ArchitectName, anyway: str = SPAWN_ANYWAY
+) -> OperationalError:
+    """The one refusal of a second live builder (``anyway``: what --force would do)."""
     first = found[0]
     names = ", ".join(h.describe() for h in found)
     done = (
@@ -116,25 +137,44 @@ def refusal(issue: int, found: list[Holder], owner: ArchitectName) -> Operationa
     return OperationalError(
         f"issue {issue} already has a live builder: {names}",
         f"work with {first.builder}, take it over with 'git codev reassign {first.builder} "
-        f"--to {owner}', or spawn another anyway with --force --reason TEXT{done}",
+        f"--to {owner}', or {anyway} anyway with --force --reason TEXT{done}",
     )
 
 
 def guard(
-    store: Store, issue: int, owner: ArchitectName, branch: BranchRef
+    store: Store,
+    issue: int,
+    owner: ArchitectName,
+    branch: BranchRef,
+    *,
+    anyway: str = SPAWN_ANYWAY,
+    outside: list[Holder] | None = None,
 ) -> Callable[[str | None], None]:
-    """The check a spawn's record makes inside its compare-and-swap (afx is read once, before:
-    it does not change under our feet and is not ours to lock)."""
-    outside = afx_holders(store, issue, set())
+    """The check that a spawn's or an adoption's record makes inside its compare-and-swap.
+    ``outside`` are the holders git's records do not show, read once, before: by default
+    afx's (it does not change under our feet and is not ours to lock); ``adopt --from-afx``
+    passes the rows it is adopting and the builders adopted earlier in the same run."""
+    if outside is None:
+        outside = afx_holders(store, issue, set())
 
     def check(tree: str | None) -> None:
         found = git_holders(store, tree, issue, skip=branch)
         known = {h.branch for h in found} | {short_branch(branch)}
         found += [h for h in outside if h.branch not in known]
         if found:
-            raise refusal(issue, found, owner)
+            raise refusal(issue, found, owner, anyway)
 
     return check
+
+
+def forced_reason(store: Store, issue: int | None, branch: BranchRef, reason: str | None) -> str:
+    """What a forced spawn or adoption records: the reason given, and what it overrode."""
+    why = " ".join((reason or "no reason given").split())[:200]
+    if issue is not None:
+        found = holders(store, OwnerBook(store).tree(), issue, branch)
+        if found:
+            why += "; overrides " + ", ".join(h.describe() for h in found)
+    return why[:300]
 
 
 # -- after sync ----------------------------------------------------------------------------------

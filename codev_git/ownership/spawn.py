@@ -143,6 +143,8 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
             )
             if created is None:
                 raise OperationalError(f"branch {short_branch(branch)} was created by someone else")
+        from codev_git.ownership.dedupe import forced_reason
+
         record = OwnerRecord(
             time=now_iso(),
             event="spawn",
@@ -156,7 +158,7 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
             by=who.name,
             base=base_commit,
             force=req.force,
-            reason=_forced_reason(store, req, branch) if req.force else None,
+            reason=forced_reason(store, req.issue, branch, req.reason) if req.force else None,
         )
         record = _write_record(store, book, record, actor, created_branch=not repaired)
         if path is not None:
@@ -166,18 +168,6 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
 
     register_architects(store, who, record.architect)
     return Spawned(record, path, base_commit, repaired, fetched)
-
-
-def _forced_reason(store: Store, req: Request, branch: BranchRef) -> str:
-    """The reason given with --force, and what it overrode (recorded in the event)."""
-    from codev_git.ownership.dedupe import holders
-
-    why = " ".join((req.reason or "no reason given").split())[:200]
-    if req.issue is not None:
-        found = holders(store, OwnerBook(store).tree(), req.issue, branch)
-        if found:
-            why += "; overrides " + ", ".join(h.describe() for h in found)
-    return why[:300]
 
 
 def _announce(store: Store, actor: Ident, who: Identity, record: OwnerRecord) -> None:
