@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -183,6 +185,37 @@ def test_adopt_refuses_a_second_live_builder_for_an_issue_like_spawn(sandbox: Sa
     sandbox.ok("release", "bugfix-42", as_="payments")
     sandbox.ok("release", "spir-42", as_="main")
     sandbox.ok("adopt", "builder/bugfix-42", as_="payments")
+
+
+def test_adopts_and_spawns_racing_for_one_issue_record_one_builder(sandbox: Sandbox) -> None:
+    """The check runs inside the compare-and-swap that writes the record, for adopt as for
+    spawn: of adopts of eight branches and spawns racing for issue 600, exactly one wins."""
+    protocols = ("air", "pir", "bugfix", "spike", "tick", "maint", "exp", "doc")
+    for proto in protocols:
+        sandbox.git("branch", f"builder/{proto}-600")
+    calls = [["adopt", f"builder/{proto}-600"] for proto in protocols]
+    calls += [["spawn", "600", "--protocol", "spir", "--no-worktree"] for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            ["git", "codev", *args],
+            cwd=sandbox.root,
+            env={**os.environ, "CODEV_ARCHITECT_NAME": "main" if n % 2 else "payments"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n, args in enumerate(calls)
+    ]
+    won = 0
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        if proc.returncode == 0:
+            won += 1
+        else:
+            assert proc.returncode == 1, err
+            assert b"issue 600 already has a live builder" in err or b"already exists" in err, err
+    rows = json.loads(sandbox.ok("status", "--json").out)["builders"]
+    assert [r["issueNumber"] for r in rows] == [600]
+    assert won == 1
 
 
 def test_unowned_builder_worktree_fails_loudly_or_uses_configured_default(
