@@ -166,7 +166,7 @@ def test_adopt_refuses_a_second_live_builder_for_an_issue_like_spawn(sandbox: Sa
     sandbox.git("branch", "builder/bugfix-42")
     before = sandbox.snapshot()
     dup = sandbox.run("adopt", "builder/bugfix-42", as_="payments")
-    assert dup.code == 1 and len(dup.err.strip().splitlines()) == 1, dup.err
+    assert dup.code == 2 and len(dup.err.strip().splitlines()) == 1, dup.err
     assert "issue 42 already has a live builder: builder-spir-42 of main" in dup.err
     assert "reassign builder-spir-42 --to payments" in dup.err
     assert "adopt it anyway with --force --reason TEXT" in dup.err
@@ -211,8 +211,10 @@ def test_adopts_and_spawns_racing_for_one_issue_record_one_builder(sandbox: Sand
         if proc.returncode == 0:
             won += 1
         else:
-            assert proc.returncode == 1, err
-            assert b"issue 600 already has a live builder" in err or b"already exists" in err, err
+            # a refusal (exit 2) or, for a builder made a moment before, "already exists"
+            duplicate = b"issue 600 already has a live builder" in err
+            assert duplicate or b"already exists" in err, err
+            assert proc.returncode == (2 if duplicate else 1), err
     rows = json.loads(sandbox.ok("status", "--json").out)["builders"]
     assert [r["issueNumber"] for r in rows] == [600]
     assert won == 1

@@ -211,12 +211,12 @@ def test_failures_under_json_are_one_error_object(sandbox: Sandbox) -> None:
     lock.write_text("")
     assert fails_json(box, 1, "send", "broadcast", "x", as_="main")["code"] == "failed"
     lock.unlink()
-    # one issue, one builder: spawn and adopt refuse a second live builder alike (exit 1)
+    # one issue, one builder: spawn and adopt refuse a second live builder alike (exit 2)
     before = box.snapshot()
     box.git("branch", "builder/bugfix-1487")
     for args in (("spawn", "1487", "-p", "air"), ("adopt", "builder/bugfix-1487")):
-        error = fails_json(box, 1, *args, as_="payments")
-        assert error["code"] == "failed"
+        error = fails_json(box, 2, *args, as_="payments")
+        assert error["code"] == "refused" and error["candidates"] == ["builder-spir-1487"]
         live = "issue 1487 already has a live builder: builder-spir-1487 of main"
         assert error["message"] == live
         assert "--force --reason TEXT" in error["hint"]

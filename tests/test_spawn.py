@@ -179,7 +179,7 @@ def test_second_live_builder_for_an_issue_is_refused(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "42", "--protocol", "spir", as_="main")
     before = sandbox.snapshot()
     dup = sandbox.run("spawn", "42", "--protocol", "bugfix", as_="payments")
-    assert dup.code == 1 and len(dup.err.strip().splitlines()) == 1
+    assert dup.code == 2 and len(dup.err.strip().splitlines()) == 1
     assert "issue 42 already has a live builder: builder-spir-42 of main" in dup.err
     assert "reassign builder-spir-42 --to payments" in dup.err and "--force" in dup.err
     assert sandbox.snapshot() == before
@@ -225,7 +225,7 @@ def test_builders_afx_knows_count(sandbox: Sandbox, tmp_path: Path) -> None:
     conn.close()
     env: dict[str, str | None] = {"CODEV_AGENT_FARM_DIR": str(farm)}
     dup = sandbox.run("spawn", "77", "--protocol", "bugfix", as_="main", env=env)
-    assert dup.code == 1 and "builder-spir-77 of ops (known to afx)" in dup.err
+    assert dup.code == 2 and "builder-spir-77 of ops (known to afx)" in dup.err
     sandbox.ok("spawn", "78", "--protocol", "bugfix", "--no-worktree", as_="main", env=env)
 
 
@@ -308,7 +308,7 @@ def test_a_builder_brought_in_by_sync_counts(sandbox: Sandbox, tmp_path: Path) -
     sandbox.ok("sync")
     other.ok("sync")
     dup = other.run("spawn", "8", "--protocol", "air", "--no-fetch", as_="payments")
-    assert dup.code == 1
+    assert dup.code == 2
     assert "builder-spir-8 of main (its branch is not in this clone)" in dup.err
     assert "'git codev release builder-spir-8'" in dup.err
 

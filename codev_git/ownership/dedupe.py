@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from codev_git import report
-from codev_git.errors import OperationalError
+from codev_git.errors import OperationalError, UsageError
 from codev_git.layout import inbox_ref
 from codev_git.names import ArchitectName, BranchRef, short_branch
 from codev_git.ownership.builder_state import base_branch, branch_state
@@ -125,8 +125,9 @@ ADOPT_ANYWAY = "adopt it"
 
 def refusal(
     issue: int, found: list[Holder], owner: ArchitectName, anyway: str = SPAWN_ANYWAY
-) -> OperationalError:
-    """The one refusal of a second live builder (``anyway``: what --force would do)."""
+) -> UsageError:
+    """The one refusal of a second live builder (``anyway``: what --force would do): exit 2,
+    code ``refused``, the live builders as ``candidates``."""
     first = found[0]
     names = ", ".join(h.describe() for h in found)
     done = (
@@ -134,10 +135,12 @@ def refusal(
         if first.unseen
         else ""
     )
-    return OperationalError(
+    return UsageError(
         f"issue {issue} already has a live builder: {names}",
         f"work with {first.builder}, take it over with 'git codev reassign {first.builder} "
         f"--to {owner}', or {anyway} anyway with --force --reason TEXT{done}",
+        code="refused",
+        candidates=[h.builder for h in found],
     )
 
 
