@@ -23,7 +23,7 @@ COMMANDS: dict[str, str] = {
     "init": "codev_git.commands.core:init_cmd",
     "whoami": "codev_git.commands.core:whoami_cmd",
     "spawn": "codev_git.commands.spawning:spawn_cmd",
-    "adopt": "codev_git.commands.core:adopt_cmd",
+    "adopt": "codev_git.commands.spawning:adopt_cmd",
     "reassign": "codev_git.commands.core:reassign_cmd",
     "release": "codev_git.commands.core:release_cmd",
     "status": "codev_git.commands.core:status_cmd",

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from codev_git.address import BROADCAST, OWN_ARCHITECT, architect_address
+from codev_git.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,3 +99,19 @@ def thread_option(help: str) -> Callable[[F], F]:
         )
 
     return decorate
+
+
+def parse_reason(raw: str) -> str:
+    text = " ".join(raw.split())
+    if not text or len(text) > 200:
+        raise UsageError("give a --reason of 1 to 200 characters", "say why, briefly")
+    from codev_git.messaging.render import visible
+
+    return visible(text)
+
+
+def forced_reason(force: bool, reason: str | None) -> str | None:
+    """The --reason of a command whose --force it explains (refused without --force)."""
+    if reason is not None and not force:
+        raise UsageError("--reason goes with --force", "add --force, or drop --reason")
+    return parse_reason(reason) if reason is not None else None
