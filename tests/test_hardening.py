@@ -262,8 +262,9 @@ def test_kill_9_during_writes_leaves_a_consistent_repository(
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     for ref, oid in sandbox.refs().items():
         assert sandbox.git("cat-file", "-t", oid).strip() in {"commit", "tag"}, ref
-    for lock in (sandbox.root / ".git").rglob("*.lock"):
-        lock.unlink()  # a killed writer may leave one; the next command names it (tested above)
+    for lock in [*(sandbox.root / ".git").rglob("*.lock"), *remote.rglob("*.lock")]:
+        lock.unlink()  # a killed writer may leave one (a killed push: on the remote's side);
+        # the next command names it (tests/test_sync.py, and above)
     messages = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
     bodies = [m["message"] for m in messages]
     assert all(b in bodies for b in acknowledged)

@@ -205,7 +205,7 @@ def test_stale_push_is_refused_then_retried(clones: list[Sandbox]) -> None:
     b.ok("send", "broadcast", "from b", as_="main")
     b.ok("sync")
     remote_before = b.git("ls-remote", "origin", "refs/codev/*")
-    done, why = publish(store, link_to(store), "origin", tips, EVERYTHING, report)
+    done, why, _ = publish(store, link_to(store), "origin", tips, EVERYTHING, report)
     assert not done and "stale info" in why
     assert b.git("ls-remote", "origin", "refs/codev/*") == remote_before
     final = sync(store, "origin")
@@ -512,3 +512,27 @@ def test_one_walk_says_how_a_remote_channel_comes_in(sandbox: Sandbox) -> None:
                 ["git", "merge-base", "--is-ancestor", mine, theirs], cwd=sandbox.root
             )
             assert (got.action == "fast-forward") == (ancestor.returncode == 0)
+
+
+def test_a_lock_left_on_the_remote_is_named_not_blamed_on_other_clones(tmp_path: Path) -> None:
+    """A push killed on the remote's side leaves `<ref>.lock` there; no retry gets past it.
+    sync says which file is in the way and what to do, in one line (exit 1)."""
+    remote = make_remote(tmp_path)
+    box = make_clone(tmp_path, str(remote), "a")
+    box.git("config", "codev.syncAttempts", "2")
+    box.ok("send", "architect:main", "one", as_="main")
+    box.ok("sync", as_="main")
+    box.ok("send", "architect:main", "two", as_="main")
+    lock = remote / "refs" / "codev" / "inbox" / "main.lock"
+    lock.write_text("")
+    stuck = box.run("sync", as_="main")
+    assert stuck.code == 1 and len(stuck.err.strip().splitlines()) == 1, stuck.err
+    assert "main.lock" in stuck.err and "remove" in stuck.err, stuck.err
+    assert "other clones kept pushing" not in stuck.err
+    error = json.loads(box.run("sync", "--json", as_="main").out)["error"]
+    assert error["code"] == "failed" and "main.lock" in error["message"]
+    lock.unlink()
+    box.ok("sync", as_="main")
+    assert box.git("rev-parse", "refs/codev/inbox/main") == git(
+        remote, "rev-parse", "refs/codev/inbox/main"
+    )

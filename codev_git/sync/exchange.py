@@ -197,7 +197,7 @@ def sync(
     limit = attempts or max(1, config.SYNC_ATTEMPTS.number(store))
     report = SyncReport(remote, dry_run, push)
     link = link_to(store, progress)
-    reason = ""
+    reason, lock = "", None
     for attempt in range(1, limit + 1):
         report.attempts = attempt
         if attempt > 1 or not first_fetch(store, link, remote, scope, report):
@@ -217,10 +217,18 @@ def sync(
             owners_moved(store)
         if not push:
             return report
-        ok, reason = publish(store, link, remote, remote_tips, scope, report)
+        ok, reason, lock = publish(store, link, remote, remote_tips, scope, report)
         if ok:
             return report
         time.sleep(random.uniform(0.05, 0.2) * 2 ** min(attempt, 4))
+    if lock is not None:
+        raise OperationalError(
+            f"{remote} rejected the push {limit} times: a lock file is in the way there, "
+            f"{shown(lock, 300)}",
+            "a push or sync killed on that side leaves one: if no git process is working "
+            "there, remove that file, then run 'git codev sync' again; local refs hold "
+            "everything fetched",
+        )
     raise OperationalError(
         f"{remote} rejected the push {limit} times ({reason}): other clones kept pushing",
         "local refs hold everything fetched; run 'git codev sync' again",
@@ -458,9 +466,10 @@ def publish(
     remote_tips: dict[str, str],
     scope: Scope,
     report: SyncReport,
-) -> tuple[bool, str]:
-    """One atomic push of every ref that is ahead of the remote. Returns (done, why not);
-    raises when the remote refuses for a reason that another attempt cannot fix."""
+) -> tuple[bool, str, str | None]:
+    """One atomic push of every ref that is ahead of the remote. Returns (done, why not,
+    the lock file the remote's git found in the way, as it names it); raises when the
+    remote refuses for a reason that another attempt cannot fix."""
     updates: list[tuple[str, str, str | None]] = []
     for ref, mine in sorted(local_tips(store, scope).items()):
         theirs = remote_tips.get(ref)
@@ -470,7 +479,7 @@ def publish(
             continue  # not a fast-forward: left alone (a warning was given when merging)
         updates.append((ref, mine, theirs))
     if not updates:
-        return True, ""
+        return True, "", None
     args = ["push", "--atomic", "--porcelain", "--no-verify", "--no-follow-tags"]
     args += ["--recurse-submodules=no", remote]
     for ref, mine, theirs in updates:
@@ -479,7 +488,7 @@ def publish(
     results = parse_push(outcome.out)
     if outcome.code == 0:
         report.pushed = [ref for flag, ref, _ in results if flag in " +*"]
-        return True, ""
+        return True, "", None
     refused = [(ref, why) for flag, ref, why in results if flag == "!"]
     # a remote running git < 2.42 may apply the rest of an "atomic" push when it refuses a
     # ref before the transaction (hidden refs): say what did go through
@@ -504,7 +513,12 @@ def publish(
             f"local refs hold everything fetched; {published} (see README: sync)",
         )
     ref, why = (primary or refused)[0]
-    return False, f"{ref} {why}"
+    held = _REMOTE_LOCK.search(outcome.err)
+    return False, f"{ref} {why}", held.group(1) if held else None
+
+
+# git's words when a ref's lock file is there already (a push in progress, or a killed one's)
+_REMOTE_LOCK = re.compile(r"Unable to create '([^'\n]{1,4096}\.lock)': File exists")
 
 
 def parse_push(out: str) -> list[tuple[str, str, str]]:
