@@ -536,3 +536,49 @@ def test_a_lock_left_on_the_remote_is_named_not_blamed_on_other_clones(tmp_path:
     assert box.git("rev-parse", "refs/codev/inbox/main") == git(
         remote, "rev-parse", "refs/codev/inbox/main"
     )
+
+
+def test_a_ref_not_taken_in_is_never_reported_as_in_sync(tmp_path: Path) -> None:
+    """A local inbox held by a stale lock cannot take in what another clone sent: sync goes
+    on with the rest, warns once naming the lock, and its summary and JSON say which ref was
+    left out instead of "already in sync"."""
+    remote = make_remote(tmp_path)
+    a, b = (make_clone(tmp_path, str(remote), name) for name in ("a", "b"))
+    a.ok("send", "architect:main", "one", as_="main")
+    a.ok("sync", as_="main")
+    b.ok("sync", as_="main")
+    a.ok("send", "architect:main", "two", as_="main")
+    a.ok("sync", as_="main")
+    lock = b.root / ".git" / "refs" / "codev" / "inbox" / "main.lock"
+    lock.write_text("")
+    # (a stale lock is waited on for a while first: keep the wait short for the test)
+    os.utime(lock, (1, 1))
+    text = b.ok("sync", as_="main")
+    assert "already in sync" not in text.out
+    assert "1 ref not taken in" in text.out, text.out
+    assert "rm " in text.err and "main.lock" in text.err, text.err
+    data = json.loads(b.ok("sync", "--json", as_="main").out)
+    assert data["leftOutRefs"] == ["refs/codev/inbox/main"] and not data["changed"]
+    lock.unlink()
+    data = json.loads(b.ok("sync", "--json", as_="main").out)
+    assert data["leftOutRefs"] == [] and data["mergedRefs"] == ["refs/codev/inbox/main"]
+
+
+def test_a_stale_lock_on_the_mirror_is_named_not_blamed_on_the_remote(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path)
+    a, b = (make_clone(tmp_path, str(remote), name) for name in ("a", "b"))
+    a.ok("send", "architect:main", "one", as_="main")
+    a.ok("sync", as_="main")
+    b.ok("sync", as_="main")
+    a.ok("send", "architect:main", "two", as_="main")
+    a.ok("sync", as_="main")
+    lock = b.root / ".git" / "refs" / "codev-remotes" / "origin" / "codev" / "inbox" / "main.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+    os.utime(lock, (1, 1))  # left long ago: named at once, without waiting for it
+    stuck = b.run("sync", as_="main")
+    assert stuck.code == 1 and len(stuck.err.strip().splitlines()) == 1, stuck.err
+    assert str(lock) in stuck.err and "remove" in stuck.err, stuck.err
+    assert "URL" not in stuck.err
+    lock.unlink()
+    assert "1 new message" in b.ok("sync", as_="main").out

@@ -16,6 +16,7 @@ transports are the user's own.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -40,7 +41,7 @@ from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
 from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer, try_git
-from codev_git.store.values import is_hex
+from codev_git.store.values import STALE_LOCK_SECONDS, is_hex
 from codev_git.sync.intake import (
     clear_mirror,
     incoming,
@@ -118,15 +119,18 @@ class SyncReport:
     attempts: int = 0
     warnings: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # issues with two builders
+    left_out: list[str] = field(default_factory=list)  # remote refs not taken in (warned about)
 
     @property
     def changed(self) -> bool:
         return bool(self.merged or self.pushed)
 
     def summary(self) -> str:
+        left = set(self.left_out)
+        left_out = f"{_count(len(left), 'ref')} not taken in (see the warnings)" if left else ""
         if not self.changed and not self.new_messages:
             state = "would change nothing" if self.dry_run else "nothing changed"
-            return f"{self.remote}: {state}; already in sync"
+            return f"{self.remote}: {state}; {left_out or 'already in sync'}"
         verb = "would bring" if self.dry_run else "brought"
         merges = f" ({self.merge_commits} by a merge commit)" if self.merge_commits else ""
         push = "would push" if self.dry_run else "pushed"
@@ -134,7 +138,7 @@ class SyncReport:
         return (
             f"{self.remote}: {verb} {_count(self.new_messages, 'new message')}, "
             f"{'would merge' if self.dry_run else 'merged'} {_count(len(self.merged), 'ref')}"
-            f"{merges}{pushed}"
+            f"{merges}{pushed}{'; ' + left_out if left_out else ''}"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -149,6 +153,7 @@ class SyncReport:
             "attempts": self.attempts,
             "warnings": self.warnings,
             "duplicates": self.duplicates,
+            "leftOutRefs": sorted(set(self.left_out)),
         }
 
 
@@ -262,6 +267,7 @@ def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = Non
     outcome = _fetch_specs(link, remote, specs)
     if outcome.code == 0:
         return
+    _raise_if_locked(outcome, remote)
     named = _listed(link, remote, scope, report)
     if named is None:
         raise OperationalError(
@@ -271,6 +277,7 @@ def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = Non
     clear_mirror(link.cwd, mirror_prefix(remote))
     outcome = _fetch_specs(link, remote, [f"+{r}:{mirror_of(remote, r)}" for r in named])
     if outcome.code != 0:
+        _raise_if_locked(outcome, remote)
         raise OperationalError(
             f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
             "check the remote's URL and your access; nothing was changed locally",
@@ -319,12 +326,35 @@ def _listed(
     return valid
 
 
+def _raise_if_locked(outcome: GitOutcome, remote: str) -> None:
+    """A fetch that every attempt found locked out of this clone's mirror: name the file."""
+    held = _LOCK_FILE.search(outcome.err) if lock_trouble(outcome.err) else None
+    if held is not None:
+        raise OperationalError(
+            f"cannot fetch codev refs from {remote}: {shown(held.group(1), 300)} stayed "
+            "locked (another sync in this clone, or one that was killed)",
+            "if no git process is working in this repository, remove that file, then run "
+            "'git codev sync' again; nothing was changed locally",
+        )
+
+
+def _stale_lock(err: str) -> bool:
+    """Whether the lock file git names is older than any writer holds one: no use waiting."""
+    held = _LOCK_FILE.search(err)
+    try:
+        return (
+            held is not None and time.time() - os.stat(held.group(1)).st_mtime > STALE_LOCK_SECONDS
+        )
+    except OSError:
+        return False
+
+
 def _fetch_specs(link: Link, remote: str, specs: list[str]) -> GitOutcome:
     args = ["fetch", "--atomic", "--prune", "--no-tags", "--no-write-fetch-head", "--quiet"]
     args += ["--no-recurse-submodules", remote, *specs]
     outcome = link.run(args)
     for attempt in range(FETCH_LOCK_ATTEMPTS):
-        if outcome.code == 0 or not lock_trouble(outcome.err):
+        if outcome.code == 0 or not lock_trouble(outcome.err) or _stale_lock(outcome.err):
             return outcome
         time.sleep(random.uniform(0.02, 0.1) * 2 ** min(attempt, 4))
         outcome = link.run(args)
@@ -372,6 +402,7 @@ def plan(store: Store, remote_tips: dict[str, str], scope: Scope, report: SyncRe
         action = action_for(store, kind, mine, theirs)
         if action == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
+            report.left_out.append(ref)
             continue
         if action != "none":
             report.merged.append(ref)
@@ -394,6 +425,7 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
         if not _commits(store, mine, theirs):
             if not _commits(store, mine):
                 _warn(report, f"leaving {ref} alone: the local ref is not a commit")
+            report.left_out.append(ref)  # either side is not a commit (warned about)
             continue
         kind = kind_of(ref)
         messages = 0
@@ -401,12 +433,14 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
             brought = incoming(store, ref, theirs, mine)
             if brought.refusal is not None:
                 _warn(report, brought.refusal)
+                report.left_out.append(ref)
                 continue
             messages, action = brought.messages, brought.action
         else:
             action = action_for(store, kind, mine, theirs)
         if action == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
+            report.left_out.append(ref)
             continue
         if action == "none":  # the remote's tip is already in ours
             continue
@@ -433,6 +467,7 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
             old, new = store.cas_update(ref, compute, f"codev: sync from {theirs[:12]}")
         except OperationalError as exc:  # e.g. a local stray ref holds the name: skip this one
             _warn(report, f"not taking in {ref}: {exc}")
+            report.left_out.append(ref)
             continue
         if new is None or new == old:
             continue
@@ -513,12 +548,12 @@ def publish(
             f"local refs hold everything fetched; {published} (see README: sync)",
         )
     ref, why = (primary or refused)[0]
-    held = _REMOTE_LOCK.search(outcome.err)
+    held = _LOCK_FILE.search(outcome.err)
     return False, f"{ref} {why}", held.group(1) if held else None
 
 
-# git's words when a ref's lock file is there already (a push in progress, or a killed one's)
-_REMOTE_LOCK = re.compile(r"Unable to create '([^'\n]{1,4096}\.lock)': File exists")
+# git's words when a ref's lock file is there already (a writer at work, or a killed one's)
+_LOCK_FILE = re.compile(r"Unable to create '([^'\n]{1,4096}\.lock)': File exists")
 
 
 def parse_push(out: str) -> list[tuple[str, str, str]]:
