@@ -109,8 +109,17 @@ def find_message(store: Store, prefix: str) -> Message:
 
 
 def reply_target(me: Identity, original: Message) -> str:
-    """The send target that answers ``original``'s sender."""
+    """The send target that answers ``original``'s sender: in the workspace it was written
+    from, when another workspace's architect wrote it (``Codev-Workspace``)."""
     sender = original.sender
+    if original.workspace is not None:
+        if me.is_builder:
+            raise UsageError(
+                f"{sender} wrote that from workspace {original.workspace}; builder "
+                f"{me.name} may only write to its own architect",
+                "ask your architect to answer it",
+            )
+        return f"{original.workspace}:{sender}"
     if is_human(sender):  # written on the supervisor's page, which has no inbox
         raise UsageError(
             "'human' wrote that from the supervisor's page and has no inbox",

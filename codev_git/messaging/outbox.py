@@ -13,7 +13,7 @@ from typing import Any
 from codev_git import config, report
 from codev_git.address import parse_target
 from codev_git.errors import CodevError, UsageError
-from codev_git.messaging.message import Sent, send
+from codev_git.messaging.message import KIND_ACK, Message, Sent, send
 from codev_git.ownership.identity import Identity, resolve, workspace_name
 from codev_git.ownership.records import OwnerBook
 from codev_git.store import Store
@@ -65,7 +65,15 @@ def deliver(
     parsed = parse_target(target)
     if parsed.workspace is not None:
         return _deliver_elsewhere(
-            store, sender, target, parsed.workspace, body, reply_to, ack=ack, urgent=urgent
+            store,
+            sender,
+            target,
+            parsed.workspace,
+            body,
+            reply_to,
+            ack=ack,
+            urgent=urgent,
+            kind=kind,
         )
     remote = None
     if push or (push is None and config.AUTO_PUSH.flag(store)):
@@ -108,6 +116,7 @@ def _deliver_elsewhere(
     *,
     ack: bool,
     urgent: bool,
+    kind: str | None = None,
 ) -> Delivered:
     if sender.is_builder:
         raise UsageError(
@@ -126,6 +135,7 @@ def _deliver_elsewhere(
         reply_to=reply_to,
         ack=ack,
         urgent=urgent,
+        kind=kind,
         extra={"Codev-Workspace": origin},
     )
     return Delivered(replace(sent, workspace=workspace))
@@ -147,8 +157,30 @@ def reply(
     book = OwnerBook(store)
     me = resolve(store, as_name, book)
     original = find_message(store, message_id)
+    if kind == KIND_ACK:
+        _check_acknowledgeable(me, original)
     target = reply_target(me, original)
     return deliver(store, me, target, body, book=book, push=push, reply_to=original.id, kind=kind)
+
+
+def _check_acknowledgeable(me: Identity, original: Message) -> None:
+    """Only a message's recipient acknowledges it (for broadcast: anyone but its sender);
+    an ack from anyone else would answer nothing (see :func:`acks.answers`)."""
+    from codev_git.address import is_broadcast
+    from codev_git.messaging.render import visible
+
+    if is_broadcast(original.to):
+        if original.sender == me.address:
+            raise UsageError(
+                f"{original.short_id} is your own broadcast", "acknowledge a message you received"
+            )
+        return
+    if original.to != me.address:
+        raise UsageError(
+            f"{original.short_id} was sent to {visible(original.to)}, not to you "
+            f"({me.address}): only its recipient can acknowledge it",
+            f"answer its sender with 'git codev reply {original.short_id} TEXT' if you must",
+        )
 
 
 def send_as(
