@@ -5,9 +5,13 @@ for a header."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 from tests.helpers import Sandbox, git
+from tests.test_delivery import follower, sink_lines, wait_for
+from tests.test_follow import stop
 
 
 def other_workspace(tmp_path: Path, name: str) -> Sandbox:
@@ -93,3 +97,83 @@ def test_only_the_recipient_can_acknowledge_a_message(sandbox: Sandbox) -> None:
     sandbox.ok("ack", shout["id"], as_="payments")
     sandbox.ok("ack", asked["id"], as_="main")
     assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []
+
+
+def unread(box: Sandbox) -> list[str]:
+    return bodies(box, "main")
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting to be reaped has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_a_command_that_leaves_a_background_job_does_not_hold_up_the_feed(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sink, pidfile = tmp_path / "delivered.txt", tmp_path / "job.pid"
+    script = tmp_path / "deliver.sh"
+    # for "start a job": starts one in the background (it keeps the command's stdout) and
+    # succeeds at once, as 'notify-send ... &' or an editor launcher does
+    script.write_text(
+        "#!/bin/sh\nbody=$(cat)\n"
+        f'case "$body" in *"start a job"*) sleep 100000 & echo $! > {pidfile};; esac\n'
+        f'printf "%s\\n" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
+    )
+    script.chmod(0o755)
+    sandbox.ok("send", "architect", "start a job", cwd=b)
+    sandbox.ok("send", "architect", "the next one", cwd=b)
+    proc = follower(sandbox, "--exec", str(script))
+    try:
+        assert wait_for(lambda: "the next one" in sink_lines(sink)), sink_lines(sink)
+        assert wait_for(lambda: unread(sandbox) == [])
+    finally:
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        code, _, err = stop(proc)
+    assert code == 0, err
+    assert sink_lines(sink) == ["start a job", "the next one"]
+
+
+def test_sigterm_stops_a_follower_as_ctrl_c_does(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sink, started, fifo = tmp_path / "delivered.txt", tmp_path / "started", tmp_path / "gate"
+    os.mkfifo(fifo)
+    script = tmp_path / "deliver.sh"
+    # "first" is handed over at once; "second" blocks until the test opens the gate
+    script.write_text(
+        "body=$(cat)\n"
+        f'case "$body" in *second*) echo $$ > {started}; read gate < {fifo};; esac\n'
+        f'printf "%s\\n" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
+    )
+    for text in ("first", "second"):
+        sandbox.ok("send", "architect", text, cwd=b)
+    # sourced: the command's shell is the one that blocks, so its pid is the one to watch
+    proc = follower(sandbox, "--exec", f". {script}")
+    try:
+        assert wait_for(lambda: started.exists() and started.read_text().strip() != "")
+        assert sink_lines(sink) == ["first"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        pid = int(started.read_text()) if started.exists() else None
+        if pid is not None and alive(pid):  # left running: let it finish
+            gate = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(gate, b"go\n")
+            os.close(gate)
+    assert proc.returncode == 0, err
+    # the command for "second" was ended with the follower: no second consumer runs on
+    assert pid is not None and not alive(pid)
+    # what was handed over is read; what was not comes again, once
+    assert unread(sandbox) == ["second"]
+    assert [json.loads(x)["event"] for x in out.decode().splitlines()].count("message") == 2

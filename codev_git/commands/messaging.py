@@ -323,6 +323,13 @@ def _follow(
         from codev_git.commands.console import stream_reports
 
         stream_reports()  # stdout carries JSON lines: notes go to stderr as JSON lines
+    import signal
+
+    def stopped(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C: what was handed over is marked, CMD is ended
+
+    # a follower run as a service is stopped with SIGTERM (a closed terminal: SIGHUP)
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         follow(
             store,
@@ -336,3 +343,6 @@ def _follow(
         )
     except KeyboardInterrupt:
         note("stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

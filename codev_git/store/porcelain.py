@@ -79,25 +79,44 @@ def run_program(
     stdout_to_stderr: bool = False,
 ) -> int:
     """Run another program (a string is run by the shell) and return its exit status; its
-    output goes where ours goes (to stderr with ``stdout_to_stderr``, to keep stdout clean)."""
+    output goes where ours goes (to stderr with ``stdout_to_stderr``, to keep stdout clean).
+    Interrupted, we end it and wait for it before going on, so that it does not run on
+    after us. (It stays in our process group: Ctrl-C at a terminal reaches it too, and it
+    may still read the terminal.)"""
     import sys
 
     what = argv if isinstance(argv, str) else argv[0]
+    out: int | None = None
+    if stdout_to_stderr:
+        # straight onto our stderr when it is a file: a pipe read to its end would wait for
+        # whatever the program left running in the background with its stdout
+        try:
+            sys.stderr.flush()
+            out = sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):
+            out = subprocess.PIPE
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             argv,
             cwd=cwd,
             env=clean_env(env),
-            input=stdin,
+            stdin=subprocess.PIPE if stdin is not None else None,
             shell=isinstance(argv, str),
-            stdout=subprocess.PIPE if stdout_to_stderr else None,
-            check=False,
+            stdout=out,
         )
     except OSError as exc:
         raise OperationalError(f"cannot run {what}: {exc.strerror or exc}") from exc
-    if stdout_to_stderr and proc.stdout:  # through sys.stderr, whatever it is (tests, pipes)
+    with proc:
+        try:
+            printed, _ = proc.communicate(stdin)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): the program ends with us
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait()
+            raise
+    if stdout_to_stderr and printed:  # through sys.stderr, whatever it is (tests, pipes)
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(proc.stdout.decode("utf-8", "replace"))
+            sys.stderr.write(printed.decode("utf-8", "replace"))
             sys.stderr.flush()
     return proc.returncode
 
