@@ -25,8 +25,9 @@ _VISIBLE = {"\r": "\\r", "\x1b": "\\e", "\x7f": "\\x7f"}
 
 
 def visible(text: str) -> str:
-    """Control characters (other than newline and tab) and invisible format characters
-    (bidi overrides, zero-width) shown as escapes, so text cannot disguise itself."""
+    """Control characters (other than newline and tab), invisible format characters (bidi
+    overrides, zero-width) and the Unicode line and paragraph separators shown as escapes,
+    so text cannot disguise itself."""
     out = []
     for ch in text:
         code = ord(ch)
@@ -38,7 +39,8 @@ def visible(text: str) -> str:
             out.append(f"\\x{code:02x}")
         elif 0xDC80 <= code <= 0xDCFF:  # undecodable byte (surrogateescape)
             out.append(f"\\x{code - 0xDC00:02x}")
-        elif code > 0x7F and unicodedata.category(ch) == "Cf":  # bidi overrides, zero-width
+        elif code > 0x7F and unicodedata.category(ch) in ("Cf", "Zl", "Zp"):
+            # bidi overrides, zero-width; U+2028/U+2029 break a line for many readers
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
