@@ -239,7 +239,9 @@ def inbox_cmd(
         data: dict[str, object] = {
             "reader": {"type": reader.kind, "name": reader.name, "architect": reader.architect},
             "messages": [message_json(e.message, unread=e.unread) for e in entries],
-            "markedRead": 0 if peek else sum(1 for e in entries if e.unread),
+            # what marking can move past: on each channel, the unread shown up to the first
+            # unread left out (--all --limit N may show later ones without earlier ones)
+            "markedRead": 0 if peek else found.markable(e.message.id for e in entries),
         }
         if fetched is not None:
             data["fetched"] = fetched.as_json()

@@ -285,6 +285,17 @@ class InboxRead:
         :func:`mark_delivered`."""
         return mark_delivered(self.store, self.channels, delivered)
 
+    def markable(self, delivered: Iterable[str]) -> int:
+        """How many messages :meth:`mark` would mark read for ``delivered`` (say it before
+        writing, mark after)."""
+        shown = set(delivered)
+        return sum(len(_prefix(c, shown)) for c in self.channels)
+
+
+def _prefix(channel: ChannelRead, shown: set[str]) -> list[Message]:
+    """The unread messages of ``channel`` a cursor can move past: the delivered prefix."""
+    return list(itertools.takewhile(lambda m: m.id in shown, channel.unread))
+
 
 def mark_delivered(store: Store, channels: Iterable[ChannelRead], delivered: Iterable[str]) -> int:
     """Move each channel's cursor past the unread messages among ``delivered`` — on each
@@ -294,7 +305,7 @@ def mark_delivered(store: Store, channels: Iterable[ChannelRead], delivered: Ite
     shown = set(delivered)
     marked = 0
     for c in channels:
-        prefix = list(itertools.takewhile(lambda m: m.id in shown, c.unread))
+        prefix = _prefix(c, shown)
         if not c.unread and c.tip is not None and c.tip != c.cursor_at:
             mark_read(store, c.cursor, c.tip, [], complete=True)
         elif prefix and c.tip is not None:
