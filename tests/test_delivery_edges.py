@@ -215,3 +215,14 @@ def test_marked_read_counts_what_was_marked(sandbox: Sandbox) -> None:
     assert shown["markedRead"] == 0
     shown = json.loads(sandbox.ok("inbox", "--all", "--limit", "2", "--json", as_="main").out)
     assert shown["markedRead"] == 2 and unread(sandbox) == []
+
+
+def test_a_hook_payload_whose_cwd_holds_a_nul_fails_no_turn(sandbox: Sandbox) -> None:
+    payload = json.dumps({"cwd": f"{sandbox.root}\0x"}).encode()
+    env: dict[str, str | None] = {"CODEV_ARCHITECT_NAME": "main"}
+    prompt = sandbox.run("agent", "hook", "UserPromptSubmit", stdin=payload, env=env)
+    assert prompt.code == 0 and json.loads(prompt.out) == {}, prompt.err
+    start = sandbox.run("agent", "hook", "SessionStart", stdin=payload, env=env)
+    assert start.code == 0, start.err
+    said = json.loads(start.out)["hookSpecificOutput"]["additionalContext"]
+    assert "cannot tell who you are" in said and "\0" not in said

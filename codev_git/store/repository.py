@@ -63,6 +63,8 @@ class Store:
     @classmethod
     def discover(cls, start: str | os.PathLike[str] | None = None) -> Self:
         here = os.fspath(start) if start is not None else os.getcwd()
+        if "\0" in here:  # e.g. an agent hook's payload: no path holds one
+            raise UsageError(f"not a path: {here!r}", "give the directory of a git repository")
         try:
             path = pygit2.discover_repository(here)
         except (pygit2.GitError, OSError) as exc:
