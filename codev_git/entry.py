@@ -7,6 +7,8 @@ teardown (freeing every module one by one, ~20 ms) is skipped once output is flu
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import sys
 from typing import NoReturn
@@ -17,6 +19,7 @@ from codev_git.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 def main() -> NoReturn:
     args = sys.argv[1:]
     code: int | None = None
+    _closed_streams()
     if args[:1] in (["send"], ["inbox"]):
         from codev_git.commands.console import stderr_sink
         from codev_git.fastpath import attempt
@@ -38,6 +41,29 @@ def main() -> NoReturn:
 
         code = full(args, fast=False)
     _exit(code)
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the program was started with it closed (``git-codev ... >&-``;
+    git itself would have given it /dev/null): every write fails as a write to a closed
+    descriptor does, so what could not be written stays unread."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _closed_streams() -> None:
+    """Python sets a standard stream it finds closed to None: give each one that fails
+    (stdout) or reads and writes nothing (stdin, stderr), instead of a traceback later."""
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull)  # noqa: SIM115
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
 
 
 def _exit(code: int) -> NoReturn:

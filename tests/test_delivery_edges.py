@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 from tests.helpers import Sandbox, git
@@ -226,3 +227,46 @@ def test_a_hook_payload_whose_cwd_holds_a_nul_fails_no_turn(sandbox: Sandbox) ->
     assert start.code == 0, start.err
     said = json.loads(start.out)["hookSpecificOutput"]["additionalContext"]
     assert "cannot tell who you are" in said and "\0" not in said
+
+
+def test_a_feed_that_cannot_be_written_stops_with_one_line(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "nowhere to go", cwd=b)
+    for extra in ([], ["--json"]):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run(
+                ["git", "codev", "inbox", "--follow", *extra],
+                cwd=sandbox.root,
+                env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+                stdout=full,
+                stderr=subprocess.PIPE,
+                timeout=120,
+                check=False,
+            )
+        err = proc.stderr.decode()
+        assert proc.returncode == 1, err
+        assert "no space left on device" in err and "internal error" not in err
+        assert unread(sandbox) == ["nowhere to go"]
+
+
+def test_closed_standard_streams_are_failures_not_tracebacks(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "keep me", cwd=b)
+    # git-codev run directly with stdout closed (git itself would give it /dev/null)
+    for args in (["inbox"], ["prime"], ["agent", "hook", "UserPromptSubmit"]):
+        proc = subprocess.run(
+            ["git-codev", *args],
+            cwd=sandbox.root,
+            env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: os.close(1),
+            timeout=120,
+            check=False,
+        )
+        err = proc.stderr.decode()
+        assert proc.returncode == 1, (args, err)
+        assert "Traceback" not in err and "internal error" not in err, err
+        assert unread(sandbox) == ["keep me"]

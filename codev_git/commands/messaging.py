@@ -278,17 +278,21 @@ def _follow(
     from codev_git.messaging.message import Message
     from codev_git.messaging.render import message_json, message_text
 
+    def put(text: str) -> None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError as exc:  # a full disk, a closed pipe: the feed cannot go on
+            raise _FeedFailed(exc) from exc
+
     def line(data: dict[str, object]) -> None:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
-        sys.stdout.flush()
+        put(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
     def show(msg: Message) -> None:
         if as_json:
             line({"event": "message", **message_json(msg)})
         else:
-            echo(message_text(msg))
-            echo()
-            sys.stdout.flush()
+            put(message_text(msg) + "\n\n")
 
     def ready() -> None:
         note(f"following {reader.address}'s inbox; Ctrl-C to stop")
@@ -345,6 +349,21 @@ def _follow(
         )
     except KeyboardInterrupt:
         note("stopped")
+    except _FeedFailed as failed:
+        from codev_git.messaging.deliver import feed_error
+
+        error = feed_error(failed.error)
+        if as_json:  # errors go to stdout under --json, and stdout is what failed
+            report.warn(str(error))
+        raise error from failed
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class _FeedFailed(Exception):
+    """Writing the live feed failed; what was written before stays marked read."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -71,6 +71,16 @@ def output_error(delivered: Delivered, total: int, *, marked: bool = True) -> Op
     )
 
 
+def feed_error(exc: OSError) -> OperationalError:
+    """The one line for a live feed (``inbox --follow``) whose output cannot be written."""
+    silence_stdout()
+    return OperationalError(
+        f"could not write to standard output ({_reason(exc)}); "
+        "the messages not written stay unread",
+        _hint(exc),
+    )
+
+
 def _reason(exc: OSError) -> str:
     if exc.errno == errno.EPIPE:
         return "the reader closed the pipe"
