@@ -301,17 +301,23 @@ def mark_delivered(store: Store, channels: Iterable[ChannelRead], delivered: Ite
     """Move each channel's cursor past the unread messages among ``delivered`` — on each
     channel only the prefix of them (parents first) that was delivered, since a cursor reaches
     everything behind it — and past commits that are not messages when nothing else is unread
-    there (they were warned about once). Returns how many messages were marked."""
+    there (they were warned about once). Returns how many messages were marked.
+
+    Ctrl-C (or SIGTERM) meanwhile waits until the cursors are written: it mostly comes
+    right after the messages were handed over, and must not leave them unread."""
+    from codev_git.messaging.deliver import signals_held
+
     shown = set(delivered)
     marked = 0
-    for c in channels:
-        prefix = _prefix(c, shown)
-        if not c.unread and c.tip is not None and c.tip != c.cursor_at:
-            mark_read(store, c.cursor, c.tip, [], complete=True)
-        elif prefix and c.tip is not None:
-            complete = len(prefix) == len(c.unread)
-            mark_read(store, c.cursor, c.tip, [m.id for m in prefix], complete)
-            marked += len(prefix)
+    with signals_held():
+        for c in channels:
+            prefix = _prefix(c, shown)
+            if not c.unread and c.tip is not None and c.tip != c.cursor_at:
+                mark_read(store, c.cursor, c.tip, [], complete=True)
+            elif prefix and c.tip is not None:
+                complete = len(prefix) == len(c.unread)
+                mark_read(store, c.cursor, c.tip, [m.id for m in prefix], complete)
+                marked += len(prefix)
     return marked
 
 
