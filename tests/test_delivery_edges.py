@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.helpers import Sandbox, git
 from tests.test_delivery import follower, sink_lines, wait_for
-from tests.test_follow import stop
+from tests.test_follow import read_lines, stop
 
 
 def other_workspace(tmp_path: Path, name: str) -> Sandbox:
@@ -270,3 +270,50 @@ def test_closed_standard_streams_are_failures_not_tracebacks(sandbox: Sandbox) -
         assert proc.returncode == 1, (args, err)
         assert "Traceback" not in err and "internal error" not in err, err
         assert unread(sandbox) == ["keep me"]
+
+
+def test_hooks_prime_and_the_feed_write_utf8_whatever_the_locale(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sandbox.ok("send", "architect", "shipped \U0001f680 — done", cwd=b)
+    # a terminal or runtime whose locale is not UTF-8
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "main", "PYTHONIOENCODING": "latin-1"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["git", "codev", *args],
+            cwd=sandbox.root,
+            env=env,
+            input=b"{}",
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+
+    prime = run("prime", "--peek")
+    assert prime.returncode == 0, prime.stderr
+    assert "shipped \U0001f680 — done" in prime.stdout.decode("utf-8")
+    hook = run("agent", "hook", "UserPromptSubmit")
+    assert hook.returncode == 0, hook.stderr
+    said = json.loads(hook.stdout.decode("utf-8"))["hookSpecificOutput"]["additionalContext"]
+    assert "shipped \U0001f680 — done" in said
+    assert unread(sandbox) == []
+    sandbox.ok("send", "architect", "again \U0001f680", cwd=b)
+    proc = subprocess.Popen(
+        ["git-codev", "inbox", "--follow", "--json"],
+        cwd=sandbox.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        lines = read_lines(proc, 2)
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+    assert json.loads(lines[1])["message"] == "again \U0001f680"
+    # the waiting Stop hook wakes the agent with the messages on stderr: UTF-8 too
+    sandbox.ok("send", "architect", "wake \U0001f680", cwd=b)
+    wake = run("agent", "hook", "Stop", "--wait")
+    assert wake.returncode == 2, wake.stderr
+    assert "wake \U0001f680" in wake.stderr.decode("utf-8")

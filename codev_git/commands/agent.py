@@ -18,11 +18,12 @@ RUNTIMES = ("claude", "codex", "gemini")
 
 
 def _write_flushed(text: str) -> None:
-    """Write and flush stdout; a failure is an OperationalError (nothing is marked read)."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError as exc:
+    """Write (as UTF-8, whatever the locale says: runtimes read UTF-8 JSON) and flush stdout;
+    a failure is an OperationalError (nothing is marked read)."""
+    from codev_git.messaging.deliver import write_each
+
+    exc = write_each([text.encode("utf-8", "surrogateescape")]).error
+    if exc is not None:
         raise OperationalError(
             f"could not write the output ({exc.strerror or exc}); nothing was marked read"
         ) from exc
@@ -341,10 +342,17 @@ def _wait_and_wake(store: Store, who: Any, lease: Any) -> None:
     if wake is None:
         return
     try:
+        from codev_git.messaging.deliver import write_each
+
+        text = wake.text + "\n"
+        stream = getattr(sys.stderr, "buffer", None)
         try:
-            sys.stderr.write(wake.text + "\n")
             sys.stderr.flush()
         except OSError:
+            return
+        if stream is None:  # an in-memory stream
+            sys.stderr.write(text)
+        elif write_each([text.encode("utf-8", "surrogateescape")], stream).error is not None:
             return  # not handed over: they stay unread
         wake.batch.mark(store, wake.handed)
     finally:

@@ -274,16 +274,16 @@ def _follow(
     only JSON lines: a ``ready`` event once delivery starts, then one line per message."""
     import json
 
+    from codev_git.messaging.deliver import write_each
     from codev_git.messaging.follow import follow, run_exec
     from codev_git.messaging.message import Message
     from codev_git.messaging.render import message_json, message_text
 
     def put(text: str) -> None:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except OSError as exc:  # a full disk, a closed pipe: the feed cannot go on
-            raise _FeedFailed(exc) from exc
+        # UTF-8 bytes, as inbox writes them, whatever encoding the locale gives stdout
+        done = write_each([text.encode("utf-8", "surrogateescape")])
+        if done.error is not None:  # a full disk, a closed pipe: the feed cannot go on
+            raise _FeedFailed(done.error)
 
     def line(data: dict[str, object]) -> None:
         put(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
