@@ -317,3 +317,25 @@ def test_hooks_prime_and_the_feed_write_utf8_whatever_the_locale(sandbox: Sandbo
     wake = run("agent", "hook", "Stop", "--wait")
     assert wake.returncode == 2, wake.stderr
     assert "wake \U0001f680" in wake.stderr.decode("utf-8")
+
+
+def test_ones_own_broadcast_asking_for_answers_neither_blocks_a_stop_nor_takes_a_reply(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ok("architect", "add", "payments")
+    shout = json.loads(
+        sandbox.ok(
+            "send", "broadcast", "freeze until 3pm, ack please", "--ack", "--json", as_="main"
+        ).out
+    )
+    env: dict[str, str | None] = {"CODEV_ARCHITECT_NAME": "main"}
+    # the sender's own agent is not kept from stopping to answer itself
+    assert json.loads(sandbox.ok("agent", "hook", "Stop", stdin=b"{}", env=env).out) == {}
+    before = sandbox.refs("refs/codev/")
+    mine = sandbox.run("reply", shout["id"], "noted", as_="main")
+    assert mine.code == 2 and "your own" in mine.err
+    assert sandbox.refs("refs/codev/") == before
+    # everyone else's is
+    env = {"CODEV_ARCHITECT_NAME": "payments"}
+    other = json.loads(sandbox.ok("agent", "hook", "Stop", stdin=b"{}", env=env).out)
+    assert other["decision"] == "block" and shout["id"][:12] in other["reason"]

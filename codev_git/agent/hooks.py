@@ -141,7 +141,8 @@ def _stop(store: Store, who: Identity, runtime: str) -> Answer:
     from codev_git.messaging.handover import pending
 
     unread = pending(store, who)
-    asking = [m for m in unread.messages if m.asks_answer]
+    # one's own broadcast comes back to one unread, but is not one's to answer
+    asking = [m for m in unread.messages if m.asks_answer and m.sender != who.address]
     if not asking:
         return Answer({})
     rendered = _render_batch(

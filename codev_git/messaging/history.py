@@ -112,6 +112,8 @@ def reply_target(me: Identity, original: Message) -> str:
     """The send target that answers ``original``'s sender: in the workspace it was written
     from, when another workspace's architect wrote it (``Codev-Workspace``)."""
     sender = original.sender
+    if sender == me.address and original.workspace is None:
+        raise UsageError("that message is your own", "reply to a message you received")
     if original.workspace is not None:
         if me.is_builder:
             raise UsageError(
