@@ -339,3 +339,30 @@ def test_ones_own_broadcast_asking_for_answers_neither_blocks_a_stop_nor_takes_a
     env = {"CODEV_ARCHITECT_NAME": "payments"}
     other = json.loads(sandbox.ok("agent", "hook", "Stop", stdin=b"{}", env=env).out)
     assert other["decision"] == "block" and shout["id"][:12] in other["reason"]
+
+
+def test_a_builder_is_asked_to_stop_and_answer_only_what_it_may_answer(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ok("architect", "add", "payments")
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    sandbox.ok("spawn", "1481", "--protocol", "spir", "--architect", "payments", as_="payments")
+    for tail in ("1487", "1481"):  # the spawn announcements are read
+        sandbox.ok("inbox", cwd=sandbox.builder_dir(f"spir-{tail}"))
+    shout = json.loads(
+        sandbox.ok("send", "broadcast", "confirm you rebased", "--ack", "--json", as_="main").out
+    )
+
+    def stop_hook(tail: str) -> dict[str, object]:
+        where = str(sandbox.builder_dir(f"spir-{tail}"))
+        out = sandbox.ok("agent", "hook", "Stop", stdin=json.dumps({"cwd": where}).encode()).out
+        answer: dict[str, object] = json.loads(out)
+        return answer
+
+    # payments's builder may not write to main: it cannot answer, so it is not held back
+    assert stop_hook("1481") == {}
+    assert sandbox.run("ack", shout["id"], cwd=sandbox.builder_dir("spir-1481")).code == 2
+    # main's own builder can, and is
+    held = stop_hook("1487")
+    assert held["decision"] == "block" and shout["id"][:12] in str(held["reason"])
+    sandbox.ok("ack", shout["id"], cwd=sandbox.builder_dir("spir-1487"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codev_git.messaging.handover import Pending
+from codev_git.messaging.message import Message
 from codev_git.ownership.identity import Identity
 from codev_git.store import Store
 
@@ -141,8 +142,7 @@ def _stop(store: Store, who: Identity, runtime: str) -> Answer:
     from codev_git.messaging.handover import pending
 
     unread = pending(store, who)
-    # one's own broadcast comes back to one unread, but is not one's to answer
-    asking = [m for m in unread.messages if m.asks_answer and m.sender != who.address]
+    asking = [m for m in unread.messages if m.asks_answer and can_answer(who, m)]
     if not asking:
         return Answer({})
     rendered = _render_batch(
@@ -159,6 +159,16 @@ def _stop(store: Store, who: Identity, runtime: str) -> Answer:
         return Answer({})
     batch, handed, text = rendered
     return Answer({"decision": BLOCK[runtime], "reason": text}, batch, handed)
+
+
+def can_answer(who: Identity, msg: Message) -> bool:
+    """Whether ``who`` can answer ``msg`` with ``reply`` or ``ack``: a broadcast comes back
+    to its sender, the overseer has no inbox, and a builder writes only to its architect."""
+    from codev_git.address import architect_address, is_human
+
+    if msg.sender == who.address or is_human(msg.sender):
+        return False
+    return not who.is_builder or msg.sender == architect_address(who.architect)
 
 
 def wake_render(who: Identity, batch: Pending) -> tuple[list[str], str]:
