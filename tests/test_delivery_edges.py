@@ -366,3 +366,19 @@ def test_a_builder_is_asked_to_stop_and_answer_only_what_it_may_answer(
     held = stop_hook("1487")
     assert held["decision"] == "block" and shout["id"][:12] in str(held["reason"])
     sandbox.ok("ack", shout["id"], cwd=sandbox.builder_dir("spir-1487"))
+
+
+def test_an_empty_exec_command_is_refused_before_anything_is_marked(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    sandbox.ok("send", "architect", "not for nothing", cwd=sandbox.builder_dir("spir-1487"))
+    for empty in ("", "  "):
+        refused = subprocess.run(
+            ["git", "codev", "inbox", "--follow", "--exec", empty],
+            cwd=sandbox.root,
+            env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+            capture_output=True,
+            timeout=120,  # a follower that started would run until stopped
+            check=False,
+        )
+        assert refused.returncode == 2 and b"--exec needs a command" in refused.stderr
+    assert unread(sandbox) == ["not for nothing"]

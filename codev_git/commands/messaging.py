@@ -213,6 +213,8 @@ def inbox_cmd(
     """
     if (exec_cmd is not None or fetch_every is not None) and not follow:
         raise UsageError("--exec and --fetch-every go with --follow")
+    if exec_cmd is not None and not exec_cmd.strip():  # e.g. --exec "$UNSET": runs nothing
+        raise UsageError("--exec needs a command", "give the command to run for each message")
     if follow and (peek or include_read or limit is not None):
         raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
 
