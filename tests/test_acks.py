@@ -52,3 +52,92 @@ def test_a_reply_acknowledges_but_a_reply_from_someone_else_does_not(sandbox: Sa
 def test_ack_refuses_what_is_not_a_message(sandbox: Sandbox) -> None:
     result = sandbox.run("ack", "zz", as_="main")
     assert result.code == 2 and "not a message id" in result.err
+
+
+# -- released builders ------------------------------------------------------------------------
+def _owes(sandbox: Sandbox, architect: str) -> list[str]:
+    """Ids of the questions the board says ``architect`` owes an answer to."""
+    board = json.loads(sandbox.ok("status", "--by-architect", "--json").out)
+    row = next(a for a in board["architects"] if a["name"] == architect)
+    return [m["id"] for m in row["owes"]]
+
+
+def test_a_released_builders_question_is_still_answered_by_its_architect(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    q1 = json.loads(sandbox.ok("send", "architect", "merge now?", "--ack", "--json", cwd=b).out)
+    q2 = json.loads(sandbox.ok("send", "architect", "and tag?", "--ack", "--json", cwd=b).out)
+    sandbox.ok("release", "1487", as_="main")  # the builder is done; its questions are not
+    pending = json.loads(sandbox.ok("status", "--json").out)["pendingAcks"]
+    assert [a["id"] for a in pending] == [q1["id"], q2["id"]]
+
+    acked = json.loads(sandbox.ok("ack", q1["id"][:10], "--json", as_="main").out)
+    assert acked["replyTo"] == q1["id"] and acked["to"] == "builder-spir-1487"
+    replied = sandbox.ok("reply", q2["id"], "no tag, thanks", as_="main")
+    assert "builder-spir-1487" in replied.out
+
+    assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []
+    primed = json.loads(sandbox.ok("prime", "--peek", "--json", as_="main").out)
+    assert primed["awaitingYourAnswer"] == []
+    assert _owes(sandbox, "main") == []
+    # the answers sit on the builder's own channel, verified under the record the question
+    # was sent under: adopted again, the builder reads them as from its architect
+    sandbox.ok("adopt", "builder/spir-1487", "--architect", "main", as_="main")
+    inbox = json.loads(sandbox.ok("inbox", "--json", cwd=b).out)["messages"]
+    answers = {m["replyTo"]: m for m in inbox if m.get("replyTo")}
+    assert set(answers) == {q1["id"], q2["id"]}
+    assert all(m["verified"] and m["from"] == "architect:main" for m in answers.values())
+
+
+def test_only_the_asked_architect_answers_a_released_builder_and_only_questions(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ok("architect", "add", "payments")
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    asked = json.loads(sandbox.ok("send", "architect", "merge?", "--ack", "--json", cwd=b).out)
+    told = json.loads(sandbox.ok("send", "architect", "tests pass", "--json", cwd=b).out)
+    # reassigned after asking, then released by the new owner: main was asked, main answers
+    sandbox.ok("reassign", "1487", "--to", "payments", as_="main")
+    sandbox.ok("release", "1487", as_="payments")
+    channel = "refs/codev/builders/builder-spir-1487"
+    tip = sandbox.git("rev-parse", channel)
+
+    other = sandbox.run("reply", asked["id"], "yes", as_="payments")
+    assert other.code == 2 and "released" in other.err and "architect:main" in other.err
+    plain = sandbox.run("ack", told["id"], "--json", as_="main")
+    assert plain.code == 2 and plain.err == ""
+    assert "question" in json.loads(plain.out)["error"]["message"]
+    send = sandbox.run("send", "1487", "one more thing", as_="main")
+    assert send.code == 2 and "no builder matches" in send.err  # only answers, no new mail
+    assert sandbox.git("rev-parse", channel) == tip  # nothing written
+    assert [a["id"] for a in json.loads(sandbox.ok("status", "--json").out)["pendingAcks"]] == [
+        asked["id"]
+    ]
+
+    sandbox.ok("ack", asked["id"], as_="main")
+    assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []
+    sandbox.ok("adopt", "builder/spir-1487", "--architect", "main", as_="main")
+    [answer] = [
+        m
+        for m in json.loads(sandbox.ok("inbox", "--json", cwd=b).out)["messages"]
+        if m.get("replyTo") == asked["id"]
+    ]
+    assert answer["verified"], answer
+
+
+def test_a_question_to_a_released_builder_stops_awaiting(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    asked = json.loads(sandbox.ok("send", "1487", "done?", "--ack", "--json", as_="main").out)
+    pending = json.loads(sandbox.ok("status", "--json").out)["pendingAcks"]
+    assert [a["id"] for a in pending] == [asked["id"]]
+    sandbox.ok("release", "1487", as_="main")  # nobody can answer for it any more
+    assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []
+    primed = json.loads(sandbox.ok("prime", "--peek", "--json", as_="main").out)
+    assert primed["pendingAcks"] == []
+    board = json.loads(sandbox.ok("status", "--by-architect", "--json").out)
+    assert next(a for a in board["architects"] if a["name"] == "main")["owed"] == []
+    logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
+    assert asked["id"] in [m["id"] for m in logged]  # kept in the history

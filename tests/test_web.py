@@ -242,3 +242,14 @@ def test_what_the_page_refuses_or_does_not_find(sandbox: Sandbox) -> None:
     assert "no messages" in no_thread.text
     logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
     assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent
+
+
+def test_the_page_drops_questions_to_a_released_builder(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    asked = json.loads(sandbox.ok("send", "1487", "done?", "--ack", "--json", as_="main").out)
+    with serving(sandbox) as server:
+        before = http(server.url).text
+        sandbox.ok("release", "1487", as_="main")  # nobody can answer for it any more
+        after = http(server.url).text
+    assert '<span id="count-waiting">1</span>' in before and asked["id"][:8] in before
+    assert '<span id="count-waiting">0</span>' in after and asked["id"][:8] not in after

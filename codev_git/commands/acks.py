@@ -18,6 +18,7 @@ def ack_cmd(message_id: str, message: str | None, as_name: str | None, as_json: 
 
     The acknowledgement is a message back to the sender (Codev-Reply-To: ID, Codev-Kind: ack),
     so it syncs like any other. Replying with 'git codev reply ID' acknowledges too.
+    A released builder's question is still acknowledged by the architect it asked.
 
     \b
     Examples:

@@ -162,7 +162,9 @@ def release_cmd(
     """Give a builder up: its branch is no longer a builder (the record's history is kept).
 
     Undoes a mistaken adopt; the branch can be adopted again later. Only its owner may
-    (--force overrides, recorded); the owner and the builder each get a message.
+    (--force overrides, recorded); the owner and the builder each get a message. The
+    builder's questions stay answerable ('git codev ack ID' by the architect asked); the
+    questions sent to it stop awaiting an answer, since nobody can give one.
 
     \b
     Examples:

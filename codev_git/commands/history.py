@@ -75,6 +75,10 @@ def reply_cmd(
 ) -> None:
     """Answer the sender of a message (the reply carries a Codev-Reply-To: trailer).
 
+    A question (sent with --ack) from a builder released since is still answered, by the
+    architect it asked only, on the builder's own channel; other messages to a released
+    builder are refused.
+
     \b
     Examples:
       git codev reply 1a2b3c4d "approved, go ahead"

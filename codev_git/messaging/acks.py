@@ -9,20 +9,30 @@ The data model (trailers on message commits, so acknowledgements sync like any m
   ``Codev-Reply-To`` names a message answers it (so ``reply`` acknowledges too).
 - A message awaits an answer while it carries ``Codev-Ack: requested`` and no answer exists.
 
+A released builder: its architect still answers the questions it asked (on its own channel,
+under the ownership record the question was sent under: :func:`released_route`), and the
+questions sent *to* it stop awaiting, since nobody can answer for it any more
+(:func:`unanswerable`); both stay in the history.
+
 Answers are found by walking every channel once; the order of events is the commit graph's,
 and the age shown is only for people (now minus the message's ``Codev-Time``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codev_git import clock
-from codev_git.address import is_broadcast
-from codev_git.messaging.message import Message
+from codev_git.address import is_broadcast, is_builder_address
+from codev_git.errors import UsageError
+from codev_git.messaging.message import Message, Route
 from codev_git.store import Store
+
+if TYPE_CHECKING:
+    from codev_git.ownership.identity import Identity
+    from codev_git.ownership.records import OwnerBook, OwnerRecord
 
 ACK_BODY = b"ack"
 
@@ -114,8 +124,82 @@ def awaiting(
         if any(answers(r, msg) for r in by_reply.get(msg.id, ())):
             continue
         out.append(Awaiting(msg, age_of(msg.time, moment)))
+    if out:
+        gone = unanswerable(store, (a.message for a in out))
+        out = [a for a in out if a.message.id not in gone]
     out.sort(key=lambda a: (a.message.time, a.message.id))
     return out
+
+
+def unanswerable(store: Store, asked: Iterable[Message]) -> set[str]:
+    """The ids among ``asked`` sent to a builder that has been released since: its worktree
+    is no builder any more, so nobody can answer them and they stop awaiting (they stay in
+    the history; adopted again, the builder owes them again)."""
+    from codev_git.ownership.records import OwnerBook
+
+    book = OwnerBook(store)
+    released: dict[str, bool] = {}
+    out: set[str] = set()
+    for msg in asked:
+        if not is_builder_address(msg.to):
+            continue
+        if msg.to not in released:
+            owned = book.by_builder(msg.to)
+            released[msg.to] = owned is not None and owned.released
+        if released[msg.to]:
+            out.add(msg.id)
+    return out
+
+
+def released_route(book: OwnerBook, sender: Identity, question: Message) -> Route | None:
+    """Where an answer to ``question`` goes when the builder that asked it has been released
+    (None when it has not: the caller's refusal stands): the builder's own channel, under
+    the ownership record the question was sent under, which made ``sender`` its owner, so
+    the answer verifies like any message to a builder (docs/trust.md). Only the architect
+    asked may answer, and only a question (``Codev-Ack: requested``): a released builder
+    takes no new mail."""
+    from codev_git.layout import builder_inbox_ref
+    from codev_git.messaging.render import visible
+
+    builder = question.sender
+    owned = book.by_builder(builder) if is_builder_address(builder) else None
+    if owned is None or not owned.released or sender.is_builder:
+        return None
+    if question.to != sender.address:
+        raise UsageError(
+            f"{builder} has been released; only {visible(question.to)}, which "
+            f"{question.short_id} asked, may still answer it",
+            "a released builder takes no new messages",
+        )
+    if not question.asks_answer:
+        raise UsageError(
+            f"{builder} has been released: only its questions (sent with --ack) can still be "
+            f"answered, and {question.short_id} is not one",
+            "run 'git codev status' to see what awaits an answer",
+        )
+    record = _asked_under(owned.history, question, sender.name)
+    if record is None:
+        raise UsageError(
+            f"{question.short_id} was not sent under an ownership record of {builder} that "
+            f"makes {sender.name} its owner",
+            "run 'git codev sync' and try again; if it persists, the message is not genuine",
+        )
+    return Route(builder_inbox_ref(builder), builder, record.thread, ownership=record.rid)
+
+
+def _asked_under(
+    history: tuple[OwnerRecord, ...], question: Message, architect: str
+) -> OwnerRecord | None:
+    """The record ``question`` names (``Codev-Ownership``), else (a message from before
+    that trailer) the latest one making ``architect`` the owner; None unless it does."""
+    if question.ownership:
+        named = [r for r in history if r.rid == question.ownership]
+    else:
+        named = [r for r in history if r.event != "release" and r.architect == architect][-1:]
+    record = named[0] if named else None
+    if record is None or record.event == "release" or record.architect != architect:
+        return None
+    return record
 
 
 def is_answered(store: Store, original: Message) -> bool:

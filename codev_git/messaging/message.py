@@ -203,8 +203,16 @@ def is_message(info: CommitBody) -> bool:
 
 
 # -- sending ----------------------------------------------------------------------------------
-def route(store: Store, sender: Identity, target: str, book: OwnerBook) -> Route:
-    """Resolve a send target for this sender, refusing what the sender may not address."""
+def route(
+    store: Store,
+    sender: Identity,
+    target: str,
+    book: OwnerBook,
+    answering: Message | None = None,
+) -> Route:
+    """Resolve a send target for this sender, refusing what the sender may not address.
+    ``answering`` is the message a reply answers: a question from a builder released since
+    may still be answered by the architect it asked (:func:`acks.released_route`)."""
     thread = sender.record.thread if sender.record is not None else None
     parsed = parse_target(target)
     if parsed.kind == "broadcast":
@@ -229,7 +237,17 @@ def route(store: Store, sender: Identity, target: str, book: OwnerBook) -> Route
 
         require_known(store, name, "send")
         return Route(inbox_ref(name), architect_address(name), None)
-    owned = book.find(parsed.name)
+    try:
+        owned = book.find(parsed.name)
+    except UsageError as exc:
+        if answering is None or exc.code != "unknown-builder" or answering.sender != target:
+            raise
+        from codev_git.messaging.acks import released_route
+
+        where = released_route(book, sender, answering)
+        if where is None:
+            raise
+        return where
     rec = owned.current
     if sender.is_builder and rec.builder == sender.name:
         raise UsageError("a builder cannot send a message to itself", "use the target 'architect'")
@@ -303,9 +321,10 @@ def send(
     urgent: bool = False,
     kind: str | None = None,
     extra: dict[str, str] | None = None,
+    answering: Message | None = None,
 ) -> Sent:
     check_body(store, body)
-    where = route(store, sender, target, book)
+    where = route(store, sender, target, book, answering)
     trailers = {"Codev-From": sender.address, "Codev-To": where.to}
     if where.thread:
         trailers["Codev-Thread"] = where.thread

@@ -59,6 +59,7 @@ def deliver(
     ack: bool = False,
     urgent: bool = False,
     kind: str | None = None,
+    answering: Message | None = None,
 ) -> Delivered:
     """Send ``body`` to ``target``; publish to the default remote when ``push`` (or, when
     None, ``codev.autoPush``) says so. A missing remote is refused before anything is sent."""
@@ -90,6 +91,7 @@ def deliver(
         ack=ack,
         urgent=urgent,
         kind=kind,
+        answering=answering,
     )
     if remote is None:
         return Delivered(sent)
@@ -151,7 +153,8 @@ def reply(
     kind: str | None = None,
 ) -> Delivered:
     """Answer the sender of a message (``Codev-Reply-To:`` names it); ``git codev ack`` is a
-    reply of kind ``ack``."""
+    reply of kind ``ack``. A question from a builder released since is still answered, by
+    the architect it asked, on the builder's own channel (:func:`acks.released_route`)."""
     from codev_git.messaging.history import find_message, reply_target
 
     book = OwnerBook(store)
@@ -160,7 +163,17 @@ def reply(
     if kind == KIND_ACK:
         _check_acknowledgeable(me, original)
     target = reply_target(me, original)
-    return deliver(store, me, target, body, book=book, push=push, reply_to=original.id, kind=kind)
+    return deliver(
+        store,
+        me,
+        target,
+        body,
+        book=book,
+        push=push,
+        reply_to=original.id,
+        kind=kind,
+        answering=original,
+    )
 
 
 def _check_acknowledgeable(me: Identity, original: Message) -> None:

@@ -118,7 +118,11 @@ def overview(
     now = clock.now() if now is None else now
     report = status_report(store)
     index.refresh(store)
+    from codev_git.messaging.acks import unanswerable
+
     waiting = index.waiting()
+    gone = unanswerable(store, (w.message for w in waiting))  # to builders released since
+    waiting = [w for w in waiting if w.id not in gone]
     cards = []
     for arch in report["architects"]:
         name = arch["name"]
