@@ -11,7 +11,7 @@ import anyio
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.helpers import Sandbox
+from tests.helpers import Sandbox, git
 
 TOOLS = {
     "whoami",
@@ -75,3 +75,89 @@ def test_builder_sends_and_its_architect_reads_through_mcp(sandbox: Sandbox) -> 
     assert cli == inbox
     assert acked["replyTo"] == sent["id"]
     assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []
+
+
+def gated_remote(sandbox: Sandbox, tmp_path: Path) -> tuple[str, Path]:
+    """A remote whose transport waits for the test: every connection to it first reads the
+    FIFO ``gate`` (until the test creates ``gate.open``), then runs git's own server side
+    (an ``ext::`` remote; git refuses those unless ``protocol.ext.allow`` says always)."""
+    bare = tmp_path / "gated.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    fifo = tmp_path / "gate"
+    os.mkfifo(fifo)
+    script = tmp_path / "gate.sh"
+    script.write_text(
+        f'#!/bin/sh\n[ -e "{fifo}.open" ] || cat "{fifo}" >/dev/null\nexec git "$1" "$2"\n'
+    )
+    script.chmod(0o755)
+    git(sandbox.root, "config", "protocol.ext.allow", "always")
+    git(sandbox.root, "remote", "add", "gated", f"ext::{script} %s {bare}")
+    return "gated", fifo
+
+
+def test_a_cancelled_inbox_read_leaves_the_messages_unread(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A read the client abandons (Esc in Claude Code: the SDK client sends
+    notifications/cancelled) is never answered, so it must mark nothing read.
+
+    The read is made to be in flight, deterministically: a ``sync`` call holds the server's
+    command lock while its transport waits on a FIFO the test holds open (once the test's
+    open of the FIFO for writing returns, the gate is reading it, so the sync is running);
+    the inbox read is sent, then ``list_tools``, whose answer means the server has dispatched
+    the read (stdio is ordered, and requests are handled in the order they arrive), which now
+    waits for the lock. Then the read is cancelled and the gate released. A ``whoami`` after
+    the sync takes the lock after the abandoned read's worker has had it."""
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    builder_dir = sandbox.builder_dir("spir-1487")
+    for n in range(3):
+        sandbox.ok("send", "architect", f"note {n}", cwd=builder_dir)
+
+    def unread() -> list[str]:
+        peek = json.loads(sandbox.ok("inbox", "--peek", "--json", as_="main").out)
+        return [m["message"] for m in peek["messages"]]
+
+    waiting = unread()
+    assert len(waiting) >= 3
+    remote, fifo = gated_remote(sandbox, tmp_path)
+
+    async def scenario() -> tuple[Any, list[str], list[str], Any]:
+        synced: list[Any] = []
+        abandoned: list[str] = []
+        async with Client(server(sandbox.root, CODEV_ARCHITECT_NAME="main")) as architect:
+            async with anyio.create_task_group() as tasks:
+
+                async def run_sync() -> None:
+                    synced.append(await architect.call_tool("sync", {"remote": remote}))
+                    if len(synced) == 1 and not gate_reached:  # never hang the test
+                        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+                gate_reached = False
+                tasks.start_soon(run_sync)
+                held = await anyio.to_thread.run_sync(os.open, fifo, os.O_WRONLY)
+                gate_reached = not synced
+                assert gate_reached, f"sync never reached the gated transport: {synced}"
+                reading = anyio.CancelScope()
+
+                async def read() -> None:
+                    with reading:
+                        await architect.call_tool("inbox", {"mode": "read"})
+                        abandoned.append("answered")
+
+                tasks.start_soon(read)
+                await architect.list_tools()  # the read is in the server, waiting
+                reading.cancel()
+                Path(f"{fifo}.open").touch()
+                os.close(held)
+            await architect.call_tool("whoami", {})
+            after_cancel = unread()
+            read = payload(await architect.call_tool("inbox", {"mode": "read"}))
+        return synced[0], abandoned, after_cancel, read
+
+    synced, abandoned, after_cancel, read = anyio.run(scenario)
+    payload(synced)
+    assert abandoned == []
+    assert after_cancel == waiting  # nothing of the abandoned read was marked
+    assert [m["message"] for m in read["messages"]] == waiting
+    assert read["markedRead"] == len(waiting)
+    assert unread() == []
