@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -95,69 +97,121 @@ def gated_remote(sandbox: Sandbox, tmp_path: Path) -> tuple[str, Path]:
     return "gated", fifo
 
 
+@contextlib.asynccontextmanager
+async def command_lock_held(client: Client, remote: str, fifo: Path) -> AsyncIterator[list[Any]]:
+    """While the block runs, a ``sync`` call to the gated ``remote`` holds the server's command
+    lock: once the test's open of the FIFO for writing returns, the gate is reading it, so the
+    sync is running. Leaving the block opens the gate; the sync's answer is then put in the
+    list yielded."""
+    synced: list[Any] = []
+    reached = False
+    async with anyio.create_task_group() as tasks:
+
+        async def run_sync() -> None:
+            synced.append(await client.call_tool("sync", {"remote": remote}))
+            if not reached:  # it never reached the gate: let the open below return
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+
+        tasks.start_soon(run_sync)
+        held = await anyio.to_thread.run_sync(os.open, fifo, os.O_WRONLY)
+        reached = not synced
+        try:
+            assert reached, f"sync never reached the gated transport: {synced}"
+            yield synced
+        finally:
+            Path(f"{fifo}.open").touch()
+            os.close(held)
+
+
+def mail_for_main(sandbox: Sandbox) -> list[str]:
+    """Three messages from a builder to architect main; the bodies of main's unread."""
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    for n in range(3):
+        sandbox.ok("send", "architect", f"note {n}", cwd=sandbox.builder_dir("spir-1487"))
+    waiting = unread(sandbox)
+    assert len(waiting) == 3
+    return waiting
+
+
+def unread(sandbox: Sandbox) -> list[str]:
+    peek = json.loads(sandbox.ok("inbox", "--peek", "--json", as_="main").out)
+    return [m["message"] for m in peek["messages"]]
+
+
 def test_a_cancelled_inbox_read_leaves_the_messages_unread(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """A read the client abandons (Esc in Claude Code: the SDK client sends
     notifications/cancelled) is never answered, so it must mark nothing read.
 
-    The read is made to be in flight, deterministically: a ``sync`` call holds the server's
-    command lock while its transport waits on a FIFO the test holds open (once the test's
-    open of the FIFO for writing returns, the gate is reading it, so the sync is running);
-    the inbox read is sent, then ``list_tools``, whose answer means the server has dispatched
-    the read (stdio is ordered, and requests are handled in the order they arrive), which now
-    waits for the lock. Then the read is cancelled and the gate released. A ``whoami`` after
-    the sync takes the lock after the abandoned read's worker has had it."""
-    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
-    builder_dir = sandbox.builder_dir("spir-1487")
-    for n in range(3):
-        sandbox.ok("send", "architect", f"note {n}", cwd=builder_dir)
-
-    def unread() -> list[str]:
-        peek = json.loads(sandbox.ok("inbox", "--peek", "--json", as_="main").out)
-        return [m["message"] for m in peek["messages"]]
-
-    waiting = unread()
-    assert len(waiting) >= 3
+    The read is made to be in flight, deterministically: while a sync holds the server's
+    command lock (:func:`command_lock_held`) the read is sent, then ``list_tools``, whose
+    answer means the server has dispatched the read (stdio is ordered, requests are handled
+    in the order they arrive), which now waits for the lock. Then the read is cancelled and
+    the gate opened. A ``whoami`` after the sync takes the lock after the abandoned read's
+    worker thread has had it (it was waiting for it first)."""
+    waiting = mail_for_main(sandbox)
     remote, fifo = gated_remote(sandbox, tmp_path)
 
     async def scenario() -> tuple[Any, list[str], list[str], Any]:
-        synced: list[Any] = []
-        abandoned: list[str] = []
+        answered: list[str] = []
         async with Client(server(sandbox.root, CODEV_ARCHITECT_NAME="main")) as architect:
-            async with anyio.create_task_group() as tasks:
+            reading = anyio.CancelScope()
 
-                async def run_sync() -> None:
-                    synced.append(await architect.call_tool("sync", {"remote": remote}))
-                    if len(synced) == 1 and not gate_reached:  # never hang the test
-                        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+            async def read() -> None:
+                with reading:
+                    await architect.call_tool("inbox", {"mode": "read"})
+                    answered.append("answered")
 
-                gate_reached = False
-                tasks.start_soon(run_sync)
-                held = await anyio.to_thread.run_sync(os.open, fifo, os.O_WRONLY)
-                gate_reached = not synced
-                assert gate_reached, f"sync never reached the gated transport: {synced}"
-                reading = anyio.CancelScope()
-
-                async def read() -> None:
-                    with reading:
-                        await architect.call_tool("inbox", {"mode": "read"})
-                        abandoned.append("answered")
-
+            async with (
+                command_lock_held(architect, remote, fifo) as synced,
+                anyio.create_task_group() as tasks,
+            ):
                 tasks.start_soon(read)
                 await architect.list_tools()  # the read is in the server, waiting
                 reading.cancel()
-                Path(f"{fifo}.open").touch()
-                os.close(held)
             await architect.call_tool("whoami", {})
-            after_cancel = unread()
+            after_cancel = unread(sandbox)
             read = payload(await architect.call_tool("inbox", {"mode": "read"}))
-        return synced[0], abandoned, after_cancel, read
+        return synced[0], answered, after_cancel, read
 
-    synced, abandoned, after_cancel, read = anyio.run(scenario)
+    synced, answered, after_cancel, read = anyio.run(scenario)
     payload(synced)
-    assert abandoned == []
+    assert answered == []
     assert after_cancel == waiting  # nothing of the abandoned read was marked
     assert [m["message"] for m in read["messages"]] == waiting
     assert read["markedRead"] == len(waiting)
-    assert unread() == []
+    assert unread(sandbox) == []
+
+
+def test_two_inbox_reads_at_once_hand_each_message_over_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Reads run one at a time: the second takes its messages after the first marked its own.
+    Both are sent while a sync holds the command lock (see the test above), so both are in
+    the server when the lock frees."""
+    waiting = mail_for_main(sandbox)
+    remote, fifo = gated_remote(sandbox, tmp_path)
+
+    async def scenario() -> tuple[Any, list[Any]]:
+        reads: list[Any] = []
+        async with Client(server(sandbox.root, CODEV_ARCHITECT_NAME="main")) as architect:
+
+            async def read() -> None:
+                reads.append(payload(await architect.call_tool("inbox", {"mode": "read"})))
+
+            async with (
+                anyio.create_task_group() as tasks,
+                command_lock_held(architect, remote, fifo) as synced,
+            ):
+                tasks.start_soon(read)
+                tasks.start_soon(read)
+                await architect.list_tools()  # both reads are in the server, waiting
+        return synced[0], reads
+
+    synced, reads = anyio.run(scenario)
+    payload(synced)
+    handed = [m["message"] for r in reads for m in r["messages"]]
+    assert sorted(handed) == sorted(waiting)  # each once
+    assert sum(r["markedRead"] for r in reads) == len(waiting)
+    assert unread(sandbox) == []
