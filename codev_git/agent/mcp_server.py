@@ -52,13 +52,23 @@ def run_json(*args: str, body: str | None = None) -> Any:
         if path is not None:
             os.unlink(path)
     if code != 0:
-        lines = [line for line in err.getvalue().splitlines() if line.strip()]
-        raise CommandFailed(lines[-1] if lines else f"git codev {args[0]} exited {code}")
+        raise CommandFailed(_error_line(out.getvalue(), err.getvalue(), f"{args[0]} exited {code}"))
     text = out.getvalue()
     try:
         return json.loads(text)
     except ValueError:
         return {"output": text}
+
+
+def _error_line(out: str, err: str, fallback: str) -> str:
+    """A failed command's one-line error: under ``--json`` the ``{"error": ...}`` document it
+    printed on stdout (what, then the hint), else the last line on stderr."""
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        error = json.loads(out)["error"]
+        message, hint = str(error["message"]), error.get("hint")
+        return f"{message}; {hint}" if hint else message
+    lines = [line for line in err.splitlines() if line.strip()]
+    return lines[-1] if lines else f"git codev {fallback}"
 
 
 def take_unread(limit: int | None) -> tuple[dict[str, Any], Any]:
