@@ -99,7 +99,15 @@ def find_message(store: Store, prefix: str) -> Message:
         raise UsageError(
             f"{prefix!r} is not a message id", "give at least 4 hex digits, as 'inbox' shows"
         )
-    commit = store.resolve_commit(prefix.lower())
+    try:
+        commit = store.resolve_commit(prefix.lower())
+    except UsageError as exc:
+        if exc.code == "ambiguous":
+            raise
+        raise UsageError(
+            f"no message has the id {prefix}",
+            "give an id shown by 'git codev inbox' or 'git codev log'",
+        ) from exc
     msg = decode(store.commit(commit), "")
     if msg is None:
         raise UsageError(
