@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from codev_git.messaging.message import append
 from codev_git.store import Ident, Store
 from tests.helpers import Sandbox, run_subprocess
+from tests.test_json_contract import valid
 from tests.web_helpers import http, serving
 
 WHO = Ident("Forger", "forger@example.invalid")
@@ -213,9 +214,11 @@ def test_bind_and_token(sandbox: Sandbox) -> None:
 def test_check_loads_every_view_and_a_taken_port_is_one_line(sandbox: Sandbox) -> None:
     two_architects(sandbox)
     checked = run_subprocess(sandbox.root, ["web", "--port", "0", "--check", "--json"])
-    lines = [json.loads(line) for line in checked.out.splitlines()]
-    assert checked.code == 0 and lines[0]["url"].startswith("http://127.0.0.1:")
-    assert lines[1] == {"views": {"overview": 200, "threads": 200, "timeline": 200}}
+    assert checked.code == 0 and len(checked.out.splitlines()) == 1  # one JSON document
+    document = json.loads(checked.out)
+    valid("web-check", document)
+    assert document["url"].startswith("http://127.0.0.1:")
+    assert document["views"] == {"overview": 200, "threads": 200, "timeline": 200}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
