@@ -165,7 +165,7 @@ def _run(args: list[str], fast: bool, fail: Any) -> int:
     except click.ClickException as exc:
         ctx = exc.ctx if isinstance(exc, click.UsageError) else None
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
-        fail("bad-input", exc.format_message(), hint, [])
+        fail("bad-input", exc.format_message().rstrip("."), hint, [])  # "...; hint" follows
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         fail("interrupted", "interrupted", None, [])

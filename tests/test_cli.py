@@ -26,3 +26,11 @@ def test_a_command_whose_module_is_missing_is_reported_as_a_bug(
     assert result.code == 1
     assert "internal error (ModuleNotFoundError" in result.err
     assert "No such command" not in result.err
+
+
+def test_a_usage_error_from_the_parser_is_one_clean_sentence(tmp_path: Path) -> None:
+    # click ends its messages with a full stop; joined to the hint it read "x>=1.; see ..."
+    for args in (["inbox", "--limit", "0"], ["nosuch"], ["status", "--bogus"]):
+        result = run_inprocess(tmp_path, args)
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+        assert ".;" not in result.err and "; see 'git codev" in result.err, result.err
