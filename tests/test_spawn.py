@@ -301,6 +301,27 @@ def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path:
         assert len(told) == 1, (name, told)
 
 
+def test_sync_without_an_architect_says_how_to_name_one(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The warning names a way that exists: sync takes --as like every command that acts as
+    an architect, and with it the owners are told."""
+    other = laptop(sandbox, tmp_path)
+    sandbox.ok("spawn", "5", "--protocol", "spir", "--no-fetch", as_="main")
+    other.ok("spawn", "5", "--protocol", "bugfix", "--no-fetch", as_="payments")
+    sandbox.ok("sync", as_="main")
+    third = Sandbox(tmp_path / "third")
+    git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(third.root))
+    anonymous = other.ok("sync")
+    assert "two live builders" in anonymous.err
+    assert "not told" in anonymous.err and "--as" in anonymous.err, anonymous.err
+    other.ok("sync", as_="payments")  # publishes payments's record
+    named = third.ok("sync", "--as", "payments")
+    assert "two live builders" in named.err and "not told" not in named.err
+    told = [m for m in inbox(third, as_="payments") if "two live builders" in m["message"]]
+    assert len(told) == 1
+    assert third.run("sync", "--as", "Bad Name").code == 2
+    assert "no architect named ghost" in third.ok("sync", "--as", "ghost").err
+
+
 def test_a_builder_brought_in_by_sync_counts(sandbox: Sandbox, tmp_path: Path) -> None:
     """The other clone has not pushed the builder's branch: its record alone refuses."""
     other = laptop(sandbox, tmp_path)

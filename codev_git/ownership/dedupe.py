@@ -232,7 +232,10 @@ def after_sync(
     for dup in found:
         report.warn(dup.text())
         if sender is None:
-            report.warn("set your architect name to have sync tell the owners by a message")
+            report.warn(
+                "their owners were not told: no architect is set here; tell them with 'git "
+                "codev send', or sync as one (--as NAME or CODEV_ARCHITECT_NAME) and it tells them"
+            )
             continue
         _tell_owners(store, dup, sender)
     return found
