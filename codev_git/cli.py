@@ -6,6 +6,7 @@ Commands are loaded lazily so that ``send`` and ``inbox`` import only what they 
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -96,6 +97,14 @@ def cli() -> None:
     """
 
 
+_DEVICE_ERRNOS = {
+    errno.ENOSPC: "free some space or write elsewhere, then run it again",
+    errno.EDQUOT: "free some space or write elsewhere, then run it again",
+    errno.EIO: "check the device, then run it again",
+    errno.EROFS: "write to a writable place, then run it again",
+}
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -176,6 +185,11 @@ def _run(args: list[str], fast: bool, fail: Any) -> int:
     except Exception as exc:
         if os.environ.get("CODEV_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno in _DEVICE_ERRNOS:
+            # the world, not a bug: a full or failing disk, e.g. stdout sent to /dev/full
+            where = f" ({exc.filename})" if exc.filename else ""
+            fail("failed", f"{exc.strerror or exc}{where}", _DEVICE_ERRNOS[exc.errno], [])
+            return EXIT_FAILURE
         fail(
             "internal",
             f"internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]})",
