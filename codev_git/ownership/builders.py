@@ -33,8 +33,8 @@ def actor_ident(store: Store, who: Identity) -> Ident:
 
 
 def register_architects(store: Store, who: Identity, owner: ArchitectName) -> None:
-    """An architect that spawns, adopts or reassigns (and the owner it names) is registered on
-    the spot."""
+    """An architect that spawns, adopts, reassigns or starts a thread (and the owner it names)
+    is registered on the spot."""
     from codev_git.ownership.registry import register
 
     for name in dict.fromkeys((who.architect, owner)):
