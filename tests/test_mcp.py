@@ -67,6 +67,9 @@ def test_builder_sends_and_its_architect_reads_through_mcp(sandbox: Sandbox) -> 
     assert me["type"] == "builder" and me["name"] == "builder-spir-1487"
     assert sent["from"] == "builder-spir-1487" and sent["to"] == "architect:main"
     assert refused.is_error  # a builder cannot write as, or to, another architect
+    # the tool error carries the command's own one line, not only its exit status
+    said = refused.content[0].text
+    assert "may only write to its own architect" in said and "exited" not in said, said
     [msg] = inbox["messages"]
     assert msg["id"] == sent["id"] and msg["message"] == "-- spec ready"
     assert msg["ack"] == "requested"

@@ -43,14 +43,27 @@ def run_json(*args: str, body: str | None = None) -> Any:
     finally:
         if path is not None:
             os.unlink(path)
-    if code != 0:
-        lines = [line for line in err.getvalue().splitlines() if line.strip()]
-        raise CommandFailed(lines[-1] if lines else f"git codev {args[0]} exited {code}")
     text = out.getvalue()
+    if code != 0:  # under --json the one line is the {"error": ...} document on stdout
+        raise CommandFailed(_error_line(text) or _last_line(err.getvalue()) or f"exit {code}")
     try:
         return json.loads(text)
     except ValueError:
         return {"output": text}
+
+
+def _error_line(text: str) -> str | None:
+    try:
+        error = json.loads(text)["error"]
+        what, hint = str(error["message"]), error.get("hint")
+    except (ValueError, KeyError, TypeError):
+        return None
+    return what if not hint else f"{what}; {hint}"
+
+
+def _last_line(text: str) -> str | None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else None
 
 
 def build_server() -> Any:
