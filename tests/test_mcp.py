@@ -11,6 +11,7 @@ import anyio
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from codev_git import __version__
 from tests.helpers import Sandbox
 
 TOOLS = {
@@ -46,6 +47,8 @@ def test_builder_sends_and_its_architect_reads_through_mcp(sandbox: Sandbox) -> 
     async def scenario() -> tuple[set[str], Any, Any, Any, Any, Any]:
         async with Client(server(builder_dir)) as builder:
             names = {tool.name for tool in (await builder.list_tools()).tools}
+            info = builder.server_info
+            assert info is not None and info.version == __version__  # not ""
             me = payload(await builder.call_tool("whoami", {}))
             sent = payload(
                 await builder.call_tool(
