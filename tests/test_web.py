@@ -239,9 +239,12 @@ def test_what_the_page_refuses_or_does_not_find(sandbox: Sandbox) -> None:
         unknown = http(server.url + "message/" + "ab" * 20)
         not_hex = http(server.url + "message/zz")
         no_thread = http(server.url + "timeline?thread=nope")
+        gone = http(server.url + "threads/nope")
     assert "cannot write to" in text_of(refused.text)
     assert "empty" in text_of(blank.text)
+    assert refused.status == 400 and blank.status == 400  # what a script's curl -f notices
     assert "Not here" in unknown.text and "Not here" in not_hex.text
+    assert unknown.status == 404 and not_hex.status == 404 and gone.status == 404
     assert "no messages" in no_thread.text
     logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
     assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent
