@@ -412,3 +412,24 @@ def test_spawn_again_repairs_a_worktree_killed_before_git_wrote_its_commondir(
     assert sandbox.git("-C", str(path), "rev-parse", "--abbrev-ref", "HEAD").strip() == (
         "builder/spir-2"
     )
+
+
+def test_refusals_never_tell_the_owner_to_take_over_its_own_builder(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("spawn", "1481", "--protocol", "spir", as_="payments")
+    sandbox.ok("thread", "new", "checkout-v2", as_="payments")
+    before = sandbox.snapshot()
+    again = sandbox.run(
+        "spawn", "1481", "--protocol", "spir", "--thread", "checkout-v2", as_="payments"
+    )
+    other = sandbox.run("spawn", "1481", "--protocol", "bugfix", as_="payments")
+    adopt = sandbox.run("adopt", "builder/spir-1481", "--thread", "checkout-v2", as_="payments")
+    for result in (again, other, adopt):
+        assert result.code in (1, 2) and len(result.err.strip().splitlines()) == 1, result.err
+        assert "--to payments" not in result.err, result.err
+    assert "yours" in again.err and "work with builder-spir-1481" in other.err
+    assert "release" in adopt.err and "--thread" in adopt.err
+    assert sandbox.snapshot() == before
+    # another architect is still shown how to take it over
+    theirs = sandbox.run("spawn", "1481", "--protocol", "bugfix", as_="main")
+    assert "git codev reassign builder-spir-1481 --to main" in theirs.err

@@ -135,10 +135,14 @@ def refusal(
         if first.unseen
         else ""
     )
+    take = (
+        ""  # it is the owner's own: nothing to take over
+        if first.architect == owner
+        else f" take it over with 'git codev reassign {first.builder} --to {owner}',"
+    )
     return UsageError(
         f"issue {issue} already has a live builder: {names}",
-        f"work with {first.builder}, take it over with 'git codev reassign {first.builder} "
-        f"--to {owner}', or {anyway} anyway with --force --reason TEXT{done}",
+        f"work with {first.builder},{take} or {anyway} anyway with --force --reason TEXT{done}",
         code="refused",
         candidates=[h.builder for h in found],
     )
