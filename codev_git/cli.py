@@ -171,6 +171,9 @@ def _run(args: list[str], fast: bool, fail: Any) -> int:
     except click.Abort:
         fail("interrupted", "aborted", None, [])
         return EXIT_INTERRUPTED
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group named without a command
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 0
     except click.ClickException as exc:
         ctx = exc.ctx if isinstance(exc, click.UsageError) else None
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else None

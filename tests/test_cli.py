@@ -34,3 +34,11 @@ def test_a_usage_error_from_the_parser_is_one_clean_sentence(tmp_path: Path) -> 
         result = run_inprocess(tmp_path, args)
         assert result.code == 2 and len(result.err.strip().splitlines()) == 1
         assert ".;" not in result.err and "; see 'git codev" in result.err, result.err
+
+
+def test_a_group_without_a_subcommand_prints_its_help(tmp_path: Path) -> None:
+    # it was squashed into one stderr line ("git-codev: Usage: ... Commands: ...") with exit 2
+    for args in ([], ["agent"], ["hooks"], ["architect"], ["thread"]):
+        result = run_inprocess(tmp_path, args)
+        assert result.code == 0 and result.err == "", (args, result.err[:200])
+        assert result.out.startswith("Usage: git codev") and "\nCommands:\n" in result.out, args
