@@ -170,7 +170,7 @@ def install_cmd(runtime: str, scope: str, with_mcp: bool, as_json: bool) -> None
 
 
 @agent_group.command("uninstall")
-@click.argument("runtime", type=click.Choice(RUNTIMES))
+@click.argument("runtime", type=click.Choice([*RUNTIMES, "afx-shim"]))
 @click.option(
     "--scope", type=click.Choice(["project", "local", "user"]), default="project", show_default=True
 )
@@ -182,7 +182,11 @@ def uninstall_cmd(runtime: str, scope: str, as_json: bool) -> None:
     Examples:
       git codev agent uninstall claude
       git codev agent uninstall gemini --scope user
+      git codev agent uninstall afx-shim
     """
+    if runtime == "afx-shim":
+        _uninstall_shim(as_json)
+        return
     from codev_git.agent.install import Target, mcp_path, register_mcp, settings_path, uninstall
 
     workdir, home = _where()
@@ -423,6 +427,20 @@ def _install_shim(as_json: bool) -> None:
     echo(f"{'installed' if changed else 'already installed'}: {path}")
     echo("add this line to each builder's environment (before it starts its agent):")
     echo(f"  {line}")
+
+
+def _uninstall_shim(as_json: bool) -> None:
+    from codev_git.agent.afx_shim import uninstall_shim
+
+    path, removed = uninstall_shim(Store.discover())
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json({"shim": str(path), "changed": removed})
+        return
+    echo(f"{'removed' if removed else 'nothing to remove'}: {path}")
+    if removed:
+        echo("drop its PATH line from the builders' environment")
 
 
 @click.command("mcp")
