@@ -58,9 +58,14 @@ def test_the_shim_that_install_writes_uninstall_removes(sandbox: Sandbox) -> Non
     installed = json.loads(sandbox.ok("agent", "install", "afx-shim", "--json").out)
     shim = Path(installed["shim"])
     assert shim.exists()
+    status = json.loads(sandbox.ok("agent", "status", "--json").out)
+    valid("agent-status", status)
+    assert status["afxShim"] == str(shim)  # agent status shows it too
+    assert f"afx-shim  {shim}" in sandbox.ok("agent", "status").out
     removed = json.loads(sandbox.ok("agent", "uninstall", "afx-shim", "--json").out)
     valid("agent-uninstall", removed)
     assert removed == {"shim": str(shim), "changed": True} and not shim.exists()
+    assert json.loads(sandbox.ok("agent", "status", "--json").out)["afxShim"] is None
     again = sandbox.ok("agent", "uninstall", "afx-shim")
     assert "nothing to remove" in again.out
     # a file someone else put there is not ours to delete

@@ -260,12 +260,15 @@ def status_cmd(as_json: bool) -> None:
         identity = {"address": who.address, "source": who.source}
     except CodevError as exc:
         identity = {"error": str(exc)}
+    shim = _installed_shim()
     if as_json:
         from codev_git.messaging.render import dump_json
 
-        dump_json({"identity": identity, "runtimes": rows})
+        dump_json({"identity": identity, "runtimes": rows, "afxShim": shim})
         return
     echo(f"you are: {identity.get('address') or identity.get('error')}")
+    if shim is not None:
+        echo(f"afx-shim  {shim}")
     for row in rows:
         if row["events"] or row["mcp"] or row["problem"]:
             what = ", ".join(row["events"]) or "no hooks"
@@ -427,6 +430,17 @@ def _install_shim(as_json: bool) -> None:
     echo(f"{'installed' if changed else 'already installed'}: {path}")
     echo("add this line to each builder's environment (before it starts its agent):")
     echo(f"  {line}")
+
+
+def _installed_shim() -> str | None:
+    """The afx wrapper's path when git codev's wrapper is installed in this repository."""
+    from codev_git.agent.afx_shim import SHIM, shim_path
+
+    try:
+        path = shim_path(Store.discover())
+        return str(path) if path.read_text(errors="replace") == SHIM else None
+    except (CodevError, OSError):
+        return None
 
 
 def _uninstall_shim(as_json: bool) -> None:
