@@ -136,13 +136,21 @@ def main(argv: list[str] | None = None, *, fast: bool = True) -> int:
 
 
 def _fail_text(code: str, what: str, hint: str | None, candidates: list[str]) -> None:
-    say(f"git-codev: {_one_line(what if hint is None else f'{what}; {hint}')}")
+    from codev_git.messaging.render import visible  # an argument echoed back stays inert
+
+    line = _one_line(what if hint is None else f"{what}; {hint}")
+    say(f"git-codev: {visible(line)}")
 
 
 def _fail_json(code: str, what: str, hint: str | None, candidates: list[str]) -> None:
-    from codev_git.messaging.render import json_text
+    from codev_git.messaging.render import json_text, visible
 
-    error = {"code": code, "message": _one_line(what), "hint": hint, "candidates": candidates}
+    error = {
+        "code": code,
+        "message": visible(_one_line(what)),  # no raw control or undecodable bytes
+        "hint": None if hint is None else visible(hint),
+        "candidates": [visible(c) for c in candidates],
+    }
     data = console.attach_reports({"error": error})
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.write(json_text(data) + "\n")

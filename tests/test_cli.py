@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,16 @@ def test_a_group_without_a_subcommand_prints_its_help(tmp_path: Path) -> None:
         result = run_inprocess(tmp_path, args)
         assert result.code == 0 and result.err == "", (args, result.err[:200])
         assert result.out.startswith("Usage: git codev") and "\nCommands:\n" in result.out, args
+
+
+def test_an_error_that_echoes_an_argument_escapes_it(tmp_path: Path) -> None:
+    # click's own messages quote the argument as given: an escape sequence reached the
+    # terminal, and an undecodable byte made --json output that is not UTF-8
+    for bad in ("a\x1b[31mRED", "\udcff"):
+        text = run_inprocess(tmp_path, ["status", bad])
+        assert text.code == 2 and "\x1b" not in text.err and "\ufffd" not in text.err
+        assert "\\e[31m" in text.err or "\\xff" in text.err, text.err
+        machine = run_inprocess(tmp_path, ["status", bad, "--json"])
+        assert machine.code == 2 and "\ufffd" not in machine.out, machine.out  # valid UTF-8
+        error = json.loads(machine.out)["error"]
+        assert "\x1b" not in error["message"] and "\udcff" not in error["message"]
