@@ -6,6 +6,7 @@ Commands are loaded lazily so that ``send`` and ``inbox`` import only what they 
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -96,6 +97,14 @@ def cli() -> None:
     """
 
 
+_DEVICE_ERRNOS = {
+    errno.ENOSPC: "free some space or write elsewhere, then run it again",
+    errno.EDQUOT: "free some space or write elsewhere, then run it again",
+    errno.EIO: "check the device, then run it again",
+    errno.EROFS: "write to a writable place, then run it again",
+}
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -127,13 +136,21 @@ def main(argv: list[str] | None = None, *, fast: bool = True) -> int:
 
 
 def _fail_text(code: str, what: str, hint: str | None, candidates: list[str]) -> None:
-    say(f"git-codev: {_one_line(what if hint is None else f'{what}; {hint}')}")
+    from codev_git.messaging.render import visible  # an argument echoed back stays inert
+
+    line = _one_line(what if hint is None else f"{what}; {hint}")
+    say(f"git-codev: {visible(line)}")
 
 
 def _fail_json(code: str, what: str, hint: str | None, candidates: list[str]) -> None:
-    from codev_git.messaging.render import json_text
+    from codev_git.messaging.render import json_text, visible
 
-    error = {"code": code, "message": _one_line(what), "hint": hint, "candidates": candidates}
+    error = {
+        "code": code,
+        "message": visible(_one_line(what)),  # no raw control or undecodable bytes
+        "hint": None if hint is None else visible(hint),
+        "candidates": [visible(c) for c in candidates],
+    }
     data = console.attach_reports({"error": error})
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.write(json_text(data) + "\n")
@@ -162,10 +179,13 @@ def _run(args: list[str], fast: bool, fail: Any) -> int:
     except click.Abort:
         fail("interrupted", "aborted", None, [])
         return EXIT_INTERRUPTED
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group named without a command
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 0
     except click.ClickException as exc:
         ctx = exc.ctx if isinstance(exc, click.UsageError) else None
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
-        fail("bad-input", exc.format_message(), hint, [])
+        fail("bad-input", exc.format_message().rstrip("."), hint, [])  # "...; hint" follows
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         fail("interrupted", "interrupted", None, [])
@@ -176,6 +196,11 @@ def _run(args: list[str], fast: bool, fail: Any) -> int:
     except Exception as exc:
         if os.environ.get("CODEV_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno in _DEVICE_ERRNOS:
+            # the world, not a bug: a full or failing disk, e.g. stdout sent to /dev/full
+            where = f" ({exc.filename})" if exc.filename else ""
+            fail("failed", f"{exc.strerror or exc}{where}", _DEVICE_ERRNOS[exc.errno], [])
+            return EXIT_FAILURE
         fail(
             "internal",
             f"internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]})",

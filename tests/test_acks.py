@@ -141,3 +141,31 @@ def test_a_question_to_a_released_builder_stops_awaiting(sandbox: Sandbox) -> No
     assert next(a for a in board["architects"] if a["name"] == "main")["owed"] == []
     logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
     assert asked["id"] in [m["id"] for m in logged]  # kept in the history
+
+
+def test_ack_from_someone_other_than_the_recipient_is_refused(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    sandbox.ok("architect", "add", "payments")
+    b = sandbox.builder_dir("spir-1487")
+    asked = json.loads(sandbox.ok("send", "architect", "merge?", "--ack", "--json", cwd=b).out)
+    before = sandbox.snapshot()
+    # payments never received it: its ack would answer nothing, so it must not say it did
+    refused = sandbox.run("ack", asked["id"][:10], as_="payments")
+    assert refused.code == 2 and refused.out == ""
+    assert len(refused.err.strip().splitlines()) == 1
+    assert "architect:main" in refused.err and "acknowledged" not in refused.err
+    assert sandbox.snapshot() == before
+    error = json.loads(sandbox.run("ack", asked["id"], "--json", as_="payments").out)["error"]
+    assert error["code"] == "bad-input" and "architect:main" in error["message"]
+    status = json.loads(sandbox.ok("status", "--json").out)
+    assert [a["id"] for a in status["pendingAcks"]] == [asked["id"]]
+    sandbox.ok("ack", asked["id"], as_="main")  # the recipient's ack still works
+    assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []
+
+
+def test_reply_to_an_id_that_names_no_message_says_so(sandbox: Sandbox) -> None:
+    for command in (["reply", "deadbeef", "hi"], ["ack", "deadbeef"]):
+        result = sandbox.run(*command, as_="main")
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+        assert "no message" in result.err and "deadbeef" in result.err, result.err
+        assert "branch" not in result.err and "tag" not in result.err, result.err

@@ -50,3 +50,26 @@ def test_afx_shim_routes_builder_sends_and_passes_the_rest(
         ("builder-spir-1487", "named"),
     ]
     assert log.read_text().splitlines() == ["status --json", "send architect:payments hello"]
+
+
+def test_the_shim_that_install_writes_uninstall_removes(sandbox: Sandbox) -> None:
+    from tests.test_json_contract import valid
+
+    installed = json.loads(sandbox.ok("agent", "install", "afx-shim", "--json").out)
+    shim = Path(installed["shim"])
+    assert shim.exists()
+    status = json.loads(sandbox.ok("agent", "status", "--json").out)
+    valid("agent-status", status)
+    assert status["afxShim"] == str(shim)  # agent status shows it too
+    assert f"afx-shim  {shim}" in sandbox.ok("agent", "status").out
+    removed = json.loads(sandbox.ok("agent", "uninstall", "afx-shim", "--json").out)
+    valid("agent-uninstall", removed)
+    assert removed == {"shim": str(shim), "changed": True} and not shim.exists()
+    assert json.loads(sandbox.ok("agent", "status", "--json").out)["afxShim"] is None
+    again = sandbox.ok("agent", "uninstall", "afx-shim")
+    assert "nothing to remove" in again.out
+    # a file someone else put there is not ours to delete
+    shim.write_text("#!/bin/sh\necho mine\n")
+    foreign = sandbox.run("agent", "uninstall", "afx-shim")
+    assert foreign.code == 1 and len(foreign.err.strip().splitlines()) == 1, foreign.err
+    assert shim.read_text() == "#!/bin/sh\necho mine\n"

@@ -235,3 +235,19 @@ def test_consult_through_the_real_entry_point(sandbox: Sandbox, consult_bin: Pat
     assert log.read_text().splitlines()[1:] == ["-m", "g", "--project-id", "1487"]
     plain = run_subprocess(sandbox.root, ["consult"], env)
     assert plain.code == 2 and "--thread" in plain.err
+
+
+def test_consult_refusals_list_each_project_once_and_never_ask_for_what_was_given(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    two_architects(sandbox)
+    for protocol in ("bugfix", "air"):  # two more builders for issue 1487
+        sandbox.ok("spawn", "1487", "-p", protocol, "--force", "--no-worktree", as_="main")
+    result = sandbox.run("consult", "--json", env={"CODEV_ARCHITECT_NAME": None})
+    error = json.loads(result.out)["error"]
+    assert error["code"] == "ambiguous"
+    assert sorted(error["candidates"]) == ["1481", "1487"]  # each project once
+    new_thread(sandbox, "gamma", "main")  # a thread with no builder yet
+    empty, called = consult(sandbox, consult_bin, "--thread", "gamma", "--", "-m", "x")
+    assert empty.code == 2 and called == [] and "gamma" in empty.err
+    assert "pass --thread" not in empty.err, empty.err  # it was passed

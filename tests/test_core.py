@@ -122,7 +122,7 @@ def test_spawn_creates_branch_worktree_and_readable_note(sandbox: Sandbox) -> No
 def test_spawn_refuses_existing_branch_and_bad_input(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "7", "--protocol", "bugfix", as_="main")
     again = sandbox.run("spawn", "7", "--protocol", "bugfix", as_="main")
-    assert again.code == 1 and "already exists" in again.err and "reassign" in again.err
+    assert again.code == 1 and "already exists" in again.err and "yours already" in again.err
     before = sandbox.snapshot()
     for args in (
         ["spawn", "0", "--protocol", "spir"],

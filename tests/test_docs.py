@@ -40,6 +40,11 @@ def test_help_command_and_unknown_command(sandbox: Sandbox) -> None:
     assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1
     unknown = sandbox.run("frobnicate")
     assert unknown.code == 2 and "frobnicate" in unknown.err
+    # 'help CMD' is the same text as 'CMD -h' (-h listed, same width)
+    for words in (["send"], ["thread", "new"], []):
+        assert sandbox.ok("help", *words).out == sandbox.ok(*words, "-h").out, words
+    extra = sandbox.run("help", "send", "foo")
+    assert extra.code == 2 and "; " in extra.err and "git codev help send" in extra.err
 
 
 def test_bash_completion_under_git(sandbox: Sandbox) -> None:

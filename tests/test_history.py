@@ -112,3 +112,32 @@ def test_causal_order_keeps_every_message_even_if_replies_named_a_cycle() -> Non
     two = msg("y", "2026-01-01T00:00:01Z", "x", ())
     graph = {m.id: m.parents for m in (root, one, two)}
     assert [m.id for m in order([one, two, root], graph)] == ["r", "y", "x"]
+
+
+def test_log_for_a_misspelt_architect_says_so_instead_of_no_messages(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="payments")
+    sandbox.ok("send", "architect", "spec ready", cwd=sandbox.builder_dir("spir-1487"))
+    typo = sandbox.run("log", "--architect", "paymnets")
+    assert typo.code == 2 and len(typo.err.strip().splitlines()) == 1
+    assert "no architect named paymnets" in typo.err and "payments" in typo.err
+    error = json.loads(sandbox.run("log", "--architect", "paymnets", "--json").out)["error"]
+    assert error["code"] == "unknown-architect" and "payments" in error["candidates"]
+    # a removed architect's history stays readable
+    sandbox.ok("reassign", "1487", "--to", "main", as_="payments")
+    sandbox.ok("architect", "remove", "payments")
+    assert "spec ready" in sandbox.ok("log", "--architect", "payments").out
+
+
+def test_a_builder_answers_a_builder_as_it_may_send_to_one(sandbox: Sandbox) -> None:
+    """A builder may send to another builder (as afx allows), so it may answer one too."""
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    sandbox.ok("spawn", "1481", "--protocol", "spir", as_="payments")
+    one, two = sandbox.builder_dir("spir-1487"), sandbox.builder_dir("spir-1481")
+    asked = json.loads(sandbox.ok("send", "1481", "which schema?", "--ack", "--json", cwd=one).out)
+    answer = sandbox.run("reply", asked["id"], "v2", "--json", cwd=two)
+    assert answer.code == 0, answer.err
+    sent = json.loads(answer.out)
+    assert sent["to"] == "builder-spir-1487" and sent["replyTo"] == asked["id"]
+    got = json.loads(sandbox.ok("inbox", "--json", cwd=one).out)["messages"]
+    assert [m["message"] for m in got if m["from"] == "builder-spir-1481"] == ["v2"]
+    assert json.loads(sandbox.ok("status", "--json").out)["pendingAcks"] == []

@@ -253,3 +253,21 @@ def test_a_rebase_puts_back_a_missing_tag(sandbox: Sandbox) -> None:
     assert (worker / ".thread").read_text() == tag
     sandbox.git("rebase", "--abort", cwd=worker)
     assert (worker / ".thread").read_text() == tag
+
+
+def test_any_command_to_a_full_device_fails_in_one_line_not_as_a_bug(sandbox: Sandbox) -> None:
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    for args in (["status"], ["log"], ["whoami"], ["inbox", "--peek"], ["help"]):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run(
+                ["git", "codev", *args],
+                cwd=sandbox.root,
+                env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+                stdout=full,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        err = proc.stderr.decode()
+        assert proc.returncode == 1, (args, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+        assert "no space left on device" in err.lower() and "internal error" not in err, err

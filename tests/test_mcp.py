@@ -13,6 +13,7 @@ import anyio
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from codev_git import __version__
 from tests.helpers import Sandbox, git
 
 TOOLS = {
@@ -48,6 +49,8 @@ def test_builder_sends_and_its_architect_reads_through_mcp(sandbox: Sandbox) -> 
     async def scenario() -> tuple[set[str], Any, Any, Any, Any, Any]:
         async with Client(server(builder_dir)) as builder:
             names = {tool.name for tool in (await builder.list_tools()).tools}
+            info = builder.server_info
+            assert info is not None and info.version == __version__  # not ""
             me = payload(await builder.call_tool("whoami", {}))
             sent = payload(
                 await builder.call_tool(
@@ -69,7 +72,9 @@ def test_builder_sends_and_its_architect_reads_through_mcp(sandbox: Sandbox) -> 
     assert me["type"] == "builder" and me["name"] == "builder-spir-1487"
     assert sent["from"] == "builder-spir-1487" and sent["to"] == "architect:main"
     assert refused.is_error  # a builder cannot write as, or to, another architect
-    assert "may only write to its own architect" in refused.content[0].text  # its error line
+    # the tool error carries the command's own one line, not only its exit status
+    said = refused.content[0].text
+    assert "may only write to its own architect" in said and "exited" not in said, said
     [msg] = inbox["messages"]
     assert msg["id"] == sent["id"] and msg["message"] == "-- spec ready"
     assert msg["ack"] == "requested"

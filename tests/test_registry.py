@@ -109,3 +109,17 @@ def test_forged_registry_events_are_skipped_with_one_warning(sandbox: Sandbox) -
     assert listed.code == 0
     data = json.loads(listed.out)
     assert [r["name"] for r in data["architects"]] == ["main"] and len(data["warnings"]) == 1
+
+
+def test_thread_new_registers_its_owner_as_spawn_does(sandbox: Sandbox) -> None:
+    """A thread owned by an architect nobody can write to would be an owner without an
+    address: its owner is registered on the spot, as spawn registers the owner it names."""
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("thread", "new", "alpha", "--architect", "payments", as_="main")
+    sandbox.ok("thread", "new", "beta", as_="newbie")  # an architect named only by the env
+    assert names(sandbox) == ["main", "newbie", "payments"]
+    sandbox.ok("send", "architect:payments", "your thread", as_="main")
+    sandbox.ok("send", "architect:newbie", "yours too", as_="main")
+    before = sandbox.snapshot()
+    assert sandbox.run("thread", "new", "alpha", "--architect", "ops", as_="main").code == 1
+    assert sandbox.snapshot() == before and "ops" not in names(sandbox)  # refused: no trace

@@ -301,6 +301,27 @@ def test_duplicate_across_clones_is_reported_by_sync(sandbox: Sandbox, tmp_path:
         assert len(told) == 1, (name, told)
 
 
+def test_sync_without_an_architect_says_how_to_name_one(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The warning names a way that exists: sync takes --as like every command that acts as
+    an architect, and with it the owners are told."""
+    other = laptop(sandbox, tmp_path)
+    sandbox.ok("spawn", "5", "--protocol", "spir", "--no-fetch", as_="main")
+    other.ok("spawn", "5", "--protocol", "bugfix", "--no-fetch", as_="payments")
+    sandbox.ok("sync", as_="main")
+    third = Sandbox(tmp_path / "third")
+    git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(third.root))
+    anonymous = other.ok("sync")
+    assert "two live builders" in anonymous.err
+    assert "not told" in anonymous.err and "--as" in anonymous.err, anonymous.err
+    other.ok("sync", as_="payments")  # publishes payments's record
+    named = third.ok("sync", "--as", "payments")
+    assert "two live builders" in named.err and "not told" not in named.err
+    told = [m for m in inbox(third, as_="payments") if "two live builders" in m["message"]]
+    assert len(told) == 1
+    assert third.run("sync", "--as", "Bad Name").code == 2
+    assert "no architect named ghost" in third.ok("sync", "--as", "ghost").err
+
+
 def test_a_builder_brought_in_by_sync_counts(sandbox: Sandbox, tmp_path: Path) -> None:
     """The other clone has not pushed the builder's branch: its record alone refuses."""
     other = laptop(sandbox, tmp_path)
@@ -391,3 +412,24 @@ def test_spawn_again_repairs_a_worktree_killed_before_git_wrote_its_commondir(
     assert sandbox.git("-C", str(path), "rev-parse", "--abbrev-ref", "HEAD").strip() == (
         "builder/spir-2"
     )
+
+
+def test_refusals_never_tell_the_owner_to_take_over_its_own_builder(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("spawn", "1481", "--protocol", "spir", as_="payments")
+    sandbox.ok("thread", "new", "checkout-v2", as_="payments")
+    before = sandbox.snapshot()
+    again = sandbox.run(
+        "spawn", "1481", "--protocol", "spir", "--thread", "checkout-v2", as_="payments"
+    )
+    other = sandbox.run("spawn", "1481", "--protocol", "bugfix", as_="payments")
+    adopt = sandbox.run("adopt", "builder/spir-1481", "--thread", "checkout-v2", as_="payments")
+    for result in (again, other, adopt):
+        assert result.code in (1, 2) and len(result.err.strip().splitlines()) == 1, result.err
+        assert "--to payments" not in result.err, result.err
+    assert "yours" in again.err and "work with builder-spir-1481" in other.err
+    assert "release" in adopt.err and "--thread" in adopt.err
+    assert sandbox.snapshot() == before
+    # another architect is still shown how to take it over
+    theirs = sandbox.run("spawn", "1481", "--protocol", "bugfix", as_="main")
+    assert "git codev reassign builder-spir-1481 --to main" in theirs.err

@@ -25,3 +25,10 @@ def test_broadcast_unread_is_counted_per_builder_cursor(sandbox: Sandbox) -> Non
         "builder-spir-4": 1,
     }
     assert {a["name"]: a["unread"] for a in data["architects"]} == {"main": 3}
+
+
+def test_status_refuses_interval_without_watch(sandbox: Sandbox) -> None:
+    # as inbox refuses --exec without --follow: an option that would do nothing is a mistake
+    result = sandbox.run("status", "--interval", "5")
+    assert result.code == 2 and "--watch" in result.err
+    assert len(result.err.strip().splitlines()) == 1

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from codev_git.messaging.message import append
 from codev_git.store import Ident, Store
 from tests.helpers import Sandbox, run_subprocess
+from tests.test_json_contract import valid
 from tests.web_helpers import http, serving
 
 WHO = Ident("Forger", "forger@example.invalid")
@@ -213,9 +214,11 @@ def test_bind_and_token(sandbox: Sandbox) -> None:
 def test_check_loads_every_view_and_a_taken_port_is_one_line(sandbox: Sandbox) -> None:
     two_architects(sandbox)
     checked = run_subprocess(sandbox.root, ["web", "--port", "0", "--check", "--json"])
-    lines = [json.loads(line) for line in checked.out.splitlines()]
-    assert checked.code == 0 and lines[0]["url"].startswith("http://127.0.0.1:")
-    assert lines[1] == {"views": {"overview": 200, "threads": 200, "timeline": 200}}
+    assert checked.code == 0 and len(checked.out.splitlines()) == 1  # one JSON document
+    document = json.loads(checked.out)
+    valid("web-check", document)
+    assert document["url"].startswith("http://127.0.0.1:")
+    assert document["views"] == {"overview": 200, "threads": 200, "timeline": 200}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -236,9 +239,12 @@ def test_what_the_page_refuses_or_does_not_find(sandbox: Sandbox) -> None:
         unknown = http(server.url + "message/" + "ab" * 20)
         not_hex = http(server.url + "message/zz")
         no_thread = http(server.url + "timeline?thread=nope")
+        gone = http(server.url + "threads/nope")
     assert "cannot write to" in text_of(refused.text)
     assert "empty" in text_of(blank.text)
+    assert refused.status == 400 and blank.status == 400  # what a script's curl -f notices
     assert "Not here" in unknown.text and "Not here" in not_hex.text
+    assert unknown.status == 404 and not_hex.status == 404 and gone.status == 404
     assert "no messages" in no_thread.text
     logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
     assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent

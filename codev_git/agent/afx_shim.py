@@ -64,6 +64,22 @@ def install_shim(store: Store) -> tuple[Path, bool]:
     return path, True
 
 
+def uninstall_shim(store: Store) -> tuple[Path, bool]:
+    """Remove the wrapper ``install_shim`` wrote; a file that is not it is left alone."""
+    from codev_git.errors import OperationalError
+
+    path = shim_path(store)
+    if not path.exists():
+        return path, False
+    if path.read_text(errors="replace") != SHIM:
+        raise OperationalError(
+            f"{path} is not git codev's afx wrapper (it was changed or written by someone else)",
+            "remove it yourself if it is yours to remove",
+        )
+    path.unlink()
+    return path, True
+
+
 def send_from_builder(args: list[str]) -> tuple[int, str | None]:
     """``args`` as given to afx: ``send TARGET [MESSAGE|-] [--file F] [afx-only flags]``.
     Returns (exit code, what to say): NOT_HERE when this is not a builder worktree."""

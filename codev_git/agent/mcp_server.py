@@ -105,10 +105,12 @@ def build_server() -> Any:
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
+    from codev_git import __version__
     from codev_git.errors import CodevError
 
     server = MCPServer(
         "git-codev",
+        version=__version__,
         instructions=(
             "git codev: messages between architect and builder agents, stored in git. "
             "Call whoami first; inbox to read your messages (mode peek leaves them unread); "

@@ -170,7 +170,7 @@ def install_cmd(runtime: str, scope: str, with_mcp: bool, as_json: bool) -> None
 
 
 @agent_group.command("uninstall")
-@click.argument("runtime", type=click.Choice(RUNTIMES))
+@click.argument("runtime", type=click.Choice([*RUNTIMES, "afx-shim"]))
 @click.option(
     "--scope", type=click.Choice(["project", "local", "user"]), default="project", show_default=True
 )
@@ -182,7 +182,11 @@ def uninstall_cmd(runtime: str, scope: str, as_json: bool) -> None:
     Examples:
       git codev agent uninstall claude
       git codev agent uninstall gemini --scope user
+      git codev agent uninstall afx-shim
     """
+    if runtime == "afx-shim":
+        _uninstall_shim(as_json)
+        return
     from codev_git.agent.install import Target, mcp_path, register_mcp, settings_path, uninstall
 
     workdir, home = _where()
@@ -256,12 +260,15 @@ def status_cmd(as_json: bool) -> None:
         identity = {"address": who.address, "source": who.source}
     except CodevError as exc:
         identity = {"error": str(exc)}
+    shim = _installed_shim()
     if as_json:
         from codev_git.messaging.render import dump_json
 
-        dump_json({"identity": identity, "runtimes": rows})
+        dump_json({"identity": identity, "runtimes": rows, "afxShim": shim})
         return
     echo(f"you are: {identity.get('address') or identity.get('error')}")
+    if shim is not None:
+        echo(f"afx-shim  {shim}")
     for row in rows:
         if row["events"] or row["mcp"] or row["problem"]:
             what = ", ".join(row["events"]) or "no hooks"
@@ -423,6 +430,31 @@ def _install_shim(as_json: bool) -> None:
     echo(f"{'installed' if changed else 'already installed'}: {path}")
     echo("add this line to each builder's environment (before it starts its agent):")
     echo(f"  {line}")
+
+
+def _installed_shim() -> str | None:
+    """The afx wrapper's path when git codev's wrapper is installed in this repository."""
+    from codev_git.agent.afx_shim import SHIM, shim_path
+
+    try:
+        path = shim_path(Store.discover())
+        return str(path) if path.read_text(errors="replace") == SHIM else None
+    except (CodevError, OSError):
+        return None
+
+
+def _uninstall_shim(as_json: bool) -> None:
+    from codev_git.agent.afx_shim import uninstall_shim
+
+    path, removed = uninstall_shim(Store.discover())
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json({"shim": str(path), "changed": removed})
+        return
+    echo(f"{'removed' if removed else 'nothing to remove'}: {path}")
+    if removed:
+        echo("drop its PATH line from the builders' environment")
 
 
 @click.command("mcp")

@@ -16,7 +16,8 @@ def architect_group() -> None:
 
     The registry lives in the repository (a ref of its own) and syncs with it. Sending
     to, acting as (--as) or filtering by an architect nobody registered is refused; an
-    architect that spawns or adopts a builder is registered on the spot. `main` always exists.
+    architect that spawns or adopts a builder or starts a thread (and the owner it names) is
+    registered on the spot. `main` always exists.
 
     \b
     Examples:

@@ -236,6 +236,12 @@ def status_cmd(
         raise UsageError("give --architect or --mine, not both")
     if watch and as_json:
         raise UsageError("--watch redraws a table for a person", "use --json without --watch")
+    if not watch:
+        from click.core import ParameterSource
+
+        source = click.get_current_context().get_parameter_source("interval")
+        if source == ParameterSource.COMMANDLINE:
+            raise UsageError("--interval goes with --watch", "add --watch, or drop --interval")
     if by_architect:
         if watch:
             raise UsageError(

@@ -37,11 +37,17 @@ def help_cmd(command: tuple[str, ...], as_json: bool) -> None:
     """
     from codev_git.cli import cli
 
-    ctx = click.Context(cli, info_name="git codev")
+    # the settings 'git codev CMD -h' runs with (-h, the width): click caches each command's
+    # help option from the first context that asks, so a bare context would drop -h for
+    # every later command run in this process (the MCP server runs them in-process)
+    ctx = click.Context(cli, info_name="git codev", **cli.context_settings)
     current: click.Command = cli
     for word in command:
         if not isinstance(current, click.Group):
-            raise UsageError(f"{ctx.command_path} has no subcommand {word!r}")
+            raise UsageError(
+                f"{ctx.command_path} has no subcommand {word!r}",
+                f"run '{ctx.command_path.replace('git codev', 'git codev help', 1)}'",
+            )
         found = current.get_command(ctx, word)
         if found is None:
             raise UsageError(f"no command {word!r}", "run 'git codev help' to list them")

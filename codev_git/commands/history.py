@@ -33,6 +33,12 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
 
     store = Store.discover()
     messages = timeline(store, architect=owner, thread=thread_name, limit=limit)
+    if not messages and owner is not None:
+        # a misspelt name would read as "no messages"; checked only when nothing matched,
+        # so a removed architect's history stays readable
+        from codev_git.ownership.registry import require_known
+
+        require_known(store, owner, f"log --architect {owner}")
     if as_json:
         dump_json({"messages": [message_json(m) for m in messages]})
         return

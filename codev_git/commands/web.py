@@ -69,7 +69,8 @@ def web_cmd(
     second of a new message or an ownership change. Reading it moves no read cursor.
 
     It listens on 127.0.0.1 only, unless --bind names another address, and then only with
-    --token. Ctrl-C stops it. --json prints {"url": ...} once it serves.
+    --token. Ctrl-C stops it. --json prints {"url": ...} once it serves; with --check, one
+    document {"url": ..., "views": {VIEW: HTTP status}} once every view was loaded.
 
     \b
     Examples:
@@ -84,8 +85,13 @@ def web_cmd(
 
     store = Store.discover()
 
+    served: list[str] = []
+
     def ready(serving: Serving) -> None:
+        served.append(serving.url)
         if as_json:
+            if check:  # one document at the end: the url and every view's status
+                return
             sys.stdout.write(json.dumps({"url": serving.url}) + "\n")
         else:
             echo(f"serving {store.main_workdir or store.common_dir} at {serving.url}")
@@ -110,12 +116,20 @@ def web_cmd(
     )
     if not check:
         return
-    if as_json:
-        sys.stdout.write(json.dumps({"views": checked}) + "\n")
-    else:
-        echo(", ".join(f"{name} {status}" for name, status in checked.items()))
     failed = [name for name, status in checked.items() if status != 200]
     if failed:
         from codev_git.errors import OperationalError
 
-        raise OperationalError(f"the page did not load: {', '.join(failed)}")
+        if not as_json:
+            echo(", ".join(f"{name} {status}" for name, status in checked.items()))
+        raise OperationalError(
+            f"the page did not load: {', '.join(failed)}",
+            "run 'git codev web' and open those views to see why",
+            candidates=failed,
+        )
+    if as_json:
+        from codev_git.messaging.render import dump_json
+
+        dump_json({"url": served[0] if served else None, "views": checked})
+    else:
+        echo(", ".join(f"{name} {status}" for name, status in checked.items()))

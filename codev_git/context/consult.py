@@ -65,7 +65,13 @@ def plan(store: Store, ctx: Context | None, args: list[str]) -> Invocation:
     if ctx is None:
         return Invocation([*command, *args], here)
     if ctx.project.value is None:
-        raise UsageError(f"no project to consult on ({ctx.project.source})", THREAD_HINT)
+        hint = THREAD_HINT
+        if ctx.thread.value is not None:  # the thread is known: it has no live project
+            hint = (
+                f"spawn a builder into thread {ctx.thread.value}, pick another thread, or "
+                "give --project-id ID after --"
+            )
+        raise UsageError(f"no project to consult on ({ctx.project.source})", hint)
     # --project-id goes before a "--" in ARGS (so it stays an option), else at the end
     cut = args.index("--") if "--" in args else len(args)
     argv = [*command, *args[:cut], PROJECT_FLAG, ctx.project.value, *args[cut:]]

@@ -255,7 +255,7 @@ def _fill_project(world: _World, ctx: Context) -> Context:
                 if ctx.thread.value is None
                 else "run consult from one builder's worktree, or give --project-id ID after --",
                 code="ambiguous",
-                candidates=[str(r.issue) for r in live],
+                candidates=list(dict.fromkeys(str(r.issue) for r in live)),  # each once
             )
         if not live:
             return _project_from_dirs(world, ctx, scope)

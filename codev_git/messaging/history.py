@@ -99,7 +99,15 @@ def find_message(store: Store, prefix: str) -> Message:
         raise UsageError(
             f"{prefix!r} is not a message id", "give at least 4 hex digits, as 'inbox' shows"
         )
-    commit = store.resolve_commit(prefix.lower())
+    try:
+        commit = store.resolve_commit(prefix.lower())
+    except UsageError as exc:
+        if exc.code == "ambiguous":
+            raise
+        raise UsageError(
+            f"no message has the id {prefix}",
+            "give an id shown by 'git codev inbox' or 'git codev log'",
+        ) from exc
     msg = decode(store.commit(commit), "")
     if msg is None:
         raise UsageError(
@@ -137,6 +145,4 @@ def reply_target(me: Identity, original: Message) -> str:
         return sender
     if sender == me.name:
         raise UsageError("that message is your own", "reply to a message you received")
-    if me.is_builder:
-        raise UsageError(f"builder {me.name} cannot write to {sender}", "send to 'architect'")
-    return sender
+    return sender  # a builder: anyone may address one by its id, as with send

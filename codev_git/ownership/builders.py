@@ -33,8 +33,8 @@ def actor_ident(store: Store, who: Identity) -> Ident:
 
 
 def register_architects(store: Store, who: Identity, owner: ArchitectName) -> None:
-    """An architect that spawns, adopts or reassigns (and the owner it names) is registered on
-    the spot."""
+    """An architect that spawns, adopts, reassigns or starts a thread (and the owner it names)
+    is registered on the spot."""
     from codev_git.ownership.registry import register
 
     for name in dict.fromkeys((who.architect, owner)):
@@ -122,6 +122,12 @@ def plan_adoption(
         current = existing.current
         if current.architect == owner and (thread is None or current.thread == thread):
             return None
+        if current.architect == owner:  # only the thread differs: it is set once
+            raise OperationalError(
+                f"{current.builder} is already yours, in thread {current.thread or '(none)'}",
+                f"to put it in thread {thread}: 'git codev release {current.builder}', then "
+                f"adopt it again with --thread {thread}",
+            )
         raise OperationalError(
             f"{current.builder} is already owned by {current.architect}",
             f"hand it over with 'git codev reassign {current.builder} --to {owner}'",

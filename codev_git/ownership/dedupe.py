@@ -135,10 +135,14 @@ def refusal(
         if first.unseen
         else ""
     )
+    take = (
+        ""  # it is the owner's own: nothing to take over
+        if first.architect == owner
+        else f" take it over with 'git codev reassign {first.builder} --to {owner}',"
+    )
     return UsageError(
         f"issue {issue} already has a live builder: {names}",
-        f"work with {first.builder}, take it over with 'git codev reassign {first.builder} "
-        f"--to {owner}', or {anyway} anyway with --force --reason TEXT{done}",
+        f"work with {first.builder},{take} or {anyway} anyway with --force --reason TEXT{done}",
         code="refused",
         candidates=[h.builder for h in found],
     )
@@ -232,7 +236,10 @@ def after_sync(
     for dup in found:
         report.warn(dup.text())
         if sender is None:
-            report.warn("set your architect name to have sync tell the owners by a message")
+            report.warn(
+                "their owners were not told: no architect is set here; tell them with 'git "
+                "codev send', or sync as one (--as NAME or CODEV_ARCHITECT_NAME) and it tells them"
+            )
             continue
         _tell_owners(store, dup, sender)
     return found

@@ -96,9 +96,15 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
     else:
         assert req.issue is not None and req.protocol is not None
         directory = f"{req.protocol}-{req.issue}"
+    from codev_git import report
     from codev_git.threads.choose import choose_thread
 
-    req = replace(req, thread=choose_thread(store, owner, req.thread))
+    with report.collecting() as deferred:  # "thread T chosen" is said only if it spawns
+        req = replace(req, thread=choose_thread(store, owner, req.thread))
+    for item in deferred:
+        if item.level == "warning":
+            report.warn(item.text)
+    chosen = [item.text for item in deferred if item.level == "note"]
     _check_thread_owner(store, who, req)
     branch = builder_branch_for_dir(directory)
     path = builders_dir(store) / directory if req.worktree else None
@@ -115,7 +121,10 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
         tip = store.ref_target(branch)
         existing = book.lookup(branch, include_released=True)
         if tip is not None and existing is not None and not existing.released:
-            return _repair_recorded(store, existing.current, owner, path, actor)
+            repaired_spawn = _repair_recorded(store, existing.current, owner, path, actor)
+            for text in chosen:
+                report.note(text)
+            return repaired_spawn
         if tip is not None:
             if existing is not None or not _made_by_spawn(store, branch):
                 raise OperationalError(
@@ -167,6 +176,8 @@ def spawn(store: Store, who: Identity, req: Request) -> Spawned:
     from codev_git.ownership.builders import register_architects
 
     register_architects(store, who, record.architect)
+    for text in chosen:
+        report.note(text)
     return Spawned(record, path, base_commit, repaired, fetched)
 
 
@@ -243,10 +254,16 @@ def _repair_recorded(
         or path is None
         or (placed is not None and not store.worktree_initialising(placed))
     ):
+        hint = (
+            "it is yours already: work in it"
+            if current.architect == owner
+            else f"work in it, or take it over with 'git codev reassign {current.builder} "
+            f"--to {owner}'"
+        )
         raise OperationalError(
             f"{current.builder} already exists (owned by {current.architect}, "
             f"branch {current.branch_name})",
-            f"work in it, or take it over with 'git codev reassign {current.builder} --to {owner}'",
+            hint,
         )
     from codev_git.store.porcelain import worktree_prune
 

@@ -280,6 +280,10 @@ class Store:
         try:
             obj = self.repo.revparse_single(rev)
             commit = obj.peel(pygit2.Commit)
+        except pygit2.AmbiguousError as exc:
+            raise UsageError(
+                f"{rev!r} names several objects", "give more hex digits", code="ambiguous"
+            ) from exc
         except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as exc:
             raise UsageError(
                 f"unknown revision {rev!r}", "give a branch, tag or commit id that exists"

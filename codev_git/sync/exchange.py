@@ -194,9 +194,11 @@ def sync(
     dry_run: bool = False,
     attempts: int | None = None,
     progress: Progress | None = None,
+    as_name: str | None = None,
 ) -> SyncReport:
     """Fetch, merge and (unless ``push`` is false) publish the refs in ``scope``; ``progress``
-    hears how the transfers advance.
+    hears how the transfers advance; ``as_name`` (``--as``) is the architect that tells the
+    owners of duplicate builders.
 
     With ``dry_run`` only the private mirror is updated; local refs and the remote are not."""
     limit = attempts or max(1, config.SYNC_ATTEMPTS.number(store))
@@ -214,7 +216,7 @@ def sync(
         owners_before = store.ref_target(OWNERS_REF)
         merge_into_local(store, remote_tips, report)
         if scope == EVERYTHING:
-            check_duplicates(store, owners_before, report)
+            check_duplicates(store, owners_before, report, as_name)
         _pack_refs(store, report)
         if store.ref_target(OWNERS_REF) != owners_before:  # after packing: it rewrites refs
             from codev_git.ownership.records import owners_moved
@@ -479,15 +481,19 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
             report.new_messages += messages if as_planned else _messages_between(store, new, old)
 
 
-def check_duplicates(store: Store, owners_before: str | None, report: SyncReport) -> None:
+def check_duplicates(
+    store: Store, owners_before: str | None, report: SyncReport, as_name: str | None = None
+) -> None:
     """Two clones may each have spawned a builder for one issue before either synced: once
     both records are here, list both and tell both owners (:mod:`codev_git.ownership.dedupe`)."""
     from codev_git.ownership.dedupe import after_sync
     from codev_git.ownership.identity import architect_from_settings
 
     try:
-        who = architect_from_settings(store, None)
-    except UsageError:
+        who = architect_from_settings(store, as_name)
+    except UsageError as exc:  # --as names no architect known even after the merge
+        if as_name is not None:
+            _warn(report, str(exc))
         who = None
     after = store.ref_target(OWNERS_REF)
     found = after_sync(store, owners_before, after, who.architect if who else None)

@@ -193,6 +193,7 @@ def new_thread(
     except OSError as exc:
         raise OperationalError(f"cannot write {rel}: {exc.strerror}") from exc
     if not commit:
+        _register_owner(store, who, owner)
         return Written(rel, None)
     subject = f"codev: start thread {name} (architect {owner})"
     try:
@@ -203,7 +204,16 @@ def new_thread(
             run_git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", rel, what="undo")
         path.unlink(missing_ok=True)
         raise
+    _register_owner(store, who, owner)
     return Written(rel, head_commit(store))
+
+
+def _register_owner(store: Store, who: Identity, owner: ArchitectName) -> None:
+    """The thread's owner (and the architect that started it) become known architects, as
+    spawn registers the owner it names: otherwise nobody could write to the owner."""
+    from codev_git.ownership.builders import register_architects
+
+    register_architects(store, who, owner)
 
 
 # -- refresh -------------------------------------------------------------------------------------

@@ -54,7 +54,9 @@ def parse_headline(raw: str) -> str:
     """One line of text, no control characters, at most 200 characters."""
     text = raw.strip()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise UsageError("the headline must be one line of text", "drop newlines and tabs")
+        raise UsageError(
+            "the headline must be one line of text", "drop newlines, tabs and control characters"
+        )
     if len(text) > HEADLINE_MAX:
         raise UsageError(
             f"the headline is {len(text)} characters long",

@@ -75,7 +75,9 @@ def make_app(settings: Settings) -> Guard:
     hub = settings.hub or LiveHub(settings.git_dir)
     settings.hub = hub
 
-    def page(request: Request, body: str, title: str, **ctx: Any) -> HTMLResponse:
+    def page(
+        request: Request, body: str, title: str, status: int = 200, **ctx: Any
+    ) -> HTMLResponse:
         guard = settings.guard
         ctx.update(
             allow_send=settings.allow_send,
@@ -86,8 +88,9 @@ def make_app(settings: Settings) -> Guard:
         )
         inner = Markup(env.get_template(body).render(**ctx))
         if request.query_params.get("fragment"):
-            return HTMLResponse(inner)
-        return HTMLResponse(env.get_template("page.html.j2").render(title=title, body=inner, **ctx))
+            return HTMLResponse(inner, status)
+        whole = env.get_template("page.html.j2").render(title=title, body=inner, **ctx)
+        return HTMLResponse(whole, status)
 
     def index() -> MessageIndex:
         if settings.index is None:
@@ -111,7 +114,7 @@ def make_app(settings: Settings) -> Guard:
         try:
             data = thread_detail(settings.store(), request.path_params["name"])
         except CodevError as exc:
-            return page(request, "missing.html.j2", "Not found", what=str(exc))
+            return page(request, "missing.html.j2", "Not found", 404, what=str(exc))
         title = f"Thread {data['name']}"
         return page(request, "thread.html.j2", title, t=data, html=data["html"])
 
@@ -152,7 +155,7 @@ def make_app(settings: Settings) -> Guard:
         try:
             msg = load_message(store, request.path_params["id"])
         except CodevError as exc:
-            return page(request, "missing.html.j2", "Not found", what=str(exc))
+            return page(request, "missing.html.j2", "Not found", 404, what=str(exc))
         idx = index()
         idx.refresh(store)
         earlier, later = reply_chain(store, msg, {msg.id: idx.replies_to(msg.id)})
@@ -196,7 +199,7 @@ def make_app(settings: Settings) -> Guard:
         try:
             new_id = await run_in_threadpool(deliver)
         except CodevError as exc:
-            return page(request, "missing.html.j2", "Not sent", what=str(exc))
+            return page(request, "missing.html.j2", "Not sent", 400, what=str(exc))
         return RedirectResponse(f"/message/{new_id}?sent=1", status_code=303)
 
     @contextlib.asynccontextmanager

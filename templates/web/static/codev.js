@@ -23,7 +23,10 @@
     var url = new URL(window.location.href);
     url.searchParams.set("fragment", "1");
     fetch(url.toString(), { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+      .then(function (r) {  // a 404 has a page too: what was open is gone
+        if (!r.ok && r.status !== 404) { throw new Error(r.status); }
+        return r.text();
+      })
       .then(function (html) {
         view.innerHTML = html;  // rendered and escaped by the server
         view.dataset.version = String((Number(view.dataset.version) || 0) + 1);
