@@ -514,3 +514,17 @@ def test_reading_threads_imports_neither_jinja2_nor_gitpython() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_status_of_a_thread_nobody_knows_is_refused(box: Sandbox) -> None:
+    """`status --thread` with a name no thread file (active or archived) and no builder has
+    is a typo: refused with the threads there are, as `log --architect` refuses a name no
+    architect has; a thread with no builders yet just has none to show."""
+    new_thread(box)
+    quiet = box.ok("status", "--thread", T)
+    assert "no builders match" in quiet.err
+    typo = box.run("status", "--thread", "chekout-v2")
+    assert typo.code == 2 and len(typo.err.strip().splitlines()) == 1, typo.err
+    assert "no thread 'chekout-v2' at HEAD" in typo.err and T in typo.err
+    error = json.loads(box.run("status", "--thread", "chekout-v2", "--json").out)["error"]
+    assert error["code"] == "bad-input"

@@ -21,6 +21,7 @@ from codev_git.commands.common import (
 )
 from codev_git.errors import UsageError
 from codev_git.names import (
+    ThreadName,
     parse_architect,
     parse_thread,
 )
@@ -273,6 +274,8 @@ def status_cmd(
         watch_status(store, draw, interval)
         return
     report, pending = status_for(store, owner, mine, thread_name, as_name)
+    if thread_name is not None and not report["builders"]:
+        _require_thread(store, thread_name)
     if as_json:
         from codev_git.messaging.render import dump_json
 
@@ -285,6 +288,16 @@ def status_cmd(
     echo_lines(lines)
     if not report["builders"]:
         _say_empty(report, thread_name)
+
+
+def _require_thread(store: Store, name: ThreadName) -> None:
+    """A thread no builder names must at least have its file (active or archived) at HEAD:
+    else the name is a typo, refused with the threads there are."""
+    from codev_git.threads.model import head_commit, read_thread, unknown_thread
+
+    head = head_commit(store)
+    if head is None or read_thread(store, head, name) is None:
+        raise unknown_thread(store, name, "HEAD")
 
 
 def _say_empty(report: dict[str, Any], thread_name: str | None) -> None:
