@@ -355,6 +355,12 @@ def test_spawn_starts_from_the_fetched_upstream(sandbox: Sandbox, tmp_path: Path
         sandbox.ok("spawn", "2", "--protocol", "spir", "--no-fetch", "--json", as_="main").out
     )
     assert skip["base"] == local and skip["baseFetchedFrom"] is None
+    # a local branch ahead of its upstream is the base: nothing was taken from the upstream
+    sandbox.git("pull", "-q", "--ff-only")
+    sandbox.git("commit", "-q", "--allow-empty", "-m", "local work")
+    ahead = sandbox.git("rev-parse", "main").strip()
+    mine = json.loads(sandbox.ok("spawn", "4", "--protocol", "spir", "--json", as_="main").out)
+    assert mine["base"] == ahead and mine["baseFetchedFrom"] is None
     sandbox.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
     offline = sandbox.run("spawn", "3", "--protocol", "spir", as_="main")
     assert offline.code == 0 and "warning: could not fetch main's upstream" in offline.err

@@ -44,7 +44,9 @@ def upstream_of(store: Store, branch: str) -> tuple[str, str] | None:
 
 
 def fresh_base(store: Store, base: str | None, *, fetch: bool) -> tuple[str, str | None]:
-    """(commit to start from, the upstream it was fetched from or None)."""
+    """(commit to start from, the upstream it came from: None when it is the local branch's
+    own, as without an upstream, with ``fetch`` off, offline, or ahead of or diverged from
+    the upstream)."""
     local = store.resolve_commit(base or "HEAD")
     branch = local_branch(store, base)
     upstream = upstream_of(store, branch) if branch else None
@@ -63,8 +65,10 @@ def fresh_base(store: Store, base: str | None, *, fetch: bool) -> tuple[str, str
         )
         return local, None
     theirs = store.ref_target(tracking)
-    if theirs is None or theirs == local or store.is_ancestor(theirs, local):
+    if theirs == local:
         return local, short_branch(tracking, "refs/remotes/")
+    if theirs is None or store.is_ancestor(theirs, local):
+        return local, None  # the local branch is ahead: nothing came from the upstream
     if store.is_ancestor(local, theirs):
         newer, _ = store.ahead_behind(local, [theirs])[theirs]
         report.note(
@@ -76,4 +80,4 @@ def fresh_base(store: Store, base: str | None, *, fetch: bool) -> tuple[str, str
         f"{name} and {short_branch(tracking, 'refs/remotes/')} have diverged; "
         f"starting from the local {name}"
     )
-    return local, short_branch(tracking, "refs/remotes/")
+    return local, None
