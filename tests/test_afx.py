@@ -126,6 +126,9 @@ def test_adopt_from_old_per_repo_db(sandbox: Sandbox) -> None:
 def test_adopt_from_afx_errors(sandbox: Sandbox, tmp_path: Path) -> None:
     nowhere = sandbox.run("adopt", "--from-afx", env={"CODEV_AGENT_FARM_DIR": str(tmp_path)})
     assert nowhere.code == 1 and "--db" in nowhere.err
+    typo = sandbox.run("adopt", "--from-afx", "--db", str(tmp_path / "glbal.db"))
+    assert typo.code == 2 and len(typo.err.strip().splitlines()) == 1  # a path given: bad input
+    assert "no afx database at" in typo.err and "check the --db path" in typo.err
     bad = tmp_path / "not.db"
     bad.write_text("not sqlite")
     result = sandbox.run("adopt", "--from-afx", "--db", str(bad))

@@ -75,10 +75,8 @@ def find_db(store: Store, given: Path | None) -> Path:
                 f"cannot use --db {shown(str(given), 60)}: {exc.strerror or exc}",
                 "give the path of afx's global.db (or state.db)",
             ) from exc
-        if not found:
-            raise OperationalError(
-                f"no afx database at {shown(str(given), 200)}", "check the --db path"
-            )
+        if not found:  # the path given is wrong: bad input
+            raise UsageError(f"no afx database at {shown(str(given), 200)}", "check the --db path")
         return given
     places = candidate_dbs(store)
     for place in places:
