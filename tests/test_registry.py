@@ -123,3 +123,16 @@ def test_thread_new_registers_its_owner_as_spawn_does(sandbox: Sandbox) -> None:
     before = sandbox.snapshot()
     assert sandbox.run("thread", "new", "alpha", "--architect", "ops", as_="main").code == 1
     assert sandbox.snapshot() == before and "ops" not in names(sandbox)  # refused: no trace
+
+
+def test_a_builder_cannot_add_or_remove_architects(sandbox: Sandbox) -> None:
+    """Architects are registered by architects (or by spawn/adopt naming one): a builder's
+    worktree is refused, as reassign and release refuse it, and nothing is written."""
+    sandbox.ok("spawn", "5", "--protocol", "spir", as_="main")
+    worktree = sandbox.builder_dir("spir-5")
+    before = sandbox.snapshot()
+    for args in (("architect", "add", "intruder"), ("architect", "remove", "main")):
+        refused = sandbox.run(*args, cwd=worktree, env={"CODEV_ARCHITECT_NAME": "main"})
+        assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1, refused.err
+        assert "builder builder-spir-5 cannot" in refused.err
+    assert sandbox.snapshot() == before

@@ -34,7 +34,8 @@ def architect_group() -> None:
 @as_option
 @json_option
 def add_cmd(name: str | None, auto: bool, as_name: str | None, as_json: bool) -> None:
-    """Register architect NAME (or, with --auto, the next architect-N).
+    """Register architect NAME (or, with --auto, the next architect-N). Architects register
+    architects: a builder's worktree is refused.
 
     \b
     Examples:

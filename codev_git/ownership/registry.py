@@ -229,9 +229,17 @@ class Change:
     commit: str | None
 
 
-def _actor(store: Store, as_name: str | None) -> tuple[Ident, str]:
-    """Who writes a registry event: the caller's architect identity when there is one."""
-    from codev_git.ownership.identity import architect_from_settings
+def _actor(store: Store, as_name: str | None, doing: str) -> tuple[Ident, str]:
+    """Who writes a registry event: the caller's architect identity when there is one; a
+    builder's worktree is refused (architects are registered by architects)."""
+    from codev_git.ownership.identity import architect_from_settings, builder_here
+
+    builder = builder_here(store)
+    if builder is not None:
+        raise UsageError(
+            f"builder {builder.name} cannot {doing} architects",
+            "run 'git codev architect' from an architect's worktree",
+        )
 
     who = architect_from_settings(store, as_name, known_only=False)
     by = who.name if who is not None else "unknown"
@@ -240,7 +248,7 @@ def _actor(store: Store, as_name: str | None) -> tuple[Ident, str]:
 
 def add_architect(store: Store, name: ArchitectName | None, as_name: str | None) -> Change:
     """``architect add NAME`` (or the next ``architect-N`` when ``name`` is None)."""
-    actor, by = _actor(store, as_name)
+    actor, by = _actor(store, as_name, "add")
     if name is None:
         name = next_auto_name(store)
     if name == DEFAULT_ARCHITECT:
@@ -256,7 +264,7 @@ def remove_architect(store: Store, name: ArchitectName, as_name: str | None) -> 
     """``architect remove NAME``: refused while it owns builders."""
     from codev_git.ownership.records import OwnerBook
 
-    actor, by = _actor(store, as_name)
+    actor, by = _actor(store, as_name, "remove")
 
     if name == DEFAULT_ARCHITECT:
         raise UsageError(f"{DEFAULT_ARCHITECT} is the default architect and cannot be removed")
