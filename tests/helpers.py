@@ -132,6 +132,32 @@ class Sandbox:
         )
         return proc.stdout.decode().strip()
 
+    def forge_line_for_another_branch(self, branch: str, other: str) -> str:
+        """As another clone's data could: append to ``branch``'s ownership note a valid
+        record line that names builder branch ``other`` (``builder/<dir>``). Returns the
+        note's anchor."""
+        import json
+
+        from codev_git.ownership.order import line_id
+
+        anchor = self.anchor(f"refs/heads/{branch}")
+        own = self.git("notes", "--ref", "codev/owners", "show", anchor).strip()
+        line = json.loads(own) | {
+            "event": "reassign",
+            "branch": f"refs/heads/{other}",
+            "builder": "builder-" + other.removeprefix("builder/"),
+            "prev": line_id(own),
+        }
+        text = own + "\n" + json.dumps(line, separators=(",", ":")) + "\n"
+        subprocess.run(
+            ["git", "notes", "--ref", "codev/owners", "add", "-f", "-F", "-", anchor],
+            input=text.encode(),
+            capture_output=True,
+            check=True,
+            cwd=self.root,
+        )
+        return anchor
+
     def refs(self, prefix: str = "refs/") -> dict[str, str]:
         out = self.git("for-each-ref", "--format=%(refname) %(objectname)", prefix)
         return dict(line.split(" ", 1) for line in out.splitlines())

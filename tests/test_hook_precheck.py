@@ -180,27 +180,13 @@ def test_a_damaged_list_fails_no_checkout_and_is_not_trusted(
 
 
 def test_a_note_that_also_names_another_branch_still_lists_its_own(
-    box: tuple[Sandbox, Path], tmp_path: Path
+    box: tuple[Sandbox, Path],
 ) -> None:
     """A note arrives from another clone holding, after the branch's own record, a later
     line that names another branch. Python's lookup keeps the lines of the branch the note
     annotates, so the branch is still owned: the list must name it too."""
-    import json
-
-    from codev_git.ownership.order import line_id
-
     sandbox, python_log = box
-    anchor = sandbox.anchor("refs/heads/builder/spir-1")
-    own = sandbox.git("notes", "--ref", "codev/owners", "show", anchor).strip()
-    other = json.loads(own) | {
-        "event": "reassign",
-        "branch": "refs/heads/builder/spir-9",
-        "builder": "builder-spir-9",
-        "prev": line_id(own),
-    }
-    note = tmp_path / "note"
-    note.write_text(own + "\n" + json.dumps(other, separators=(",", ":")) + "\n")
-    sandbox.git("notes", "--ref", "codev/owners", "add", "-f", "-F", str(note), anchor)
+    sandbox.forge_line_for_another_branch("builder/spir-1", "builder/spir-9")
     # git codev writes the list again when it next moves the notes ref
     sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")
     checkout(sandbox.root, "checkout", "-q", "builder/spir-1")

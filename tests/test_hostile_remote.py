@@ -256,26 +256,14 @@ def test_a_gitlink_where_a_builder_note_should_be_reads_as_no_record(
 
 
 def test_a_note_line_naming_another_branch_is_skipped_with_one_warning(
-    pair: tuple[Sandbox, Sandbox, Path], tmp_path: Path
+    pair: tuple[Sandbox, Sandbox, Path],
 ) -> None:
     """Every record line is written under its own branch's note. A note from another clone
     whose last line names another branch must not hide the branch it annotates from
     `status`, nor list a builder that has no note of its own."""
-    from codev_git.ownership.order import line_id
-
     victim, evil, _ = pair
     evil.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="ops")
-    anchor = evil.anchor("refs/heads/builder/spir-1")
-    own = evil.git("notes", "--ref", "codev/owners", "show", anchor).strip()
-    other = json.loads(own) | {
-        "event": "reassign",
-        "branch": "refs/heads/builder/spir-9",
-        "builder": "builder-spir-9",
-        "prev": line_id(own),
-    }
-    note = tmp_path / "note"
-    note.write_text(own + "\n" + json.dumps(other, separators=(",", ":")) + "\n")
-    evil.git("notes", "--ref", "codev/owners", "add", "-f", "-F", str(note), anchor)
+    anchor = evil.forge_line_for_another_branch("builder/spir-1", "builder/spir-9")
     push_all(evil)
     assert victim.run("sync").code == 0
     shown = json.loads(victim.ok("status", "--json").out)
