@@ -259,3 +259,28 @@ def test_the_page_drops_questions_to_a_released_builder(sandbox: Sandbox) -> Non
         after = http(server.url).text
     assert '<span id="count-waiting">1</span>' in before and asked["id"][:8] in before
     assert '<span id="count-waiting">0</span>' in after and asked["id"][:8] not in after
+
+
+def test_a_form_too_big_is_refused_whole_and_never_buffered(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    huge = "x" * (300 * 1024)  # over the form limit: a cut message must not be sent
+    with serving(sandbox) as server:
+        port = int(server.url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            # another page may POST here; the server must answer without reading 10 GB
+            head = (
+                f"POST /send HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {10 * 1024**3}\r\n\r\n"
+            )
+            sock.sendall(head.encode() + b"to=x&message=")
+            answer = sock.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 403")
+    with serving(sandbox, "--allow-send") as server:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', http(server.url).text)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "to": "builder-spir-1487", "message": huge}
+        sent = http(server.url + "send", data=urlencode(form).encode())
+    assert sent.status == 413 and "too long" in sent.text
+    logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
+    assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent

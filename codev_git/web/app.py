@@ -181,11 +181,16 @@ def make_app(settings: Settings) -> Guard:
 
         guard = settings.guard
         headers = {k.lower(): v for k, v in request.headers.items()}
-        raw = await request.body()
-        fields = parse_qs(raw[:MAX_FORM_BYTES].decode("utf-8", "replace"))
-        form = {k: v[0] for k, v in fields.items()}
-        if not settings.allow_send:
+        if not settings.allow_send:  # answered before reading a body anyone may POST
             return HTMLResponse("sending is off: start git codev web --allow-send\n", 403)
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_FORM_BYTES:  # never buffer more, never send a cut message
+                too_long = f"the message is too long: keep it under {MAX_FORM_BYTES // 1024} KiB\n"
+                return HTMLResponse(too_long, 413)
+        fields = parse_qs(raw.decode("utf-8", "replace"))
+        form = {k: v[0] for k, v in fields.items()}
         if guard is None or not guard.same_origin(headers) or not guard.csrf_ok(form.get("csrf")):
             return HTMLResponse("refused: the form did not come from this page\n", 403)
 
