@@ -284,3 +284,16 @@ def test_a_form_too_big_is_refused_whole_and_never_buffered(sandbox: Sandbox) ->
     assert sent.status == 413 and "too long" in sent.text
     logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
     assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent
+
+
+def test_a_channel_that_is_not_a_commit_is_skipped_as_the_cli_does(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    asked = json.loads(sandbox.ok("send", "1487", "done?", "--ack", "--json", as_="main").out)
+    tree = sandbox.git("write-tree").strip()
+    sandbox.git("update-ref", "refs/codev/inbox/blobby", tree)  # as a bad clone might
+    assert sandbox.run("status", "--json").code == 0
+    with serving(sandbox) as server:
+        overview = http(server.url)
+        message = http(server.url + "message/" + asked["id"])
+    assert overview.status == 200 and asked["id"][:8] in overview.text
+    assert message.status == 200 and "done?" in message.text

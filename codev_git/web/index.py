@@ -64,8 +64,8 @@ class MessageIndex:
             for name in channels(store, refs):
                 tip = refs.get(name) if refs is not None else store.ref_target(name)
                 state = self._channels.setdefault(name, _Channel())
-                if tip is None or tip == state.tip:
-                    continue
+                if tip is None or tip == state.tip or store.object_type(tip) != "commit":
+                    continue  # unchanged, or not a channel at all (skipped as the CLI does)
                 hide = [state.tip] if state.tip is not None else []
                 if hide and not store.is_ancestor(hide[0], tip):
                     hide = []  # rewritten channel: read it again (ids are kept once each)

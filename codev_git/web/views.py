@@ -94,7 +94,7 @@ def oldest_unread_by_sender(store: Store, name: ArchitectName) -> dict[str, str]
     """For an architect's own inbox: each sender's oldest unread message time."""
     channel, cursor_ref = channels_of(architect_identity(name))[0]
     tip = store.ref_target(channel)
-    if tip is None:
+    if tip is None or store.object_type(tip) != "commit":
         return {}
     hide = store.ref_target(cursor_ref)
     oldest: dict[str, str] = {}
