@@ -297,3 +297,20 @@ def test_a_channel_that_is_not_a_commit_is_skipped_as_the_cli_does(sandbox: Sand
         message = http(server.url + "message/" + asked["id"])
     assert overview.status == 200 and asked["id"][:8] in overview.text
     assert message.status == 200 and "done?" in message.text
+
+
+def test_a_form_cut_short_by_its_client_is_dropped_without_a_traceback(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    with serving(sandbox, "--allow-send") as server:
+        port = int(server.url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            head = (
+                f"POST /send HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+            )
+            sock.sendall(head.encode() + b"to=builder-spir-1487&message=sto")
+            sock.shutdown(socket.SHUT_WR)  # the client goes away mid-body
+            while sock.recv(4096):  # until the server is done with it
+                pass
+    logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
+    assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -184,11 +184,16 @@ def make_app(settings: Settings) -> Guard:
         if not settings.allow_send:  # answered before reading a body anyone may POST
             return HTMLResponse("sending is off: start git codev web --allow-send\n", 403)
         raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_FORM_BYTES:  # never buffer more, never send a cut message
-                too_long = f"the message is too long: keep it under {MAX_FORM_BYTES // 1024} KiB\n"
-                return HTMLResponse(too_long, 413)
+        try:
+            async for chunk in request.stream():
+                raw += chunk
+                if len(raw) > MAX_FORM_BYTES:  # never buffer more, never send a cut message
+                    too_long = (
+                        f"the message is too long: keep it under {MAX_FORM_BYTES // 1024} KiB\n"
+                    )
+                    return HTMLResponse(too_long, 413)
+        except ClientDisconnect:  # it went away mid-form: nothing to send, nobody to answer
+            return Response(status_code=400)
         fields = parse_qs(raw.decode("utf-8", "replace"))
         form = {k: v[0] for k, v in fields.items()}
         if guard is None or not guard.same_origin(headers) or not guard.csrf_ok(form.get("csrf")):
