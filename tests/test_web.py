@@ -314,3 +314,21 @@ def test_a_form_cut_short_by_its_client_is_dropped_without_a_traceback(sandbox: 
                 pass
     logged = json.loads(sandbox.ok("log", "--json").out)["messages"]
     assert [m for m in logged if m.get("kind") != "ownership"] == []  # nothing was sent
+
+
+def test_a_rewritten_channel_is_read_again_without_doubles_or_ghosts(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    b = sandbox.builder_dir("spir-1487")
+    asked = json.loads(sandbox.ok("send", "1487", "done?", "--ack", "--json", as_="main").out)
+    sandbox.ok("ack", asked["id"], cwd=b)
+    answer = sandbox.git("rev-parse", "refs/codev/inbox/main").strip()
+    ghost = json.loads(sandbox.ok("send", "architect", "help?", "--ack", "--json", cwd=b).out)
+    with serving(sandbox) as server:
+        before = http(server.url).text
+        sandbox.git("update-ref", "refs/codev/inbox/main", answer)  # the question is gone
+        page = http(server.url + "message/" + asked["id"]).text
+        after = http(server.url).text
+    pending = json.loads(sandbox.ok("status", "--json").out)["pendingAcks"]
+    assert ghost["id"][:8] in before and pending == []
+    assert ghost["id"][:8] not in after and '<span id="count-waiting">0</span>' in after
+    assert page.count(f'data-id="{answer}"') == 1  # the answer, listed once

@@ -59,16 +59,25 @@ class MessageIndex:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self, store: Store, refs: dict[str, str] | None = None) -> None:
-        """Take in the messages added since the last refresh (thread-safe)."""
+        """Take in the messages added since the last refresh (thread-safe). A channel that
+        was rewritten or removed (not a fast-forward) makes it read everything again: what
+        it dropped must not stay a question, nor what it kept be taken twice."""
         with self._lock:
+            tips: dict[str, str] = {}
             for name in channels(store, refs):
                 tip = refs.get(name) if refs is not None else store.ref_target(name)
+                if tip is not None and store.object_type(tip) == "commit":
+                    tips[name] = tip  # else not a channel at all (skipped as the CLI does)
+            if any(
+                self._rewritten(store, state.tip, tips.get(name))
+                for name, state in self._channels.items()
+            ):
+                self._clear()
+            for name, tip in tips.items():
                 state = self._channels.setdefault(name, _Channel())
-                if tip is None or tip == state.tip or store.object_type(tip) != "commit":
-                    continue  # unchanged, or not a channel at all (skipped as the CLI does)
+                if tip == state.tip:
+                    continue
                 hide = [state.tip] if state.tip is not None else []
-                if hide and not store.is_ancestor(hide[0], tip):
-                    hide = []  # rewritten channel: read it again (ids are kept once each)
                 for info in store.walk(tip, hide):
                     if is_merge(info):
                         continue
@@ -76,6 +85,19 @@ class MessageIndex:
                     if msg is not None:
                         self._take(msg)
                 state.tip = tip
+
+    @staticmethod
+    def _rewritten(store: Store, seen: str | None, tip: str | None) -> bool:
+        if seen is None or seen == tip:
+            return False
+        return tip is None or not store.is_ancestor(seen, tip)
+
+    def _clear(self) -> None:
+        self.asked.clear()
+        self.replies.clear()
+        self.last_seen.clear()
+        self._channels.clear()
+        self.count = 0
 
     def _take(self, msg: Message) -> None:
         self.count += 1
