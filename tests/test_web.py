@@ -332,3 +332,39 @@ def test_a_rewritten_channel_is_read_again_without_doubles_or_ghosts(sandbox: Sa
     assert ghost["id"][:8] in before and pending == []
     assert ghost["id"][:8] not in after and '<span id="count-waiting">0</span>' in after
     assert page.count(f'data-id="{answer}"') == 1  # the answer, listed once
+
+
+def _next_event(stream: socket.socket, buffered: list[bytes]) -> str:
+    """The next server-sent event's name (``keepalive`` for a comment line)."""
+    while b"\n\n" not in b"".join(buffered):
+        chunk = stream.recv(4096)
+        assert chunk, "the event stream ended"
+        buffered.append(chunk)
+    data = b"".join(buffered)
+    event, rest = data.split(b"\n\n", 1)
+    buffered[:] = [rest]
+    names = re.findall(rb"^event: (\w+)", event, re.MULTILINE)
+    return names[0].decode() if names else "keepalive"
+
+
+def test_live_updates_survive_a_moment_the_refs_cannot_be_read(sandbox: Sandbox) -> None:
+    two_architects(sandbox)
+    packed = sandbox.root / ".git" / "packed-refs"
+    sandbox.git("pack-refs", "--all")
+    good = packed.read_bytes()
+    with serving(sandbox) as server:
+        port = int(server.url.split(":")[2].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as stream:
+            stream.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            buffered: list[bytes] = []
+            assert _next_event(stream, buffered) == "hello"
+            packed.write_bytes(b"garbage line\n")  # torn by some other tool, for a moment
+            assert server.proc.stderr is not None
+            said = server.proc.stderr.readline().decode()  # the watcher saw it
+            packed.write_bytes(good)
+            sandbox.ok("send", "architect", "still live?", cwd=sandbox.builder_dir("spir-1487"))
+            events = [_next_event(stream, buffered)]
+            while events[-1] != "change" and len(events) < 3:  # keepalives end a dead stream
+                events.append(_next_event(stream, buffered))
+    assert "Traceback" not in said and "cannot list references" in said
+    assert events[-1] == "change"

@@ -75,6 +75,8 @@ class LiveHub:
             while not self._stop.is_set():
                 watcher.wait(self.poll_seconds)
                 now = _fingerprint(store)
+                if now is None:  # unreadable for now (warned): look again, never stop
+                    continue
                 if now != last:
                     last = now
                     self._wake(bump=True)
@@ -118,5 +120,13 @@ class LiveHub:
                 yield ": keepalive\n\n"
 
 
-def _fingerprint(store: Store) -> int:
-    return hash(frozenset(store.ref_snapshot().items()))
+def _fingerprint(store: Store) -> int | None:
+    """The refs' state, or None (with a warning) when they cannot be listed just now."""
+    from codev_git import report
+    from codev_git.errors import CodevError
+
+    try:
+        return hash(frozenset(store.ref_snapshot().items()))
+    except CodevError as exc:
+        report.warn(f"live updates: {exc} (looking again)")
+        return None
