@@ -18,7 +18,8 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
     """The whole message history across every inbox, as a timeline (read-only).
 
     Causal order: a message comes after the messages before it on its channel and after
-    the one it replies to, whatever the senders' clocks say; times only break ties.
+    the one it replies to, whatever the senders' clocks say; times only break ties. Each
+    message is verified as its recipient's inbox would (UNVERIFIED, "verified": false).
 
     \b
     Examples:
@@ -32,7 +33,9 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
     from codev_git.messaging.render import body_text, dump_json, message_json, visible
 
     store = Store.discover()
-    messages = timeline(store, architect=owner, thread=thread_name, limit=limit)
+    from codev_git.messaging.recipient import verified
+
+    messages = verified(store, timeline(store, architect=owner, thread=thread_name, limit=limit))
     if not messages and owner is not None:
         # a misspelt name would read as "no messages"; checked only when nothing matched,
         # so a removed architect's history stays readable
@@ -49,6 +52,8 @@ def log_cmd(architect: str | None, thread: str | None, limit: int | None, as_jso
         if m.thread:
             head += f" [{visible(m.thread)}]"
         echo(head)
+        if not m.verified:  # as its recipient's inbox shows it
+            echo(f"    !!! UNVERIFIED: {visible(m.why_unverified or 'sender not confirmed')}")
         for line in body_text(m.body).splitlines() or [""]:
             echo(f"    {line}")
 

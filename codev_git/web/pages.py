@@ -14,21 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from codev_git.address import architect_in, is_broadcast
-from codev_git.layout import BROADCAST_REF, BUILDER_INBOX_PREFIX, builder_inbox_ref, inbox_ref
+from codev_git.layout import BROADCAST_REF, builder_inbox_ref, inbox_ref
 from codev_git.messaging.history import _involves, channels, find_message
-from codev_git.messaging.inbox import verify
 from codev_git.messaging.message import Message, decode, is_merge
-from codev_git.names import ArchitectName
-from codev_git.ownership.builder_state import builder_identity
-from codev_git.ownership.identity import Identity
-from codev_git.ownership.records import OwnerBook, Ownership
+from codev_git.messaging.recipient import RememberingBook, Verifier
+from codev_git.ownership.records import Ownership
 from codev_git.store import Store
 
 PAGE_SIZE = 50
 MAX_CHAIN = 50
 
 # a reader that is no builder: messages to architects are checked for their sender only
-OVERSEER = Identity("architect", "overseer", ArchitectName("overseer"), "the web page")
 
 
 @dataclass(frozen=True)
@@ -87,51 +83,6 @@ def _stream(store: Store, channel: str, tip: str) -> Iterator[tuple[Key, Message
         yield key, msg
 
 
-class _RememberingBook(OwnerBook):
-    """Ownership looked up once per builder for the length of one request."""
-
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
-        self._found: dict[str, Ownership | None] = {}
-
-    def by_builder(self, builder: str) -> Ownership | None:
-        if builder not in self._found:
-            self._found[builder] = super().by_builder(builder)
-        return self._found[builder]
-
-
-class Verifier:
-    """Verification as a recipient would see it (``inbox.verify``), in batches."""
-
-    def __init__(self, book: OwnerBook) -> None:
-        self.book = book
-        self._readers: dict[str, Identity] = {}
-
-    def reader(self, channel: str) -> Identity:
-        if not channel.startswith(BUILDER_INBOX_PREFIX):
-            return OVERSEER
-        if channel not in self._readers:
-            owned = self.book.by_builder(channel[len(BUILDER_INBOX_PREFIX) :])
-            self._readers[channel] = builder_identity(owned.current) if owned else OVERSEER
-        return self._readers[channel]
-
-    def __call__(self, msg: Message) -> Message:
-        return verify([msg], self.reader(msg.channel), self.book)[0]
-
-    def batch(self, items: list[tuple[Key, Message]]) -> list[tuple[Key, Message]]:
-        """The same messages, verified, in the same order (one ``verify`` per reader)."""
-        groups: dict[str, list[int]] = {}
-        for n, (_, msg) in enumerate(items):
-            groups.setdefault(self.reader(msg.channel).name, []).append(n)
-        out = list(items)
-        for places in groups.values():
-            reader = self.reader(items[places[0]][1].channel)
-            done = verify([items[n][1] for n in places], reader, self.book)
-            for n, msg in zip(places, done, strict=True):
-                out[n] = (items[n][0], msg)
-        return out
-
-
 def _verified(
     items: Iterator[tuple[Key, Message]], check: Verifier, first: int
 ) -> Iterator[tuple[Key, Message]]:
@@ -141,9 +92,14 @@ def _verified(
     for item in items:
         batch.append(item)
         if len(batch) >= size:
-            yield from check.batch(batch)
+            yield from _checked(check, batch)
             batch, size = [], min(size * 2, 1024)
-    yield from check.batch(batch)
+    yield from _checked(check, batch)
+
+
+def _checked(check: Verifier, items: list[tuple[Key, Message]]) -> list[tuple[Key, Message]]:
+    done = check.batch([msg for _, msg in items])
+    return [(key, msg) for (key, _), msg in zip(items, done, strict=True)]
 
 
 def timeline_page(
@@ -155,7 +111,7 @@ def timeline_page(
     refs: dict[str, str] | None = None,
 ) -> Page:
     """Up to ``limit`` messages older than ``before`` (newest first) that pass ``filters``."""
-    book = _RememberingBook(store)
+    book = RememberingBook(store)
     owners: dict[str, Ownership] = {}
     if filters.architect:
         owners = {str(o.current.builder): o for o in book.all()}
@@ -197,7 +153,7 @@ def load_message(store: Store, message_id: str, check: Verifier | None = None) -
     """One message by id, verified (raises UsageError for an id that is not a message)."""
     msg = find_message(store, message_id)
     msg = replace(msg, channel=channel_for(msg))
-    return (check or Verifier(_RememberingBook(store)))(msg)
+    return (check or Verifier(RememberingBook(store)))(msg)
 
 
 def reply_chain(
@@ -206,7 +162,7 @@ def reply_chain(
     """(what ``msg`` answers, oldest first; the answers to it, oldest first)."""
     from codev_git.errors import CodevError
 
-    check = Verifier(_RememberingBook(store))
+    check = Verifier(RememberingBook(store))
     earlier: list[Message] = []
     current = msg
     while current.reply_to and len(earlier) < MAX_CHAIN:
