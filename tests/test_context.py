@@ -251,3 +251,24 @@ def test_consult_refusals_list_each_project_once_and_never_ask_for_what_was_give
     empty, called = consult(sandbox, consult_bin, "--thread", "gamma", "--", "-m", "x")
     assert empty.code == 2 and called == [] and "gamma" in empty.err
     assert "pass --thread" not in empty.err, empty.err  # it was passed
+
+
+def test_an_unreadable_thread_file_is_bad_input_not_a_crash(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    """A hand-made .thread that cannot be read (here a symlink to itself) is named, exit 2."""
+    two_architects(sandbox)
+    here = sandbox.builder_dir("spir-1481")
+    (here / ".thread").unlink()
+    os.symlink(".thread", here / ".thread")
+    for result in (
+        sandbox.run("context", cwd=here),
+        sandbox.run("context", "--json", cwd=here),
+        consult(sandbox, consult_bin, cwd=here)[0],
+    ):
+        assert result.code == 2, result.err + result.out
+        said = result.err + result.out
+        assert "internal" not in said and "cannot read" in said and ".thread" in said
+    assert json.loads(sandbox.run("context", "--json", cwd=here).out)["error"]["code"] != "internal"
+    data = context(sandbox, "--thread", "beta", cwd=here)  # the flag wins over the file
+    assert data["thread"] == "beta"

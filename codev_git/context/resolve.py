@@ -175,12 +175,17 @@ def _pick_thread(
 def _read_thread_file(world: _World, here: OwnerRecord | None) -> Context | None:
     if world.here is None:
         return None
-    found = tag.read(world.here)
+    path = world.here / tag.FILE_NAME
+    try:
+        found = tag.read(world.here)
+    except OSError as exc:  # a hand-made file: a symlink loop, a dangling path, no permission
+        raise UsageError(
+            f"cannot read {path}: {exc.strerror or exc}", "fix or remove the file"
+        ) from exc
     if found is None:
         return None
     if found.ours and (here is None or found.branch != here.branch_name):
         return None  # written for a branch no longer checked out here (hook not run since)
-    path = world.here / tag.FILE_NAME
     source = f"{path}" + (", written by the post-checkout hook" if found.ours else "")
     if found.thread is None and found.builder is None:
         return None
