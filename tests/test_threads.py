@@ -528,3 +528,36 @@ def test_status_of_a_thread_nobody_knows_is_refused(box: Sandbox) -> None:
     assert "no thread 'chekout-v2' at HEAD" in typo.err and T in typo.err
     error = json.loads(box.run("status", "--thread", "chekout-v2", "--json").out)["error"]
     assert error["code"] == "bad-input"
+
+
+def commit_many(box: Sandbox, count: int) -> None:
+    """``count`` commits on the current branch that touch work.txt only (git fast-import)."""
+    branch = box.git("symbolic-ref", "HEAD").strip()
+    start = box.git("rev-parse", "HEAD").strip()
+    stream = [f"reset {branch}\nfrom {start}\n\n"]
+    for i in range(count):
+        stream.append(
+            f"commit {branch}\ncommitter A <a@example.com> {1_700_000_000 + i} +0000\n"
+            f"data 5\nwork\nM 644 inline work.txt\ndata {len(str(i)) + 1}\n{i}\n\n"
+        )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=box.root,
+        input="".join(stream).encode(),
+        check=True,
+        capture_output=True,
+    )
+    box.git("reset", "-q", "--hard")
+
+
+def test_last_change_of_a_thread_untouched_for_thousands_of_commits(box: Sandbox) -> None:
+    """Past the walk's bound the answer is still the commit that changed the file, never an
+    unrelated commit where the walk happened to stop."""
+    new_thread(box)
+    started = box.git("rev-parse", "HEAD").strip()
+    commit_many(box, 2100)
+    listed = json.loads(box.ok("thread", "list", "--json").out)["threads"][0]["lastChange"]
+    shown = json.loads(box.ok("thread", "show", T, "--json").out)["lastChange"]
+    for change in (listed, shown):
+        assert change["commit"] == started
+        assert change["subject"] == f"codev: start thread {T} (architect payments)"
