@@ -561,3 +561,24 @@ def test_last_change_of_a_thread_untouched_for_thousands_of_commits(box: Sandbox
     for change in (listed, shown):
         assert change["commit"] == started
         assert change["subject"] == f"codev: start thread {T} (architect payments)"
+
+
+def test_failed_refresh_keeps_an_edit_made_while_it_committed(box: Sandbox) -> None:
+    """Undoing a refresh whose commit failed must not overwrite the file if someone wrote it
+    meanwhile (here the pre-commit hook plays the editor that saved the file)."""
+    new_thread(box)
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, "--no-worktree", as_="payments")
+    hook = box.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\necho 'saved by the editor' >> {PATH}\nexit 1\n")
+    hook.chmod(0o755)
+    result = box.run("thread", "refresh", T, as_="payments")
+    one_line_failure(result.code, result.err, 1)
+    text = (box.root / PATH).read_text()
+    assert text.endswith("saved by the editor\n") and "builder-spir-1481" in text
+    # with nobody writing meanwhile, a failed commit still leaves the file as it was
+    box.git("checkout", "--", PATH)
+    committed = (box.root / PATH).read_bytes()
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    again = box.run("thread", "refresh", T, as_="payments")
+    one_line_failure(again.code, again.err, 1)
+    assert (box.root / PATH).read_bytes() == committed

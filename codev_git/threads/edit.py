@@ -250,13 +250,16 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
         )
     if new == old:
         return Written(rel, None, changed=False)
-    path.write_bytes(new.encode("utf-8", "surrogateescape"))
+    written = new.encode("utf-8", "surrogateescape")
+    path.write_bytes(written)
     if not commit:
         return Written(rel, None)
     try:
         _commit_only(root, [rel], _message(f"codev: refresh thread {name} roster", name))
     except OperationalError:
-        path.write_bytes(old.encode("utf-8", "surrogateescape"))
+        with contextlib.suppress(OSError):
+            if path.read_bytes() == written:  # else someone saved the file meanwhile: keep it
+                path.write_bytes(old.encode("utf-8", "surrogateescape"))
         raise
     return Written(rel, head_commit(store))
 
