@@ -272,3 +272,15 @@ def test_an_unreadable_thread_file_is_bad_input_not_a_crash(
     assert json.loads(sandbox.run("context", "--json", cwd=here).out)["error"]["code"] != "internal"
     data = context(sandbox, "--thread", "beta", cwd=here)  # the flag wins over the file
     assert data["thread"] == "beta"
+
+
+def test_a_thread_file_naming_an_invalid_builder_is_refused_not_echoed(sandbox: Sandbox) -> None:
+    """.thread can arrive from elsewhere (committed with -f on a branch): its builder line is
+    checked like its thread and architect lines, never printed as it is."""
+    new_thread(sandbox, "gamma", "main")
+    (sandbox.root / ".thread").write_text("gamma\nbuilder: x\x1b]0;owned\x07\n")
+    for args in (("context",), ("context", "--json")):
+        result = sandbox.run(*args)
+        assert result.code == 2, result.out + result.err
+        said = result.out + result.err
+        assert "\x1b" not in said and "\x07" not in said and "invalid builder" in said

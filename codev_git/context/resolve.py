@@ -21,6 +21,7 @@ from codev_git.names import (
     ArchitectName,
     BranchRef,
     ThreadName,
+    looks_like_builder_id,
     parse_architect,
     parse_thread,
     shown,
@@ -206,6 +207,10 @@ def _read_thread_file(world: _World, here: OwnerRecord | None) -> Context | None
             raise UsageError(f"{path}: {exc.what}", "fix or remove the file") from exc
         ctx = replace(ctx, architect=Fact(owner, source))
     if found.builder:
+        if not looks_like_builder_id(found.builder):
+            raise UsageError(
+                f"{path} names an invalid builder {shown(found.builder)}", "fix or remove the file"
+            )
         rec = next((r for r in world.records if r.builder == found.builder), None)
         if rec is not None:
             ctx = _with_builder(ctx, rec, source)
