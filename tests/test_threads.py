@@ -582,3 +582,20 @@ def test_failed_refresh_keeps_an_edit_made_while_it_committed(box: Sandbox) -> N
     again = box.run("thread", "refresh", T, as_="payments")
     one_line_failure(again.code, again.err, 1)
     assert (box.root / PATH).read_bytes() == committed
+
+
+def test_a_thread_saved_with_crlf_and_a_byte_order_mark_keeps_its_owner(box: Sandbox) -> None:
+    """What a Windows editor saves: CRLF line ends and a UTF-8 byte order mark."""
+    new_thread(box)
+    path = box.root / PATH
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    box.git("commit", "-qam", "saved by a Windows editor")
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, "--no-worktree", as_="payments")
+    shown = json.loads(box.ok("thread", "show", T, "--json").out)
+    assert shown["architect"] == "payments" and shown["headline"] == "Rebuild checkout"
+    listed = json.loads(box.ok("thread", "list", "--json").out)["threads"]
+    assert [t["architect"] for t in listed] == ["payments"]
+    box.ok("thread", "refresh", T, as_="payments")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n") and b"builder-spir-1481" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")  # every line end is still CRLF

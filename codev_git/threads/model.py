@@ -44,6 +44,7 @@ THREAD_DIR = "codev"
 ARCHIVE_DIR = "codev/archive"
 SUFFIX = "-thread.md"
 HEADLINE_MAX = 200
+BOM = "\ufeff"
 
 
 def thread_path(name: ThreadName, *, archived: bool = False) -> str:
@@ -66,8 +67,9 @@ def parse_headline(raw: str) -> str:
 
 
 def parse_front_matter(text: str) -> dict[str, str]:
-    """The ``key: value`` lines between the leading ``---`` lines; {} when there are none."""
-    lines = text.splitlines()
+    """The ``key: value`` lines between the leading ``---`` lines; {} when there are none.
+    A leading byte order mark (what some editors save) is not part of the text."""
+    lines = text.removeprefix(BOM).splitlines()
     if not lines or lines[0].strip() != "---":
         return {}
     front: dict[str, str] = {}
@@ -101,7 +103,7 @@ class Thread:
     @property
     def truncated(self) -> bool:
         """Front matter that opens and never closes: a cut-off file, not a hand-written one."""
-        return not self.front and self.text.lstrip().startswith("---")
+        return not self.front and self.text.removeprefix(BOM).lstrip().startswith("---")
 
     @property
     def architect(self) -> ArchitectName | None:
