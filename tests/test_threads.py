@@ -599,3 +599,25 @@ def test_a_thread_saved_with_crlf_and_a_byte_order_mark_keeps_its_owner(box: San
     data = path.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf---\r\n") and b"builder-spir-1481" in data
     assert b"\n" not in data.replace(b"\r\n", b"")  # every line end is still CRLF
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink"])
+def test_archive_into_an_archive_that_is_not_a_directory_is_refused(
+    box: Sandbox, tmp_path: Path, kind: str
+) -> None:
+    """A file, or a symlink (perhaps committed in another clone), where codev/archive/ goes:
+    one line, nothing moved; never the thread moved out of the working tree."""
+    new_thread(box)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    archive = box.root / "codev" / "archive"
+    if kind == "file":
+        archive.write_text("not a directory\n")
+    else:
+        archive.symlink_to(outside)
+    before = box.snapshot()
+    result = box.run("thread", "archive", T, as_="payments")
+    one_line_failure(result.code, result.err, 1)
+    assert "codev/archive is not a directory" in result.err
+    assert box.snapshot() == before and (box.root / PATH).is_file()
+    assert list(outside.iterdir()) == []

@@ -299,6 +299,12 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
             f"{shown(destination)} already exists in the working tree", "move it away first"
         )
     archive_dir = root / ARCHIVE_DIR
+    if archive_dir.is_symlink() or (archive_dir.exists() and not archive_dir.is_dir()):
+        # git mv would follow a symlink and put the thread outside the working tree
+        raise OperationalError(
+            f"{ARCHIVE_DIR} is not a directory here (a file or a symlink)",
+            f"move it away first: archived threads go in a real {ARCHIVE_DIR}/ directory",
+        )
     created = not archive_dir.is_dir()
     archive_dir.mkdir(parents=True, exist_ok=True)
     body = []
