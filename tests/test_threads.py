@@ -621,3 +621,23 @@ def test_archive_into_an_archive_that_is_not_a_directory_is_refused(
     assert "codev/archive is not a directory" in result.err
     assert box.snapshot() == before and (box.root / PATH).is_file()
     assert list(outside.iterdir()) == []
+
+
+def test_a_repository_template_cannot_run_code(box: Sandbox, tmp_path: Path) -> None:
+    """The override is a committed file (another clone may have written it): rendering it
+    must not reach Python's internals, e.g. to run a shell command."""
+    mark = tmp_path / "ran"
+    templates = box.root / "codev" / "templates"
+    templates.mkdir()
+    (templates / "THREAD.md.j2").write_text(
+        "---\nthread: {{ thread }}\narchitect: {{ architect }}\n---\n"
+        f"{{{{ cycler.__init__.__globals__.os.system('touch {mark}') }}}}\n"
+    )
+    box.git("add", "codev/templates")
+    box.git("commit", "-q", "-m", "a template from elsewhere")
+    before = box.snapshot()
+    result = box.run("thread", "new", T, as_="payments")
+    one_line_failure(result.code, result.err, 1)
+    assert "codev/templates/THREAD.md.j2" in result.err
+    assert not mark.exists()
+    assert box.snapshot() == before and not (box.root / PATH).exists()
