@@ -284,3 +284,39 @@ def test_a_thread_file_naming_an_invalid_builder_is_refused_not_echoed(sandbox: 
         assert result.code == 2, result.out + result.err
         said = result.out + result.err
         assert "\x1b" not in said and "\x07" not in said and "invalid builder" in said
+
+
+def test_a_thread_file_that_never_ends_is_read_only_so_far(sandbox: Sandbox) -> None:
+    """A .thread committed elsewhere as a symlink to /dev/zero: the hook on checkout and
+    context read a bounded prefix (memory is capped here so the old behaviour fails fast)."""
+    import resource
+    import subprocess
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    sandbox.git("checkout", "-q", "-b", "elsewhere")
+    os.symlink("/dev/zero", sandbox.root / ".thread")
+    sandbox.git("add", "-f", ".thread")
+    sandbox.git("commit", "-q", "-m", "a .thread that never ends")
+    sandbox.git("checkout", "-q", "-")
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "main"}
+    checkout = subprocess.run(
+        ["git", "checkout", "-q", "elsewhere"],
+        cwd=sandbox.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+    )
+    assert checkout.returncode == 0 and "MemoryError" not in checkout.stderr, checkout.stderr
+    context = subprocess.run(
+        ["git", "codev", "context"],
+        cwd=sandbox.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+    )
+    assert context.returncode == 2, context.stderr
+    assert "invalid thread" in context.stderr and "internal" not in context.stderr
