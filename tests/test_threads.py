@@ -641,3 +641,18 @@ def test_a_repository_template_cannot_run_code(box: Sandbox, tmp_path: Path) -> 
     assert "codev/templates/THREAD.md.j2" in result.err
     assert not mark.exists()
     assert box.snapshot() == before and not (box.root / PATH).exists()
+
+
+def test_a_forced_archive_finished_after_a_kill_still_records_why(box: Sandbox) -> None:
+    """The commit that finishes an interrupted archive says what a whole one says: who
+    forced it over whom, and which builders were still unmerged."""
+    new_thread(box)
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, "--no-worktree", as_="payments")
+    (box.root / "codev" / "archive").mkdir()
+    box.git("mv", PATH, ARCHIVED)  # what a kill -9 between `git mv` and the commit leaves
+    box.ok("thread", "archive", T, "--force", as_="main")
+    body = box.git("log", "-1", "--format=%B")
+    assert "Finished an interrupted archive." in body
+    assert "Archived by main with --force (owner: payments)" in body
+    assert "Unmerged builders at archive time: builder-spir-1481" in body
+    assert box.git("status", "--porcelain") == ""

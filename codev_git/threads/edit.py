@@ -284,12 +284,19 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
         )
     source, destination = thread.path, thread_path(name, archived=True)
     _require_branch(store, f"archive thread {name}")
+    body = []
+    if thread.architect != who.architect:
+        body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
+    if unmerged:
+        body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
     head = head_commit(store)
     if head is not None and _interrupted_move(store, root, head, source, destination):
         # an archive killed after `git mv` and before its commit: finish it
         run_git(root, "add", "--", destination, what="git add")
         message = _message(
-            f"codev: archive thread {name}", name, "Finished an interrupted archive."
+            f"codev: archive thread {name}",
+            name,
+            "\n".join(["Finished an interrupted archive.", *body]),
         )
         _commit_only(root, [source, destination], message)
         return Archived(source, destination, head_commit(store), unmerged, resumed=True)
@@ -307,11 +314,6 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
         )
     created = not archive_dir.is_dir()
     archive_dir.mkdir(parents=True, exist_ok=True)
-    body = []
-    if thread.architect != who.architect:
-        body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
-    if unmerged:
-        body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
     try:
         run_git(root, "mv", source, destination, what="git mv")
     except OperationalError:
