@@ -320,3 +320,28 @@ def test_a_thread_file_that_never_ends_is_read_only_so_far(sandbox: Sandbox) -> 
     )
     assert context.returncode == 2, context.stderr
     assert "invalid thread" in context.stderr and "internal" not in context.stderr
+
+
+def test_a_porch_status_file_that_never_ends_is_read_only_so_far(sandbox: Sandbox) -> None:
+    """codev/projects/<id>-<slug>/status.yaml committed as a symlink to /dev/zero: status
+    reads a bounded prefix (memory is capped here so reading it whole fails fast)."""
+    import resource
+    import subprocess
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    sandbox.ok("spawn", "1481", "--protocol", "spir", "--no-worktree", as_="main")
+    project = sandbox.root / "codev" / "projects" / "1481-checkout"
+    project.mkdir(parents=True)
+    os.symlink("/dev/zero", project / "status.yaml")
+    proc = subprocess.run(
+        ["git", "codev", "status", "--json"],
+        cwd=sandbox.root,
+        env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "builder-spir-1481" in proc.stdout
