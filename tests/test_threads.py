@@ -656,3 +656,27 @@ def test_a_forced_archive_finished_after_a_kill_still_records_why(box: Sandbox) 
     assert "Archived by main with --force (owner: payments)" in body
     assert "Unmerged builders at archive time: builder-spir-1481" in body
     assert box.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_headline_cannot_split_the_front_matter(box: Sandbox, separator: str) -> None:
+    """Unicode line separators end a line for Python's splitlines: refused in a new headline,
+    and in a file that holds one (written by hand or in another clone) they are not line
+    ends of the front matter."""
+    before = box.snapshot()
+    refused = box.run(
+        "thread", "new", T, "--headline", f"Rebuild{separator}status: done", as_="payments"
+    )
+    one_line_failure(refused.code, refused.err, 2)
+    assert box.snapshot() == before
+    new_thread(box)
+    path = box.root / PATH
+    path.write_text(
+        path.read_text().replace(
+            'headline: "Rebuild checkout"', f'headline: "Rebuild{separator}status: done"'
+        )
+    )
+    box.git("commit", "-qam", "a headline written elsewhere")
+    shown = json.loads(box.ok("thread", "show", T, "--json").out)
+    assert shown["status"] == "active"
+    assert shown["headline"] == f"Rebuild{separator}status: done"
