@@ -251,3 +251,97 @@ def test_consult_refusals_list_each_project_once_and_never_ask_for_what_was_give
     empty, called = consult(sandbox, consult_bin, "--thread", "gamma", "--", "-m", "x")
     assert empty.code == 2 and called == [] and "gamma" in empty.err
     assert "pass --thread" not in empty.err, empty.err  # it was passed
+
+
+def test_an_unreadable_thread_file_is_bad_input_not_a_crash(
+    sandbox: Sandbox, consult_bin: Path
+) -> None:
+    """A hand-made .thread that cannot be read (here a symlink to itself) is named, exit 2."""
+    two_architects(sandbox)
+    here = sandbox.builder_dir("spir-1481")
+    (here / ".thread").unlink()
+    os.symlink(".thread", here / ".thread")
+    for result in (
+        sandbox.run("context", cwd=here),
+        sandbox.run("context", "--json", cwd=here),
+        consult(sandbox, consult_bin, cwd=here)[0],
+    ):
+        assert result.code == 2, result.err + result.out
+        said = result.err + result.out
+        assert "internal" not in said and "cannot read" in said and ".thread" in said
+    assert json.loads(sandbox.run("context", "--json", cwd=here).out)["error"]["code"] != "internal"
+    data = context(sandbox, "--thread", "beta", cwd=here)  # the flag wins over the file
+    assert data["thread"] == "beta"
+
+
+def test_a_thread_file_naming_an_invalid_builder_is_refused_not_echoed(sandbox: Sandbox) -> None:
+    """.thread can arrive from elsewhere (committed with -f on a branch): its builder line is
+    checked like its thread and architect lines, never printed as it is."""
+    new_thread(sandbox, "gamma", "main")
+    (sandbox.root / ".thread").write_text("gamma\nbuilder: x\x1b]0;owned\x07\n")
+    for args in (("context",), ("context", "--json")):
+        result = sandbox.run(*args)
+        assert result.code == 2, result.out + result.err
+        said = result.out + result.err
+        assert "\x1b" not in said and "\x07" not in said and "invalid builder" in said
+
+
+def test_a_thread_file_that_never_ends_is_read_only_so_far(sandbox: Sandbox) -> None:
+    """A .thread committed elsewhere as a symlink to /dev/zero: the hook on checkout and
+    context read a bounded prefix (memory is capped here so the old behaviour fails fast)."""
+    import resource
+    import subprocess
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    sandbox.git("checkout", "-q", "-b", "elsewhere")
+    os.symlink("/dev/zero", sandbox.root / ".thread")
+    sandbox.git("add", "-f", ".thread")
+    sandbox.git("commit", "-q", "-m", "a .thread that never ends")
+    sandbox.git("checkout", "-q", "-")
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "main"}
+    checkout = subprocess.run(
+        ["git", "checkout", "-q", "elsewhere"],
+        cwd=sandbox.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+    )
+    assert checkout.returncode == 0 and "MemoryError" not in checkout.stderr, checkout.stderr
+    context = subprocess.run(
+        ["git", "codev", "context"],
+        cwd=sandbox.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+    )
+    assert context.returncode == 2, context.stderr
+    assert "invalid thread" in context.stderr and "internal" not in context.stderr
+
+
+def test_a_porch_status_file_that_never_ends_is_read_only_so_far(sandbox: Sandbox) -> None:
+    """codev/projects/<id>-<slug>/status.yaml committed as a symlink to /dev/zero: status
+    reads a bounded prefix (memory is capped here so reading it whole fails fast)."""
+    import resource
+    import subprocess
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    sandbox.ok("spawn", "1481", "--protocol", "spir", "--no-worktree", as_="main")
+    project = sandbox.root / "codev" / "projects" / "1481-checkout"
+    project.mkdir(parents=True)
+    os.symlink("/dev/zero", project / "status.yaml")
+    proc = subprocess.run(
+        ["git", "codev", "status", "--json"],
+        cwd=sandbox.root,
+        env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+        capture_output=True,
+        text=True,
+        preexec_fn=cap,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "builder-spir-1481" in proc.stdout

@@ -528,3 +528,155 @@ def test_status_of_a_thread_nobody_knows_is_refused(box: Sandbox) -> None:
     assert "no thread 'chekout-v2' at HEAD" in typo.err and T in typo.err
     error = json.loads(box.run("status", "--thread", "chekout-v2", "--json").out)["error"]
     assert error["code"] == "bad-input"
+
+
+def commit_many(box: Sandbox, count: int) -> None:
+    """``count`` commits on the current branch that touch work.txt only (git fast-import)."""
+    branch = box.git("symbolic-ref", "HEAD").strip()
+    start = box.git("rev-parse", "HEAD").strip()
+    stream = [f"reset {branch}\nfrom {start}\n\n"]
+    for i in range(count):
+        stream.append(
+            f"commit {branch}\ncommitter A <a@example.com> {1_700_000_000 + i} +0000\n"
+            f"data 5\nwork\nM 644 inline work.txt\ndata {len(str(i)) + 1}\n{i}\n\n"
+        )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=box.root,
+        input="".join(stream).encode(),
+        check=True,
+        capture_output=True,
+    )
+    box.git("reset", "-q", "--hard")
+
+
+def test_last_change_of_a_thread_untouched_for_thousands_of_commits(box: Sandbox) -> None:
+    """Past the walk's bound the answer is still the commit that changed the file, never an
+    unrelated commit where the walk happened to stop."""
+    new_thread(box)
+    started = box.git("rev-parse", "HEAD").strip()
+    commit_many(box, 2100)
+    listed = json.loads(box.ok("thread", "list", "--json").out)["threads"][0]["lastChange"]
+    shown = json.loads(box.ok("thread", "show", T, "--json").out)["lastChange"]
+    for change in (listed, shown):
+        assert change["commit"] == started
+        assert change["subject"] == f"codev: start thread {T} (architect payments)"
+
+
+def test_failed_refresh_keeps_an_edit_made_while_it_committed(box: Sandbox) -> None:
+    """Undoing a refresh whose commit failed must not overwrite the file if someone wrote it
+    meanwhile (here the pre-commit hook plays the editor that saved the file)."""
+    new_thread(box)
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, "--no-worktree", as_="payments")
+    hook = box.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\necho 'saved by the editor' >> {PATH}\nexit 1\n")
+    hook.chmod(0o755)
+    result = box.run("thread", "refresh", T, as_="payments")
+    one_line_failure(result.code, result.err, 1)
+    text = (box.root / PATH).read_text()
+    assert text.endswith("saved by the editor\n") and "builder-spir-1481" in text
+    # with nobody writing meanwhile, a failed commit still leaves the file as it was
+    box.git("checkout", "--", PATH)
+    committed = (box.root / PATH).read_bytes()
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    again = box.run("thread", "refresh", T, as_="payments")
+    one_line_failure(again.code, again.err, 1)
+    assert (box.root / PATH).read_bytes() == committed
+
+
+def test_a_thread_saved_with_crlf_and_a_byte_order_mark_keeps_its_owner(box: Sandbox) -> None:
+    """What a Windows editor saves: CRLF line ends and a UTF-8 byte order mark."""
+    new_thread(box)
+    path = box.root / PATH
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    box.git("commit", "-qam", "saved by a Windows editor")
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, "--no-worktree", as_="payments")
+    shown = json.loads(box.ok("thread", "show", T, "--json").out)
+    assert shown["architect"] == "payments" and shown["headline"] == "Rebuild checkout"
+    listed = json.loads(box.ok("thread", "list", "--json").out)["threads"]
+    assert [t["architect"] for t in listed] == ["payments"]
+    box.ok("thread", "refresh", T, as_="payments")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n") and b"builder-spir-1481" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")  # every line end is still CRLF
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink"])
+def test_archive_into_an_archive_that_is_not_a_directory_is_refused(
+    box: Sandbox, tmp_path: Path, kind: str
+) -> None:
+    """A file, or a symlink (perhaps committed in another clone), where codev/archive/ goes:
+    one line, nothing moved; never the thread moved out of the working tree."""
+    new_thread(box)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    archive = box.root / "codev" / "archive"
+    if kind == "file":
+        archive.write_text("not a directory\n")
+    else:
+        archive.symlink_to(outside)
+    before = box.snapshot()
+    result = box.run("thread", "archive", T, as_="payments")
+    one_line_failure(result.code, result.err, 1)
+    assert "codev/archive is not a directory" in result.err
+    assert box.snapshot() == before and (box.root / PATH).is_file()
+    assert list(outside.iterdir()) == []
+
+
+def test_a_repository_template_cannot_run_code(box: Sandbox, tmp_path: Path) -> None:
+    """The override is a committed file (another clone may have written it): rendering it
+    must not reach Python's internals, e.g. to run a shell command."""
+    mark = tmp_path / "ran"
+    templates = box.root / "codev" / "templates"
+    templates.mkdir()
+    (templates / "THREAD.md.j2").write_text(
+        "---\nthread: {{ thread }}\narchitect: {{ architect }}\n---\n"
+        f"{{{{ cycler.__init__.__globals__.os.system('touch {mark}') }}}}\n"
+    )
+    box.git("add", "codev/templates")
+    box.git("commit", "-q", "-m", "a template from elsewhere")
+    before = box.snapshot()
+    result = box.run("thread", "new", T, as_="payments")
+    one_line_failure(result.code, result.err, 1)
+    assert "codev/templates/THREAD.md.j2" in result.err
+    assert not mark.exists()
+    assert box.snapshot() == before and not (box.root / PATH).exists()
+
+
+def test_a_forced_archive_finished_after_a_kill_still_records_why(box: Sandbox) -> None:
+    """The commit that finishes an interrupted archive says what a whole one says: who
+    forced it over whom, and which builders were still unmerged."""
+    new_thread(box)
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, "--no-worktree", as_="payments")
+    (box.root / "codev" / "archive").mkdir()
+    box.git("mv", PATH, ARCHIVED)  # what a kill -9 between `git mv` and the commit leaves
+    box.ok("thread", "archive", T, "--force", as_="main")
+    body = box.git("log", "-1", "--format=%B")
+    assert "Finished an interrupted archive." in body
+    assert "Archived by main with --force (owner: payments)" in body
+    assert "Unmerged builders at archive time: builder-spir-1481" in body
+    assert box.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_headline_cannot_split_the_front_matter(box: Sandbox, separator: str) -> None:
+    """Unicode line separators end a line for Python's splitlines: refused in a new headline,
+    and in a file that holds one (written by hand or in another clone) they are not line
+    ends of the front matter."""
+    before = box.snapshot()
+    refused = box.run(
+        "thread", "new", T, "--headline", f"Rebuild{separator}status: done", as_="payments"
+    )
+    one_line_failure(refused.code, refused.err, 2)
+    assert box.snapshot() == before
+    new_thread(box)
+    path = box.root / PATH
+    path.write_text(
+        path.read_text().replace(
+            'headline: "Rebuild checkout"', f'headline: "Rebuild{separator}status: done"'
+        )
+    )
+    box.git("commit", "-qam", "a headline written elsewhere")
+    shown = json.loads(box.ok("thread", "show", T, "--json").out)
+    assert shown["status"] == "active"
+    assert shown["headline"] == f"Rebuild{separator}status: done"

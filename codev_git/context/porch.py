@@ -12,6 +12,7 @@ PROJECTS_DIR = Path("codev") / "projects"
 
 # the project directories directly under one root (see :func:`projects_in`)
 ProjectsIn = Callable[[Path], list[Path]]
+STATUS_MAX = 64 * 1024  # porch's status.yaml is a few dozen lines
 
 
 def project_number(directory: Path) -> int | None:
@@ -50,8 +51,9 @@ def porch_phase(
     for directory in project_dirs(roots, listed):
         if project_number(directory) != issue:
             continue
-        try:
-            text = (directory / "status.yaml").read_text("utf-8", "replace")
+        try:  # a bounded prefix: committed data, it may be a symlink to a file that never ends
+            with (directory / "status.yaml").open("rb") as handle:
+                text = handle.read(STATUS_MAX).decode("utf-8", "replace")
         except OSError:
             continue
         for line in text.splitlines():

@@ -21,6 +21,7 @@ from codev_git.names import (
     ArchitectName,
     BranchRef,
     ThreadName,
+    looks_like_builder_id,
     parse_architect,
     parse_thread,
     shown,
@@ -175,12 +176,17 @@ def _pick_thread(
 def _read_thread_file(world: _World, here: OwnerRecord | None) -> Context | None:
     if world.here is None:
         return None
-    found = tag.read(world.here)
+    path = world.here / tag.FILE_NAME
+    try:
+        found = tag.read(world.here)
+    except OSError as exc:  # a hand-made file: a symlink loop, a dangling path, no permission
+        raise UsageError(
+            f"cannot read {path}: {exc.strerror or exc}", "fix or remove the file"
+        ) from exc
     if found is None:
         return None
     if found.ours and (here is None or found.branch != here.branch_name):
         return None  # written for a branch no longer checked out here (hook not run since)
-    path = world.here / tag.FILE_NAME
     source = f"{path}" + (", written by the post-checkout hook" if found.ours else "")
     if found.thread is None and found.builder is None:
         return None
@@ -201,6 +207,10 @@ def _read_thread_file(world: _World, here: OwnerRecord | None) -> Context | None
             raise UsageError(f"{path}: {exc.what}", "fix or remove the file") from exc
         ctx = replace(ctx, architect=Fact(owner, source))
     if found.builder:
+        if not looks_like_builder_id(found.builder):
+            raise UsageError(
+                f"{path} names an invalid builder {shown(found.builder)}", "fix or remove the file"
+            )
         rec = next((r for r in world.records if r.builder == found.builder), None)
         if rec is not None:
             ctx = _with_builder(ctx, rec, source)

@@ -457,10 +457,28 @@ class Store:
                 return info(previous)
             previous, prev_id = obj, current_id
             if count >= limit:
-                break
+                return self._last_commit_touching_by_git(tip, path)
         if previous is not None and prev_id is not None:
             return info(previous)
         return None
+
+    def _last_commit_touching_by_git(self, tip: str, path: str) -> CommitInfo | None:
+        """The same answer, from git (commit-graph, changed-path filters) past the walk's
+        limit: the commit where the walk stopped did not change ``path``."""
+        from codev_git.store.porcelain import git_lines
+
+        found = git_lines(
+            self.git_dir,
+            "rev-list",
+            "-1",
+            "--first-parent",
+            tip,
+            "--",
+            path,
+            what="git rev-list",
+        )
+        obj = self.repo.get(found[0]) if found else None
+        return info(obj) if isinstance(obj, pygit2.Commit) else None
 
     # -- writing objects ---------------------------------------------------------------------
     @staticmethod

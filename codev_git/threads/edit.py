@@ -250,13 +250,16 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
         )
     if new == old:
         return Written(rel, None, changed=False)
-    path.write_bytes(new.encode("utf-8", "surrogateescape"))
+    written = new.encode("utf-8", "surrogateescape")
+    path.write_bytes(written)
     if not commit:
         return Written(rel, None)
     try:
         _commit_only(root, [rel], _message(f"codev: refresh thread {name} roster", name))
     except OperationalError:
-        path.write_bytes(old.encode("utf-8", "surrogateescape"))
+        with contextlib.suppress(OSError):
+            if path.read_bytes() == written:  # else someone saved the file meanwhile: keep it
+                path.write_bytes(old.encode("utf-8", "surrogateescape"))
         raise
     return Written(rel, head_commit(store))
 
@@ -281,12 +284,19 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
         )
     source, destination = thread.path, thread_path(name, archived=True)
     _require_branch(store, f"archive thread {name}")
+    body = []
+    if thread.architect != who.architect:
+        body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
+    if unmerged:
+        body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
     head = head_commit(store)
     if head is not None and _interrupted_move(store, root, head, source, destination):
         # an archive killed after `git mv` and before its commit: finish it
         run_git(root, "add", "--", destination, what="git add")
         message = _message(
-            f"codev: archive thread {name}", name, "Finished an interrupted archive."
+            f"codev: archive thread {name}",
+            name,
+            "\n".join(["Finished an interrupted archive.", *body]),
         )
         _commit_only(root, [source, destination], message)
         return Archived(source, destination, head_commit(store), unmerged, resumed=True)
@@ -296,13 +306,14 @@ def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool
             f"{shown(destination)} already exists in the working tree", "move it away first"
         )
     archive_dir = root / ARCHIVE_DIR
+    if archive_dir.is_symlink() or (archive_dir.exists() and not archive_dir.is_dir()):
+        # git mv would follow a symlink and put the thread outside the working tree
+        raise OperationalError(
+            f"{ARCHIVE_DIR} is not a directory here (a file or a symlink)",
+            f"move it away first: archived threads go in a real {ARCHIVE_DIR}/ directory",
+        )
     created = not archive_dir.is_dir()
     archive_dir.mkdir(parents=True, exist_ok=True)
-    body = []
-    if thread.architect != who.architect:
-        body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
-    if unmerged:
-        body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
     try:
         run_git(root, "mv", source, destination, what="git mv")
     except OperationalError:

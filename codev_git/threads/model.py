@@ -44,6 +44,8 @@ THREAD_DIR = "codev"
 ARCHIVE_DIR = "codev/archive"
 SUFFIX = "-thread.md"
 HEADLINE_MAX = 200
+BOM = "\ufeff"
+LINE_SEPARATORS = "\u2028\u2029"  # with C1 controls (U+0085): line ends to splitlines
 
 
 def thread_path(name: ThreadName, *, archived: bool = False) -> str:
@@ -53,7 +55,7 @@ def thread_path(name: ThreadName, *, archived: bool = False) -> str:
 def parse_headline(raw: str) -> str:
     """One line of text, no control characters, at most 200 characters."""
     text = raw.strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in LINE_SEPARATORS for ch in text):
         raise UsageError(
             "the headline must be one line of text", "drop newlines, tabs and control characters"
         )
@@ -66,8 +68,10 @@ def parse_headline(raw: str) -> str:
 
 
 def parse_front_matter(text: str) -> dict[str, str]:
-    """The ``key: value`` lines between the leading ``---`` lines; {} when there are none."""
-    lines = text.splitlines()
+    """The ``key: value`` lines between the leading ``---`` lines; {} when there are none.
+    A leading byte order mark (what some editors save) is not part of the text. Lines end
+    at ``\n`` (or ``\r\n``) only: a value may hold U+2028 and its kin, which are no line end."""
+    lines = text.removeprefix(BOM).split("\n")
     if not lines or lines[0].strip() != "---":
         return {}
     front: dict[str, str] = {}
@@ -101,7 +105,7 @@ class Thread:
     @property
     def truncated(self) -> bool:
         """Front matter that opens and never closes: a cut-off file, not a hand-written one."""
-        return not self.front and self.text.lstrip().startswith("---")
+        return not self.front and self.text.removeprefix(BOM).lstrip().startswith("---")
 
     @property
     def architect(self) -> ArchitectName | None:

@@ -34,8 +34,10 @@ def template_source(root: Path) -> tuple[str, str]:
 
 def render_template(source: str, label: str, values: dict[str, Any]) -> str:
     import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
-    env = jinja2.Environment(
+    # sandboxed: the repository's override is committed data, possibly from another clone
+    env = SandboxedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
     env.filters["quoted"] = lambda value: json.dumps(str(value), ensure_ascii=False)

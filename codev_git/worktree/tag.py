@@ -24,6 +24,7 @@ from pathlib import Path
 
 FILE_NAME = ".thread"
 MARKER = "# git-codev: written by the post-checkout hook"
+MAX_BYTES = 64 * 1024  # a real tag is a few lines
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,14 @@ def parse(text: str) -> ThreadFile:
 
 
 def read(worktree: Path) -> ThreadFile | None:
+    """The tag, from its first ``MAX_BYTES`` (a hand-made or committed ``.thread`` may be
+    anything: a symlink to ``/dev/zero`` never ends)."""
     try:
-        text = (worktree / FILE_NAME).read_text(encoding="utf-8", errors="replace")
+        with (worktree / FILE_NAME).open("rb") as handle:
+            data = handle.read(MAX_BYTES)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    return parse(text)
+    return parse(data.decode("utf-8", errors="replace"))
 
 
 def write_ours(worktree: Path, wanted: ThreadFile) -> str:
