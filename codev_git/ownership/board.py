@@ -93,21 +93,13 @@ def _row(row: BuilderRow, phases: dict[str, str]) -> dict[str, Any]:
 def porch_phase(row: BuilderRow) -> str | None:
     """The ``phase:`` of the builder's porch project state
     (``codev/projects/<issue>-<slug>/status.yaml`` in its worktree), if it has one."""
+    from codev_git.context.porch import porch_phase as phase_in
     from codev_git.names import printable
 
-    issue, worktree = row.record.issue, row.worktree
-    if issue is None or worktree is None:
+    if row.worktree is None:
         return None
-    for status in sorted((worktree / "codev" / "projects").glob(f"{issue}-*/status.yaml")):
-        try:
-            lines = status.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
-        for line in lines[:200]:
-            key, sep, value = line.partition(":")
-            if sep and key.strip() == "phase" and not line[:1].isspace():
-                return printable(value.strip().strip("'\""), 40) or None
-    return None
+    phase = phase_in([row.worktree], row.record.issue)  # read as status and context read it
+    return (printable(phase, 40) or None) if phase else None
 
 
 def afx_phases(store: Store) -> dict[str, str]:
