@@ -27,7 +27,6 @@ from codev_git.store.values import (
     CAS_ATTEMPTS,
     CAS_MAX_SLEEP,
     EMPTY_TREE,
-    STALE_LOCK_SECONDS,
     CasConflict,
     CommitInfo,
     Ident,
@@ -37,6 +36,7 @@ from codev_git.store.values import (
     is_permission,
     parse_git_int,
     read_symref,
+    stale_lock_age,
     uses_reftable,
     write_hint,
 )
@@ -850,11 +850,8 @@ class Store:
 
     def _raise_if_stale_lock(self, name: str) -> None:
         for lock in self._lock_files(name):
-            try:
-                age = time.time() - lock.stat().st_mtime
-            except OSError:
-                continue
-            if age > STALE_LOCK_SECONDS:
+            age = stale_lock_age(lock)
+            if age is not None:
                 raise OperationalError(
                     f"ref {name} is locked by {lock} ({int(age)}s old, left by a killed writer?)",
                     f"if no git process is running, remove it: rm '{lock}'",

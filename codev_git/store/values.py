@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -79,6 +80,16 @@ def write_hint(exc: BaseException) -> str:
     if is_permission(exc):
         return "the repository is not writable by you; check the permissions of its .git directory"
     return "check the repository with 'git fsck'"
+
+
+def stale_lock_age(lock: Path) -> float | None:
+    """How long ``lock`` has been there, when that is longer than any writer holds a ref
+    lock (:data:`STALE_LOCK_SECONDS`): left by a killed one. None when fresh or gone."""
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return None
+    return age if age > STALE_LOCK_SECONDS else None
 
 
 def is_hex(text: str, length: int) -> bool:

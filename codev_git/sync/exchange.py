@@ -16,7 +16,6 @@ transports are the user's own.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import time
@@ -41,7 +40,7 @@ from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
 from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer, try_git
-from codev_git.store.values import STALE_LOCK_SECONDS, is_hex
+from codev_git.store.values import is_hex, stale_lock_age
 from codev_git.sync.intake import (
     clear_mirror,
     incoming,
@@ -119,15 +118,18 @@ class SyncReport:
     attempts: int = 0
     warnings: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)  # issues with two builders
-    left_out: list[str] = field(default_factory=list)  # remote refs not taken in (warned about)
+    left_out: set[str] = field(default_factory=set)  # remote refs not taken in (warned about)
 
     @property
     def changed(self) -> bool:
         return bool(self.merged or self.pushed)
 
     def summary(self) -> str:
-        left = set(self.left_out)
-        left_out = f"{_count(len(left), 'ref')} not taken in (see the warnings)" if left else ""
+        left_out = (
+            f"{_count(len(self.left_out), 'ref')} not taken in (see the warnings)"
+            if self.left_out
+            else ""
+        )
         if not self.changed and not self.new_messages:
             state = "would change nothing" if self.dry_run else "nothing changed"
             return f"{self.remote}: {state}; {left_out or 'already in sync'}"
@@ -153,7 +155,7 @@ class SyncReport:
             "attempts": self.attempts,
             "warnings": self.warnings,
             "duplicates": self.duplicates,
-            "leftOutRefs": sorted(set(self.left_out)),
+            "leftOutRefs": sorted(self.left_out),
         }
 
 
@@ -330,10 +332,10 @@ def _listed(
 
 def _raise_if_locked(outcome: GitOutcome, remote: str) -> None:
     """A fetch that every attempt found locked out of this clone's mirror: name the file."""
-    held = _LOCK_FILE.search(outcome.err) if lock_trouble(outcome.err) else None
+    held = _held_lock(outcome.err) if lock_trouble(outcome.err) else None
     if held is not None:
         raise OperationalError(
-            f"cannot fetch codev refs from {remote}: {shown(held.group(1), 300)} stayed "
+            f"cannot fetch codev refs from {remote}: {shown(held, 300)} stayed "
             "locked (another sync in this clone, or one that was killed)",
             "if no git process is working in this repository, remove that file, then run "
             "'git codev sync' again; nothing was changed locally",
@@ -341,14 +343,9 @@ def _raise_if_locked(outcome: GitOutcome, remote: str) -> None:
 
 
 def _stale_lock(err: str) -> bool:
-    """Whether the lock file git names is older than any writer holds one: no use waiting."""
-    held = _LOCK_FILE.search(err)
-    try:
-        return (
-            held is not None and time.time() - os.stat(held.group(1)).st_mtime > STALE_LOCK_SECONDS
-        )
-    except OSError:
-        return False
+    """Whether the lock file git names was left by a killed writer: no use waiting."""
+    held = _held_lock(err)
+    return held is not None and stale_lock_age(Path(held)) is not None
 
 
 def _fetch_specs(link: Link, remote: str, specs: list[str]) -> GitOutcome:
@@ -404,7 +401,7 @@ def plan(store: Store, remote_tips: dict[str, str], scope: Scope, report: SyncRe
         action = action_for(store, kind, mine, theirs)
         if action == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
-            report.left_out.append(ref)
+            report.left_out.add(ref)
             continue
         if action != "none":
             report.merged.append(ref)
@@ -427,7 +424,7 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
         if not _commits(store, mine, theirs):
             if not _commits(store, mine):
                 _warn(report, f"leaving {ref} alone: the local ref is not a commit")
-            report.left_out.append(ref)  # either side is not a commit (warned about)
+            report.left_out.add(ref)  # either side is not a commit (warned about)
             continue
         kind = kind_of(ref)
         messages = 0
@@ -435,14 +432,14 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
             brought = incoming(store, ref, theirs, mine)
             if brought.refusal is not None:
                 _warn(report, brought.refusal)
-                report.left_out.append(ref)
+                report.left_out.add(ref)
                 continue
             messages, action = brought.messages, brought.action
         else:
             action = action_for(store, kind, mine, theirs)
         if action == "diverged":
             _warn(report, f"{ref} has diverged from the remote and has no merge rule; left alone")
-            report.left_out.append(ref)
+            report.left_out.add(ref)
             continue
         if action == "none":  # the remote's tip is already in ours
             continue
@@ -469,7 +466,7 @@ def merge_into_local(store: Store, remote_tips: dict[str, str], report: SyncRepo
             old, new = store.cas_update(ref, compute, f"codev: sync from {theirs[:12]}")
         except OperationalError as exc:  # e.g. a local stray ref holds the name: skip this one
             _warn(report, f"not taking in {ref}: {exc}")
-            report.left_out.append(ref)
+            report.left_out.add(ref)
             continue
         if new is None or new == old:
             continue
@@ -554,12 +551,17 @@ def publish(
             f"local refs hold everything fetched; {published} (see README: sync)",
         )
     ref, why = (primary or refused)[0]
-    held = _LOCK_FILE.search(outcome.err)
-    return False, f"{ref} {why}", held.group(1) if held else None
+    return False, f"{ref} {why}", _held_lock(outcome.err)
 
 
 # git's words when a ref's lock file is there already (a writer at work, or a killed one's)
 _LOCK_FILE = re.compile(r"Unable to create '([^'\n]{1,4096}\.lock)': File exists")
+
+
+def _held_lock(err: str) -> str | None:
+    """The lock file git's error names as being in the way, if it names one."""
+    found = _LOCK_FILE.search(err)
+    return found.group(1) if found else None
 
 
 def parse_push(out: str) -> list[tuple[str, str, str]]:
