@@ -110,6 +110,13 @@ def parse_reason(raw: str) -> str:
     return visible(text)
 
 
+def reason_option(func: F) -> F:
+    """``--reason TEXT``, which explains a ``--force`` (read with :func:`forced_reason`)."""
+    return click.option(
+        "--reason", metavar="TEXT", help="Why --force (recorded in the ownership event)."
+    )(func)
+
+
 def forced_reason(force: bool, reason: str | None) -> str | None:
     """The --reason of a command whose --force it explains (refused without --force)."""
     if reason is not None and not force:

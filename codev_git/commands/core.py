@@ -17,6 +17,7 @@ from codev_git.commands.common import (
     forced_reason,
     json_option,
     note,
+    reason_option,
     thread_option,
 )
 from codev_git.errors import UsageError
@@ -117,7 +118,7 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
     help="The architect taking it over.",
 )
 @click.option("--force", is_flag=True, help="Reassign a builder another architect owns.")
-@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
+@reason_option
 @as_option
 @json_option
 def reassign_cmd(
@@ -154,7 +155,7 @@ def reassign_cmd(
 @click.command("release")
 @click.argument("builder", shell_complete=complete_builders)
 @click.option("--force", is_flag=True, help="Release a builder another architect owns.")
-@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
+@reason_option
 @as_option
 @json_option
 def release_cmd(

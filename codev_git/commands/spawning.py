@@ -13,6 +13,7 @@ from codev_git.commands.common import (
     echo,
     forced_reason,
     json_option,
+    reason_option,
     thread_option,
 )
 from codev_git.errors import UsageError
@@ -41,7 +42,7 @@ from codev_git.store import Store
     is_flag=True,
     help="Spawn although issue N has a live builder, or into another architect's thread.",
 )
-@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
+@reason_option
 @as_option
 @json_option
 def spawn_cmd(
@@ -139,7 +140,7 @@ def spawn_cmd(
     is_flag=True,
     help="Adopt despite a live builder for its issue; adopt the base or main worktree's branch.",
 )
-@click.option("--reason", metavar="TEXT", help="Why --force (recorded in the ownership event).")
+@reason_option
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
