@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.env import seal
-from tests.helpers import Sandbox, git
+from tests.helpers import Sandbox, new_sandbox
 
 KEEP = frozenset({"CODEV_STRESS"})  # `make stress` asks for heavier runs
 
@@ -36,14 +36,7 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
     """A fresh repository with one commit on main, initialised with `git codev init`."""
-    root = tmp_path / "repo"
-    git(tmp_path, "init", "-q", "-b", "main", str(root))
-    (root / "README").write_text("hello\n")
-    git(root, "add", "README")
-    git(root, "commit", "-q", "-m", "initial")
-    box = Sandbox(root)
-    box.ok("init")
-    return box
+    return new_sandbox(tmp_path / "repo")
 
 
 @pytest.fixture

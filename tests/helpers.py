@@ -165,3 +165,35 @@ class Sandbox:
     def snapshot(self) -> tuple[dict[str, str], str]:
         """Every ref and the worktree status: compare before/after to prove nothing changed."""
         return self.refs(), self.git("status", "--porcelain", "--ignored")
+
+
+def new_sandbox(root: Path, readme: str = "hello\n") -> Sandbox:
+    """A fresh repository at ``root`` with one commit on main, set up by `git codev init`."""
+    git(root.parent, "init", "-q", "-b", "main", str(root))
+    (root / "README").write_text(readme)
+    git(root, "add", "README")
+    git(root, "commit", "-q", "-m", "initial")
+    box = Sandbox(root)
+    box.ok("init")
+    return box
+
+
+def sign_with_ssh(box: Sandbox, keys: Path, *, require: bool = False) -> None:
+    """Turn on codev.signMessages with a fresh ssh key under ``keys`` that git trusts (and
+    codev.requireSigned with ``require``)."""
+    key = keys / "key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", str(key)], check=True
+    )
+    allowed = keys / "allowed"
+    allowed.write_text("test@example.invalid " + key.with_suffix(".pub").read_text())
+    settings = {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key.with_suffix(".pub")),
+        "gpg.ssh.allowedSignersFile": str(allowed),
+        "codev.signMessages": "true",
+    }
+    if require:
+        settings["codev.requireSigned"] = "true"
+    for name, value in settings.items():
+        box.git("config", name, value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import Sandbox, git
+from tests.helpers import Sandbox, new_sandbox
 
 FOOTER = "#" * 31
 
@@ -160,12 +160,7 @@ def test_framed_text_ends_with_afx_footer(sandbox: Sandbox) -> None:
 
 def test_cross_workspace_addressing(sandbox: Sandbox, tmp_path: Path) -> None:
     other = tmp_path / "billing"
-    git(tmp_path, "init", "-q", "-b", "main", str(other))
-    (other / "README").write_text("x\n")
-    git(other, "add", "README")
-    git(other, "commit", "-q", "-m", "initial")
-    box = Sandbox(other)
-    box.ok("init")
+    box = new_sandbox(other, "x\n")
     unknown = sandbox.run("send", "billing:architect:main", "x", as_="main")
     assert unknown.code == 2 and "git config codev.workspace.billing.path" in unknown.err
     sandbox.git("config", "codev.workspace.billing.path", str(other))

@@ -10,21 +10,14 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.helpers import Sandbox, git
+from tests.helpers import Sandbox, new_sandbox
 from tests.test_delivery import follower, sink_lines, wait_for
 from tests.test_follow import read_lines, stop
 
 
 def other_workspace(tmp_path: Path, name: str) -> Sandbox:
     """A second repository, initialised like the ``sandbox`` fixture's."""
-    root = tmp_path / name
-    git(tmp_path, "init", "-q", "-b", "main", str(root))
-    (root / "README").write_text("other\n")
-    git(root, "add", "README")
-    git(root, "commit", "-q", "-m", "initial")
-    box = Sandbox(root)
-    box.ok("init")
-    return box
+    return new_sandbox(tmp_path / name, "other\n")
 
 
 def bodies(box: Sandbox, who: str) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import Sandbox, git, run_inprocess
+from tests.helpers import Sandbox, git, run_inprocess, sign_with_ssh
 
 STRESS = bool(os.environ.get("CODEV_STRESS"))
 OURS = ("refs/codev/", "refs/notes/codev/", "refs/heads/builder/")
@@ -283,19 +283,7 @@ def test_kill_9_during_writes_leaves_a_consistent_repository(
 
 def test_signed_messages_and_require_signed(sandbox: Sandbox, tmp_path: Path) -> None:
     owned_pair(sandbox)
-    key = tmp_path / "key"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", str(key)], check=True
-    )
-    allowed = tmp_path / "allowed"
-    allowed.write_text("test@example.invalid " + key.with_suffix(".pub").read_text())
-    for k, v in {
-        "gpg.format": "ssh",
-        "user.signingkey": str(key.with_suffix(".pub")),
-        "gpg.ssh.allowedSignersFile": str(allowed),
-        "codev.signMessages": "true",
-    }.items():
-        sandbox.git("config", k, v)
+    sign_with_ssh(sandbox, tmp_path)
     sandbox.ok("send", "architect:main", "signed one", as_="payments")
     tip = sandbox.git("rev-parse", "refs/codev/inbox/main").strip()
     assert "gpgsig" in sandbox.git("cat-file", "commit", tip)

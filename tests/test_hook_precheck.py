@@ -12,7 +12,7 @@ import pytest
 
 from codev_git.store import Store
 from codev_git.worktree.hook_install import install
-from tests.helpers import Sandbox
+from tests.helpers import Sandbox, sign_with_ssh
 
 
 def checkout(cwd: Path, *args: str) -> str:
@@ -200,20 +200,7 @@ def test_the_list_does_not_depend_on_require_signed(
     """The list is written while codev.requireSigned hides an unsigned record; once the
     setting is dropped the branch is owned again, and its checkout must be tagged."""
     sandbox, python_log = box
-    key = tmp_path / "key"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", str(key)], check=True
-    )
-    allowed = tmp_path / "allowed"
-    allowed.write_text("test@example.invalid " + key.with_suffix(".pub").read_text())
-    for name, value in {
-        "gpg.format": "ssh",
-        "user.signingkey": str(key.with_suffix(".pub")),
-        "gpg.ssh.allowedSignersFile": str(allowed),
-        "codev.signMessages": "true",
-        "codev.requireSigned": "true",
-    }.items():
-        sandbox.git("config", name, value)
+    sign_with_ssh(sandbox, tmp_path, require=True)
     sandbox.ok("spawn", "2", "--protocol", "spir", "--no-worktree", as_="main")  # a signed one
     sandbox.git("config", "--unset", "codev.requireSigned")
     checkout(sandbox.root, "checkout", "-q", "builder/spir-1")

@@ -538,10 +538,8 @@ def test_a_lock_left_on_the_remote_is_named_not_blamed_on_other_clones(tmp_path:
     )
 
 
-def test_a_ref_not_taken_in_is_never_reported_as_in_sync(tmp_path: Path) -> None:
-    """A local inbox held by a stale lock cannot take in what another clone sent: sync goes
-    on with the rest, warns once naming the lock, and its summary and JSON say which ref was
-    left out instead of "already in sync"."""
+def one_message_behind(tmp_path: Path) -> Sandbox:
+    """A clone that has synced once, while another clone has published one message more."""
     remote = make_remote(tmp_path)
     a, b = (make_clone(tmp_path, str(remote), name) for name in ("a", "b"))
     a.ok("send", "architect:main", "one", as_="main")
@@ -549,6 +547,14 @@ def test_a_ref_not_taken_in_is_never_reported_as_in_sync(tmp_path: Path) -> None
     b.ok("sync", as_="main")
     a.ok("send", "architect:main", "two", as_="main")
     a.ok("sync", as_="main")
+    return b
+
+
+def test_a_ref_not_taken_in_is_never_reported_as_in_sync(tmp_path: Path) -> None:
+    """A local inbox held by a stale lock cannot take in what another clone sent: sync goes
+    on with the rest, warns once naming the lock, and its summary and JSON say which ref was
+    left out instead of "already in sync"."""
+    b = one_message_behind(tmp_path)
     lock = b.root / ".git" / "refs" / "codev" / "inbox" / "main.lock"
     lock.write_text("")
     # (a stale lock is waited on for a while first: keep the wait short for the test)
@@ -565,13 +571,7 @@ def test_a_ref_not_taken_in_is_never_reported_as_in_sync(tmp_path: Path) -> None
 
 
 def test_a_stale_lock_on_the_mirror_is_named_not_blamed_on_the_remote(tmp_path: Path) -> None:
-    remote = make_remote(tmp_path)
-    a, b = (make_clone(tmp_path, str(remote), name) for name in ("a", "b"))
-    a.ok("send", "architect:main", "one", as_="main")
-    a.ok("sync", as_="main")
-    b.ok("sync", as_="main")
-    a.ok("send", "architect:main", "two", as_="main")
-    a.ok("sync", as_="main")
+    b = one_message_behind(tmp_path)
     lock = b.root / ".git" / "refs" / "codev-remotes" / "origin" / "codev" / "inbox" / "main.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("")
