@@ -218,7 +218,8 @@ def _odd_entry(name: str, kind: str) -> str:
 
 def anchor_id(branch: BranchRef) -> str:
     """The id of the blob whose content is the branch's full refname (what ``git hash-object``
-    gives), computed here so that reading a record needs no repository library."""
+    gives), computed here so that reading a record needs no repository library (the
+    fast path); :meth:`OwnerBook.anchor` is the same with one at hand."""
     import hashlib  # only lookups by branch need it (2 ms to load)
 
     data = branch.encode()
@@ -296,7 +297,7 @@ class OwnerBook:
         tree = self._tree()
         if tree is None:
             return None
-        anchor = anchor_id(branch)
+        anchor = self.anchor(branch)
         blob = self.store.note_blob(tree, anchor)
         if blob is None:
             odd = self.store.tree_entry(tree, anchor)
@@ -339,12 +340,17 @@ class OwnerBook:
         out.sort(key=lambda o: o.current.builder)
         return out
 
+    def anchor(self, branch: BranchRef) -> str:
+        """What a branch's note annotates (:func:`anchor_id`, hashed by the repository
+        library this book already holds)."""
+        return self.store.hash_blob(branch.encode())
+
     def _own_lines(self, annotated: str, records: list[OwnerRecord]) -> list[OwnerRecord]:
         """The lines of a note that name the branch it annotates (each line is written under
         its own branch's note, as :meth:`lookup` reads it); others, which only another
         clone's data can hold, are skipped with one warning per note."""
         named = {r.branch for r in records}
-        mine = {b for b in named if self.store.hash_blob(b.encode()) == annotated}
+        mine = {b for b in named if self.anchor(b) == annotated}
         own = records if mine == named else [r for r in records if r.branch in mine]
         if len(own) != len(records):
             report.warn(
@@ -497,7 +503,7 @@ class OwnerBook:
         compare-and-swap: every other line of the note stays, so an older builder's history
         is kept; the note (and its anchor) goes only when that line was all it held."""
         store = self.store
-        anchor = anchor_id(record.branch)
+        anchor = self.anchor(record.branch)
         line = record.line()
 
         def compute(old: str | None) -> str | None:
