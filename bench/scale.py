@@ -3,6 +3,7 @@ architects. Every fixture is built here (``git fast-import``), never fetched."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -159,10 +160,19 @@ def log_row(b: Bench) -> Row:
         codev(["log", "-n", "20"], root), lambda: run_timed(bare, root), b.sizes.cli_runs, 2
     )
     row.note = _python_floor_note(row, python_then(bare, root), b) + (
-        f"; peak memory of `log -n 20`: "
-        f"{_peak_kb(['git', 'codev', 'log', '-n', '20'], root) / 1024:.0f} MB"
+        f"; the interpreter alone (`python -I -S -c pass`: no site, no import) takes "
+        f"{_bare_interpreter(root, b) / (row.floor or 1):.1f}{TIMES} the floor; peak memory "
+        f"of `log -n 20`: {_peak_kb(['git', 'codev', 'log', '-n', '20'], root) / 1024:.0f} MB"
     )
     return row
+
+
+def _bare_interpreter(cwd: Path, b: Bench) -> float:
+    """The median time of a Python process that does nothing: below it no Python command
+    can go."""
+    argv = [sys.executable, "-I", "-S", "-c", "pass"]
+    times = [run_timed(argv, cwd) for _ in range(b.sizes.warmup + max(3, b.sizes.cli_runs))]
+    return statistics.median(times[b.sizes.warmup :])
 
 
 def _python_floor_note(row: Row, floor: Callable[[], float], b: Bench) -> str:
@@ -273,7 +283,18 @@ def noop_sync_row(b: Bench) -> Row:
     row.values, row.floor_values = interleaved(
         codev(["sync"], clone), lambda: run_timed(fetch, clone), b.sizes.cli_runs, b.sizes.warmup
     )
-    row.note = _python_floor_note(row, python_then(fetch, clone), b)
+    full = [
+        run_timed(["git", "codev", "sync"], clone, {**os.environ, "CODEV_NO_FAST_PATH": "1"})
+        for _ in range(b.sizes.warmup + max(3, b.sizes.cli_runs))
+    ]
+    listing = ["git", "ls-remote", "origin", "refs/codev/*", "refs/notes/codev/*"]
+    lists = [run_timed(listing, clone) for _ in range(b.sizes.warmup + max(3, b.sizes.cli_runs))]
+    row.note = (
+        f"told without a fetch (codev_git/sync/quick.py): `git ls-remote` of the same refs "
+        f"takes {statistics.median(lists[b.sizes.warmup :]) * 1000:.1f} ms; the full cycle, "
+        f"which fetches (CODEV_NO_FAST_PATH=1), "
+        f"{statistics.median(full[b.sizes.warmup :]) * 1000:.1f} ms"
+    )
     return row
 
 

@@ -15,6 +15,10 @@ No other module spells these names.
 
 from __future__ import annotations
 
+import re
+
+from codev_git.names import ARCHITECT_RE, looks_like_builder_id
+
 CODEV_PREFIX = "refs/codev/"
 NOTES_PREFIX = "refs/notes/codev/"
 OWNERS_REF = NOTES_PREFIX + "owners"
@@ -61,3 +65,31 @@ def is_channel(ref: str) -> bool:
 
 def remote_branch(remote: str, branch: str) -> str:
     return f"{REMOTES_PREFIX}{remote}/{branch}"
+
+
+# refs with one fixed name: broadcast, and the architect registry
+_SINGLE_REFS = frozenset({BROADCAST_REF, ARCHITECTS_REF})
+_NOTES_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_CURSOR_CHANNELS = ("inbox", "broadcast")
+
+
+def is_shared_ref(ref: str) -> bool:
+    """Whether ``ref`` is a name ``git codev`` writes (the table above), and so may be
+    taken in from another clone."""
+    if ref in _SINGLE_REFS:
+        return True
+    if ref.startswith(INBOX_PREFIX):
+        return bool(ARCHITECT_RE.fullmatch(ref[len(INBOX_PREFIX) :]))
+    if ref.startswith(BUILDER_INBOX_PREFIX):
+        return looks_like_builder_id(ref[len(BUILDER_INBOX_PREFIX) :])
+    if ref.startswith(READ_PREFIX):
+        parts = ref[len(READ_PREFIX) :].split("/")
+        if len(parts) != 3 or parts[2] not in _CURSOR_CHANNELS:
+            return False
+        kind, name = parts[0], parts[1]
+        if kind == "architect":
+            return bool(ARCHITECT_RE.fullmatch(name))
+        return kind == "builder" and looks_like_builder_id(name)
+    if ref.startswith(NOTES_PREFIX):
+        return bool(_NOTES_NAME.fullmatch(ref[len(NOTES_PREFIX) :]))
+    return False

@@ -26,6 +26,7 @@ BRANCH_PREFIX = "refs/heads/"
 BUILDER_BRANCH_PREFIX = "refs/heads/builder/"
 MAX_ISSUE = 10**9
 BRANCH_REF_RE = re.compile(r"refs/heads/[A-Za-z0-9._/+-]{1,200}")
+REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def is_builder_branch_ref(ref: str) -> bool:
@@ -111,6 +112,11 @@ def builder_id_for_branch(ref: BranchRef) -> BuilderId:
             "name the branch with letters or digits",
         )
     return BuilderId(BUILDER_PREFIX + slug)
+
+
+def is_remote_name(raw: str) -> bool:
+    """Whether ``raw`` can name a git remote here (``sync``, a branch's upstream)."""
+    return bool(REMOTE_RE.fullmatch(raw)) and ".." not in raw and not raw.endswith((".", ".lock"))
 
 
 def looks_like_builder_id(raw: str) -> bool:

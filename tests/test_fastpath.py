@@ -1,6 +1,6 @@
-"""Plain `send architect MESSAGE` from a builder and `inbox` with nothing unread run without
-click or pygit2, and write exactly what the full command writes; anything unusual goes the
-full way (CODEV_NO_FAST_PATH=1 forces it, to compare)."""
+"""Plain `send architect MESSAGE` from a builder, `inbox` with nothing unread and a `sync`
+with nothing to do run without click or pygit2, and write exactly what the full command
+writes; anything unusual goes the full way (CODEV_NO_FAST_PATH=1 forces it, to compare)."""
 
 from __future__ import annotations
 
@@ -59,33 +59,37 @@ def test_fast_and_full_send_write_the_same_message(sandbox: Sandbox) -> None:
     git(sandbox.root, "fsck", "--strict", "--no-dangling")
 
 
+PROBE = (
+    "import sys; from codev_git.fastpath import attempt; "
+    "code = attempt(sys.argv[1:]); "
+    "print(code, 'click' in sys.modules, 'pygit2' in sys.modules)"
+)
+
+
+def fast(cwd: Path, *args: str) -> str:
+    """What the fast path alone made of ``git codev args``: its exit code (None: it left it
+    to the full command), and whether click and pygit2 got imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.splitlines()[-1]
+
+
 def test_fast_paths_import_neither_click_nor_pygit2(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "1", "--protocol", "spir", as_="main")
-    probe = (
-        "import sys; from codev_git.fastpath import attempt; "
-        "code = attempt(sys.argv[1:]); "
-        "print(code, 'click' in sys.modules, 'pygit2' in sys.modules)"
-    )
-
-    def run(cwd: Path, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", probe, *args],
-            cwd=cwd,
-            env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.splitlines()[-1]
-
     worktree = sandbox.builder_dir("spir-1")
-    assert run(worktree, "send", "architect", "hello") == "0 False False"
-    assert run(worktree, "inbox") == "None False False"  # the spawn's announcement is unread
+    assert fast(worktree, "send", "architect", "hello") == "0 False False"
+    assert fast(worktree, "inbox") == "None False False"  # the spawn's announcement is unread
     sandbox.ok("inbox", cwd=worktree)
-    assert run(worktree, "inbox") == "0 False False"  # now the builder has nothing unread
-    assert run(sandbox.root, "inbox") == "None False False"  # one unread: the full command
+    assert fast(worktree, "inbox") == "0 False False"  # now the builder has nothing unread
+    assert fast(sandbox.root, "inbox") == "None False False"  # one unread: the full command
     sandbox.ok("inbox", as_="main")
-    assert run(sandbox.root, "inbox") == "0 False False"
+    assert fast(sandbox.root, "inbox") == "0 False False"
 
 
 def test_packed_refs_are_read_and_appended_to(sandbox: Sandbox) -> None:
@@ -119,3 +123,80 @@ def test_what_the_fast_path_does_not_handle_gets_the_full_commands_answer(
         nobody = codev(sandbox.root, "inbox", env={**(env or {}), "CODEV_ARCHITECT_NAME": ""})
         assert nobody.returncode == 2 and "cannot tell which architect" in nobody.stderr
     assert not sandbox.refs("refs/codev/inbox/")
+
+
+# -- sync with nothing to do ---------------------------------------------------------------------
+def synced_pair(tmp_path: Path) -> tuple[Path, Sandbox, Sandbox]:
+    """A bare remote and two clones that have exchanged a message and a builder."""
+    from tests.test_sync import make_clone, make_remote
+
+    remote = make_remote(tmp_path)
+    a, b = (make_clone(tmp_path, str(remote), name) for name in ("a", "b"))
+    a.ok("spawn", "1", "--protocol", "spir", "--no-worktree", as_="main")
+    a.ok("send", "broadcast", "hello", as_="main")
+    a.ok("sync")
+    b.ok("sync")
+    return remote, a, b
+
+
+def test_a_sync_with_nothing_to_do_answers_as_the_full_cycle_without_it(tmp_path: Path) -> None:
+    _, a, b = synced_pair(tmp_path)
+    for args in ([], ["--json"], ["--dry-run"], ["origin", "--json"], ["--dry-run", "origin"]):
+        quick, full = codev(b.root, "sync", *args), codev(b.root, "sync", *args, env=FULL)
+        assert (quick.returncode, quick.stdout, quick.stderr) == (
+            full.returncode,
+            full.stdout,
+            full.stderr,
+        )
+        assert "already in sync" in quick.stdout or '"changed":false' in quick.stdout
+        assert fast(b.root, "sync", *args) == "0 False False"
+    for args in (["nowhere"], ["--json", "bad..name"]):  # refused alike: exit 2, one line
+        quick, full = codev(b.root, "sync", *args), codev(b.root, "sync", *args, env=FULL)
+        assert quick.returncode == full.returncode == 2 and quick.stderr == full.stderr
+        assert fast(b.root, "sync", *args) == "None False False"
+    assert fast(a.root, "sync", "--as", "main") == "None False False"  # an option it leaves
+
+
+def test_a_sync_with_anything_to_do_runs_the_full_cycle(tmp_path: Path) -> None:
+    remote, a, b = synced_pair(tmp_path)
+    a.ok("send", "broadcast", "from a", as_="main")
+    a.ok("sync")
+    assert fast(b.root, "sync") == "None False False"  # the remote moved
+    assert "brought 1 new message" in b.ok("sync").out
+    b.ok("send", "broadcast", "from b", as_="main")
+    assert fast(b.root, "sync") == "None False False"  # this clone moved
+    assert "pushed 1 ref" in b.ok("sync").out
+    assert fast(b.root, "sync") == "0 False False"
+
+    # the remote holds a name git codev does not write: the warning comes every time
+    tip = git(remote, "rev-parse", "refs/codev/broadcast").strip()
+    git(remote, "update-ref", "refs/codev/inbox/Not_Valid", tip)
+    for _ in range(2):
+        assert "Not_Valid" in b.ok("sync").err
+    git(remote, "update-ref", "-d", "refs/codev/inbox/Not_Valid")
+    b.ok("sync")
+    assert fast(b.root, "sync") == "0 False False"
+
+    # both sides hold the same tip, but it is not a commit: still warned about every time
+    (tmp_path / "junk").write_text("junk")
+    blob = git(remote, "hash-object", "-w", str(tmp_path / "junk")).strip()
+    assert b.git("hash-object", "-w", str(tmp_path / "junk")).strip() == blob
+    git(remote, "update-ref", "refs/codev/inbox/junk", blob)
+    b.git("update-ref", "refs/codev/inbox/junk", blob)
+    for _ in range(2):
+        assert "not a commit" in b.ok("sync").err
+    git(remote, "update-ref", "-d", "refs/codev/inbox/junk")
+    b.git("update-ref", "-d", "refs/codev/inbox/junk")
+    b.ok("sync")
+
+    # hundreds of loose refs where sync keeps its mirrors: the full cycle packs them
+    for n in range(300):
+        b.git("update-ref", f"refs/codev-remotes/old/codev/inbox/a{n}", tip)
+    assert "already in sync" in b.ok("sync").out
+    assert not (b.root / ".git" / "refs" / "codev-remotes" / "old").exists()
+    assert fast(b.root, "sync") == "0 False False"
+
+    # the remote cannot be reached: the full cycle's error, exit 1
+    b.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    quick, full = codev(b.root, "sync"), codev(b.root, "sync", env=FULL)
+    assert quick.returncode == full.returncode == 1 and quick.stderr == full.stderr

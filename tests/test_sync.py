@@ -16,7 +16,6 @@ import pytest
 
 from codev_git.store import Store
 from codev_git.sync.exchange import (
-    EVERYTHING,
     fetch,
     link_to,
     merge_into_local,
@@ -24,7 +23,8 @@ from codev_git.sync.exchange import (
     read_mirror,
     sync,
 )
-from codev_git.sync.exchange import SyncReport as Report
+from codev_git.sync.values import EVERYTHING
+from codev_git.sync.values import SyncReport as Report
 from tests.helpers import Sandbox, git, run_subprocess, without_ownership
 
 SHARED = ("refs/codev/", "refs/notes/codev/")
@@ -87,10 +87,14 @@ def sync_json(box: Sandbox, *args: str) -> dict[str, object]:
 
 def quiesce(boxes: list[Sandbox], rounds: int = 6) -> None:
     """Sync every clone in turn until a whole round changes nothing anywhere."""
+    said: list[list[object]] = []
     for _ in range(rounds):
-        if not any(sync_json(box)["changed"] for box in boxes):
+        reports = [sync_json(box) for box in boxes]
+        if not any(report["changed"] for report in reports):
             return
-    raise AssertionError(f"no quiescence after {rounds} rounds")
+        keys = ("mergedRefs", "pushedRefs", "newMessages", "attempts", "warnings")
+        said.append([{key: report[key] for key in keys} for report in reports])
+    raise AssertionError(f"no quiescence after {rounds} rounds; each clone said, by round: {said}")
 
 
 def diverge(published: Sandbox, local: Sandbox) -> None:

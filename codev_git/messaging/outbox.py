@@ -95,7 +95,8 @@ def deliver(
     )
     if remote is None:
         return Delivered(sent)
-    from codev_git.sync.exchange import ref_scope, sync
+    from codev_git.sync.exchange import sync
+    from codev_git.sync.values import ref_scope
 
     try:
         result = sync(store, remote, scope=ref_scope(sent.ref))

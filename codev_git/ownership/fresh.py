@@ -9,15 +9,11 @@ failure: the builder then starts from the local branch, as it would have anyway.
 
 from __future__ import annotations
 
-import re
-
 from codev_git import report
 from codev_git.errors import CodevError
 from codev_git.layout import remote_branch
-from codev_git.names import BRANCH_PREFIX, short_branch
+from codev_git.names import BRANCH_PREFIX, is_remote_name, short_branch
 from codev_git.store import Store
-
-_REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def local_branch(store: Store, base: str | None) -> str | None:
@@ -38,7 +34,7 @@ def upstream_of(store: Store, branch: str) -> tuple[str, str] | None:
     merge = store.config_get(f"branch.{short}.merge")
     if not remote or remote == "." or not merge or not merge.startswith(BRANCH_PREFIX):
         return None
-    if not _REMOTE_RE.fullmatch(remote) or ".." in remote:
+    if not is_remote_name(remote):
         return None
     return remote, merge
 

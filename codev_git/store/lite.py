@@ -1,14 +1,16 @@
 """The repository read with plain files and git's own CLI, without pygit2: what the fast
-path of ``send``/``inbox`` (:mod:`codev_git.fastpath`) needs, and nothing more. Each git
-process gets its own environment (:func:`porcelain.clean_env`)."""
+paths (:mod:`codev_git.fastpath`: ``send``/``inbox``, and a ``sync`` with nothing to do) need,
+and nothing more. Each git process gets its own environment (:func:`porcelain.clean_env`)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codev_git.store.porcelain import clean_env
@@ -23,6 +25,7 @@ class Repo:
     worktree: Path
     git_dir: Path
     common: Path
+    packed: dict[str, str] | None = field(default=None, repr=False)  # packed-refs, once read
 
     @classmethod
     def here(cls) -> Repo:
@@ -74,11 +77,88 @@ class Repo:
             return None
         return None
 
-    def git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+    def refs_under(self, prefix: str) -> tuple[dict[str, str], int]:
+        """Every shared ref under ``prefix`` ({name: target}, loose files over packed-refs),
+        and how many of them are loose files."""
+        found = {name: oid for name, oid in self._packed_refs().items() if name.startswith(prefix)}
+        loose = 0
+        top = self.common / prefix.rstrip("/")
+        for folder, _dirs, files in os.walk(top):
+            for file in files:
+                if file.endswith(".lock"):
+                    continue
+                path = Path(folder, file)
+                name = path.relative_to(self.common).as_posix()
+                target = self.ref(name)
+                if target is None:
+                    raise NotHere(f"{name} vanished while read")
+                found[name] = target
+                loose += 1
+        return found, loose
+
+    def _packed_refs(self) -> dict[str, str]:
+        if self.packed is not None:
+            return self.packed
+        refs: dict[str, str] = {}
+        try:
+            with open(self.common / "packed-refs", encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.startswith(("#", "^")):
+                        oid, _, name = line.rstrip("\n").partition(" ")
+                        refs[name] = oid
+        except FileNotFoundError:
+            pass
+        if not all(len(oid) == 40 and name for name, oid in refs.items()):
+            raise NotHere("an unusual packed-refs line")
+        bytes.fromhex("".join(refs.values()))  # ValueError unless every id is hex
+        self.packed = refs
+        return refs
+
+    def object_kinds(self, oids: Iterable[str]) -> Callable[[], list[str]]:
+        """Start asking git the type of each of ``oids`` (``commit``, ``blob``, ...,
+        ``missing``); the function returned waits for the answers, in order."""
+        data = "".join(f"{oid}\n" for oid in oids).encode()
+        wait = self.start_git("cat-file", "--batch-check=%(objecttype)", "--buffer", stdin=data)
+
+        def finish() -> list[str]:
+            code, out = wait()
+            if code != 0:
+                raise NotHere("git cat-file failed")
+            # a missing object is answered "<oid> missing"
+            return [line.split()[-1] for line in out.decode().splitlines()]
+
+        return finish
+
+    def start_git(
+        self, *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+    ) -> Callable[[], tuple[int, bytes]]:
+        """Start ``git args`` (fed ``stdin``); the function returned waits for it and gives
+        its exit code and output."""
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=self.worktree,
+            env=env or clean_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        output: list[bytes] = []
+        feeder = threading.Thread(target=lambda: output.append(proc.communicate(stdin)[0]))
+        feeder.start()
+
+        def wait() -> tuple[int, bytes]:
+            feeder.join()
+            return (proc.returncode, output[0]) if output else (-1, b"")
+
+        return wait
+
+    def git(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             ["git", *args],
             cwd=self.worktree,
-            env=clean_env(),
+            env=env or clean_env(),
             capture_output=True,
             check=False,
             stdin=subprocess.DEVNULL,
@@ -92,7 +172,8 @@ class Repo:
         for entry in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
             if entry:
                 key, _, value = entry.partition("\n")
-                out[key.lower()] = value if "\n" in entry else "true"
+                # git prints section and key in lower case, a subsection as it is
+                out[key] = value if "\n" in entry else "true"
         return out
 
     def update_ref(self, ref: str, new: str, old: str | None, message: str) -> tuple[bool, bytes]:

@@ -359,6 +359,16 @@ def try_git(cwd: Path, *args: str) -> GitOutcome:
     return GitOutcome(*_execute(cwd, list(args)))
 
 
+def listed_refs(ls_remote_output: str) -> dict[str, str]:
+    """``git ls-remote`` output as {ref: oid} (peeled ``^{}`` lines left out)."""
+    refs: dict[str, str] = {}
+    for line in ls_remote_output.splitlines():
+        oid, _, ref = line.partition("\t")
+        if ref and not ref.endswith("^{}"):
+            refs[ref] = oid
+    return refs
+
+
 def git_lines(
     git_dir: Path,
     *args: str,

@@ -27,6 +27,7 @@ from codev_git.store.values import (
     CAS_ATTEMPTS,
     CAS_MAX_SLEEP,
     EMPTY_TREE,
+    LOOSE_REFS_LIMIT,
     CasConflict,
     CommitInfo,
     Ident,
@@ -793,10 +794,22 @@ class Store:
             added = add_new_refs(self.common_dir, targets)
             if added is not None:
                 return added - contended(self.common_dir, added)
+        return (
+            set(targets)
+            if self.move_refs({n: (None, o) for n, o in targets.items()}, reflog)
+            else set()
+        )
+
+    def move_refs(self, moves: Mapping[str, tuple[str | None, str]], reflog: str) -> bool:
+        """Move every ref in ``moves`` (refname -> (expected target, None: absent; new
+        target)) in one ``git update-ref --stdin`` transaction: all of them, or none when
+        any of them was not as expected. True when they moved."""
         from codev_git.store.porcelain import git_lines
 
         zero = "0" * 40
-        stdin = "".join(f"update {name} {oid} {zero}\n" for name, oid in targets.items())
+        stdin = "".join(
+            f"update {name} {new} {old or zero}\n" for name, (old, new) in moves.items()
+        )
         try:
             git_lines(
                 self.git_dir,
@@ -808,10 +821,10 @@ class Store:
                 what="git update-ref",
             )
         except OperationalError:
-            return set()
-        return set(targets)
+            return False
+        return True
 
-    def pack_refs_if_many(self, prefixes: tuple[str, ...], limit: int = 256) -> bool:
+    def pack_refs_if_many(self, prefixes: tuple[str, ...], limit: int = LOOSE_REFS_LIMIT) -> bool:
         """``git pack-refs --all`` when more than ``limit`` loose refs sit under
         ``prefixes`` (what ``git gc`` would do later): one file per ref makes every later
         listing, fetch and sync open them all. True when it packed."""

@@ -14,6 +14,8 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 CAS_ATTEMPTS = 200
 CAS_MAX_SLEEP = 0.05
 STALE_LOCK_SECONDS = 10.0
+# more loose refs than this under the prefixes sync writes, and it packs them
+LOOSE_REFS_LIMIT = 256
 
 
 @dataclass(frozen=True)

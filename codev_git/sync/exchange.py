@@ -19,9 +19,8 @@ from __future__ import annotations
 import random
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from codev_git import config
 from codev_git.errors import OperationalError, UsageError
@@ -31,6 +30,7 @@ from codev_git.layout import (
     PACKABLE_PREFIXES,
     READ_PREFIX,
     SHARED_PREFIXES,
+    is_shared_ref,
     mirror_of,
     mirror_prefix,
 )
@@ -39,23 +39,24 @@ from codev_git.names import shown
 from codev_git.ownership.identity import Identity
 from codev_git.report import warn as report_warning
 from codev_git.store import Store
-from codev_git.store.porcelain import GitOutcome, Progress, repository_env, transfer, try_git
-from codev_git.store.values import is_hex, stale_lock_age
-from codev_git.sync.intake import (
-    clear_mirror,
-    incoming,
-    is_shared_ref,
+from codev_git.store.porcelain import (
+    GitOutcome,
+    Progress,
     listed_refs,
-    lock_trouble,
+    repository_env,
+    transfer,
+    try_git,
 )
+from codev_git.store.values import is_hex, stale_lock_age
+from codev_git.sync.intake import clear_mirror, incoming, lock_trouble
 from codev_git.sync.merge import Kind, action_for, kind_of, merged_tip
+from codev_git.sync.values import EVERYTHING, Scope, SyncReport, chosen_remote
 
 FETCH_LOCK_ATTEMPTS = 8
 # a first fetch of this many refs lists them and writes the mirror packed (first_fetch);
 # above the maximum the names would not fit on one command line
 FIRST_FETCH_MIN = 32
 FIRST_FETCH_MAX = 20_000
-REMOTE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # reasons a ref is refused that mean "the remote moved; fetch and merge again"
 RETRYABLE = (
     "stale info",
@@ -66,24 +67,6 @@ RETRYABLE = (
     "cannot lock",
     "incorrect old value",
 )
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which shared refs take part: exact refnames, and every ref under some prefixes."""
-
-    refs: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
-
-    def wants(self, ref: str) -> bool:
-        return ref in self.refs or ref.startswith(self.prefixes)
-
-    def patterns(self) -> list[str]:
-        """Remote-side fetch patterns; ``X*`` may match more than X, ``wants`` filters."""
-        return sorted({p + "*" for p in self.prefixes} | {r + "*" for r in self.refs})
-
-
-EVERYTHING = Scope(prefixes=SHARED_PREFIXES)
 
 
 def inbox_scope(reader: Identity) -> Scope:
@@ -102,88 +85,9 @@ def fetch_inbox(store: Store, reader: Identity, remote: str | None = None) -> Sy
     return sync(store, parse_remote(store, remote), scope=inbox_scope(reader), push=False)
 
 
-def ref_scope(*refs: str) -> Scope:
-    return Scope(refs=frozenset(refs))
-
-
-@dataclass
-class SyncReport:
-    remote: str
-    dry_run: bool = False
-    pushing: bool = True
-    new_messages: int = 0
-    merged: list[str] = field(default_factory=list)  # local refs moved to take in the remote
-    merge_commits: int = 0
-    pushed: list[str] = field(default_factory=list)
-    attempts: int = 0
-    warnings: list[str] = field(default_factory=list)
-    duplicates: list[dict[str, Any]] = field(default_factory=list)  # issues with two builders
-    left_out: set[str] = field(default_factory=set)  # remote refs not taken in (warned about)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.merged or self.pushed)
-
-    def summary(self) -> str:
-        left_out = (
-            f"{_count(len(self.left_out), 'ref')} not taken in (see the warnings)"
-            if self.left_out
-            else ""
-        )
-        if not self.changed and not self.new_messages:
-            state = "would change nothing" if self.dry_run else "nothing changed"
-            return f"{self.remote}: {state}; {left_out or 'already in sync'}"
-        verb = "would bring" if self.dry_run else "brought"
-        merges = f" ({self.merge_commits} by a merge commit)" if self.merge_commits else ""
-        push = "would push" if self.dry_run else "pushed"
-        pushed = f", {push} {_count(len(self.pushed), 'ref')}" if self.pushing else ""
-        return (
-            f"{self.remote}: {verb} {_count(self.new_messages, 'new message')}, "
-            f"{'would merge' if self.dry_run else 'merged'} {_count(len(self.merged), 'ref')}"
-            f"{merges}{pushed}{'; ' + left_out if left_out else ''}"
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "remote": self.remote,
-            "dryRun": self.dry_run,
-            "changed": self.changed,
-            "newMessages": self.new_messages,
-            "mergedRefs": sorted(set(self.merged)),
-            "mergeCommits": self.merge_commits,
-            "pushedRefs": sorted(self.pushed),
-            "attempts": self.attempts,
-            "warnings": self.warnings,
-            "duplicates": self.duplicates,
-            "leftOutRefs": sorted(self.left_out),
-        }
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-# -- choosing the remote ------------------------------------------------------------------------
-def default_remote(store: Store) -> str:
-    """The current branch's upstream remote, else ``origin``."""
-    head = store.head_branch()
-    if head is not None and head.startswith("refs/heads/"):
-        configured = store.config_get(f"branch.{head[len('refs/heads/') :]}.remote")
-        if configured and configured != "." and REMOTE_RE.fullmatch(configured):
-            return configured
-    return "origin"
-
-
 def parse_remote(store: Store, name: str | None) -> str:
-    remote = name if name is not None else default_remote(store)
-    if not REMOTE_RE.fullmatch(remote) or ".." in remote or remote.endswith((".", ".lock")):
-        raise UsageError(f"invalid remote name {shown(remote)}", "give a name from 'git remote'")
-    if store.config_get(f"remote.{remote}.url") is None:
-        raise UsageError(
-            f"no remote named {shown(remote)} in this repository",
-            "add one with 'git remote add NAME URL' or name another (git remote -v)",
-        )
-    return remote
+    """The remote to talk to (:func:`values.chosen_remote`), read from this repository."""
+    return chosen_remote(name, store.head_branch(), store.config_get)
 
 
 # -- the cycle ----------------------------------------------------------------------------------
@@ -526,6 +430,13 @@ def publish(
     results = parse_push(outcome.out)
     if outcome.code == 0:
         report.pushed = [ref for flag, ref, _ in results if flag in " +*"]
+        # the remote holds what was pushed now: so does the mirror, and the next sync with
+        # nothing to do can tell so without a fetch (codev_git.sync.quick); a cache, so a
+        # mirror ref moved meanwhile by another sync here is simply left to the next fetch
+        pushed = set(report.pushed)
+        moves = {mirror_of(remote, r): (old, new) for r, new, old in updates if r in pushed}
+        if moves:
+            store.move_refs(moves, "codev: sync pushed")
         return True, "", None
     refused = [(ref, why) for flag, ref, why in results if flag == "!"]
     # a remote running git < 2.42 may apply the rest of an "atomic" push when it refuses a

@@ -1,69 +1,22 @@
 """What ``sync`` accepts from a remote: another clone's data is untrusted.
 
-Only refs whose names ``git codev`` itself writes are taken in (:func:`is_shared_ref`); the
-rest are skipped with a warning. Valid names never clash with each other (no valid name is a
-directory of another), so a remote holding both an inbox ``ops`` and an ``ops/x`` beside
-it cannot make every fetch fail: when the fast pattern fetch is
-refused, the valid refs are listed and fetched one by one by name. A channel whose new
-commits hold a message over ``codev.maxMessageBytes`` is not taken in.
+Only refs whose names ``git codev`` itself writes are taken in
+(:func:`codev_git.layout.is_shared_ref`); the rest are skipped with a warning. Valid names
+never clash with each other (no valid name is a directory of another), so a remote holding
+both an inbox ``ops`` and an ``ops/x`` beside it cannot make every fetch fail: when the fast
+pattern fetch is refused, the valid refs are listed and fetched one by one by name. A channel
+whose new commits hold a message over ``codev.maxMessageBytes`` is not taken in.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git import config
-from codev_git.layout import (
-    BROADCAST_REF,
-    BUILDER_INBOX_PREFIX,
-    CODEV_PREFIX,
-    INBOX_PREFIX,
-    NOTES_PREFIX,
-    READ_PREFIX,
-)
 from codev_git.messaging.message import is_message
-from codev_git.names import ARCHITECT_RE, looks_like_builder_id
 from codev_git.store import Store
 from codev_git.sync.merge import Action
-
-# refs with one fixed name: broadcast, and the architect registry
-_SINGLE_REFS = frozenset({BROADCAST_REF, CODEV_PREFIX + "architects"})
-_NOTES_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
-_CHANNELS = ("inbox", "broadcast")
-
-
-def is_shared_ref(ref: str) -> bool:
-    """Whether ``ref`` is a name ``git codev`` writes (:mod:`codev_git.layout`), and so
-    may be taken in from another clone."""
-    if ref in _SINGLE_REFS:
-        return True
-    if ref.startswith(INBOX_PREFIX):
-        return bool(ARCHITECT_RE.fullmatch(ref[len(INBOX_PREFIX) :]))
-    if ref.startswith(BUILDER_INBOX_PREFIX):
-        return looks_like_builder_id(ref[len(BUILDER_INBOX_PREFIX) :])
-    if ref.startswith(READ_PREFIX):
-        parts = ref[len(READ_PREFIX) :].split("/")
-        if len(parts) != 3 or parts[2] not in _CHANNELS:
-            return False
-        kind, name = parts[0], parts[1]
-        if kind == "architect":
-            return bool(ARCHITECT_RE.fullmatch(name))
-        return kind == "builder" and looks_like_builder_id(name)
-    if ref.startswith(NOTES_PREFIX):
-        return bool(_NOTES_NAME.fullmatch(ref[len(NOTES_PREFIX) :]))
-    return False
-
-
-def listed_refs(ls_remote_output: str) -> dict[str, str]:
-    """``git ls-remote`` output as {ref: oid} (peeled ``^{}`` lines left out)."""
-    refs: dict[str, str] = {}
-    for line in ls_remote_output.splitlines():
-        oid, _, ref = line.partition("\t")
-        if ref and not ref.endswith("^{}"):
-            refs[ref] = oid
-    return refs
 
 
 def lock_trouble(err: str) -> bool:

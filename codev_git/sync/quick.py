@@ -1,0 +1,60 @@
+"""A sync with nothing to do, told without fetching or the repository library.
+
+Most syncs find every ref already equal on both sides. This check asks the remote for its
+codev refs with one ``git ls-remote`` (no fetch, no pack negotiation) while ``git cat-file``
+checks the local tips, and reads the local refs and the private mirror from files. Only
+when all three agree exactly (the same refs with the same targets, every name one ``git
+codev`` writes, every target a commit, no pile of loose refs to pack) is the answer "already
+in sync", which the full cycle (:func:`codev_git.sync.exchange.sync`) would give too: its
+fetch would move nothing, its merge take nothing in, its push find nothing ahead. Anything
+else raises :class:`NotHere` having written nothing, and the full cycle runs (after one
+listing of the remote, a few milliseconds on a fast link).
+"""
+
+from __future__ import annotations
+
+from codev_git.layout import MIRROR_ROOT, SHARED_PREFIXES, is_shared_ref, mirror_prefix
+from codev_git.store.lite import NotHere, Repo
+from codev_git.store.porcelain import clean_env, listed_refs
+from codev_git.store.values import LOOSE_REFS_LIMIT
+from codev_git.sync.values import EVERYTHING, SyncReport, chosen_remote
+
+# settings that change how refs or objects are stored: the full cycle reads them
+STORAGE_CONFIG = ("extensions.refstorage", "extensions.objectformat")
+
+
+def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
+    """The report of a sync of ``remote`` (None: the default) that finds nothing to do, or
+    :class:`NotHere`."""
+    settings = repo.config()
+    if any(settings.get(key) for key in STORAGE_CONFIG):
+        raise NotHere("refs or objects stored another way")
+    name = chosen_remote(remote, repo.head_branch(), settings.get)
+    # the remote answers while the refs here are read and checked; never a prompt for a
+    # password: a remote that needs one is left to the full cycle, which asks
+    listing = repo.start_git(
+        "ls-remote", name, *EVERYTHING.patterns(), env=clean_env({"GIT_TERMINAL_PROMPT": "0"})
+    )
+    local: dict[str, str] = {}
+    loose = 0
+    for prefix in SHARED_PREFIXES:
+        refs, count = repo.refs_under(prefix)
+        local.update((ref, oid) for ref, oid in refs.items() if is_shared_ref(ref))
+        loose += count
+    mirrors, count = repo.refs_under(MIRROR_ROOT)  # every remote's: the full cycle counts all
+    kinds = repo.object_kinds(sorted(set(local.values())))
+    answers, (code, out) = kinds(), listing()
+    if code != 0:
+        raise NotHere("the remote cannot be listed: the full cycle says why")
+    if loose + count > LOOSE_REFS_LIMIT:
+        raise NotHere("many loose refs: the full cycle packs them")
+    theirs = {
+        ref: oid
+        for ref, oid in listed_refs(out.decode("utf-8", "surrogateescape")).items()
+        if EVERYTHING.wants(ref)
+    }
+    held = mirror_prefix(name)
+    mirror = {"refs/" + r[len(held) :]: oid for r, oid in mirrors.items() if r.startswith(held)}
+    if any(kind != "commit" for kind in answers) or not theirs == local == mirror:
+        raise NotHere("something to fetch, merge, push or warn about")
+    return SyncReport(name, dry_run, attempts=1)
