@@ -166,3 +166,62 @@ def test_a_follower_whose_reader_died_leaves_the_message_unread(sandbox: Sandbox
             proc.wait()
     left = json.loads(sandbox.ok("inbox", "--json", as_="main").out)["messages"]
     assert [m["message"] for m in left] == ["nobody is listening"]
+
+
+def test_an_exec_that_runs_too_long_is_ended_and_its_message_retried(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """--exec-timeout: a CMD that hangs is ended with what it started, its message stays
+    unread and is tried again, and the messages after it are delivered meanwhile."""
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    sink, unstuck = tmp_path / "delivered.txt", tmp_path / "unstuck"
+    script = tmp_path / "deliver.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        "body=$(cat)\n"
+        f'case "$body" in *hang*) [ -e {unstuck} ] || sleep 987 ;; esac\n'
+        f'printf "%s\\n" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
+    )
+    script.chmod(0o755)
+    for text in ("hang here", "after it"):
+        sandbox.ok("send", "architect", text, cwd=b)
+    proc = follower(sandbox, "--exec", str(script), "--exec-timeout", "1")
+
+    def hanging() -> bool:
+        listed = subprocess.run(["pgrep", "-f", "sleep 987"], capture_output=True, check=False)
+        return listed.returncode == 0
+
+    try:
+        assert wait_for(lambda: sink_lines(sink) == ["after it"]), sink_lines(sink)
+        assert wait_for(lambda: not hanging())  # ended, the sleep it started with it
+        unstuck.touch()
+        assert wait_for(lambda: sorted(sink_lines(sink)) == ["after it", "hang here"])
+        assert wait_for(
+            lambda: (
+                not json.loads(sandbox.ok("inbox", "--peek", "--json", as_="main").out)["messages"]
+            )
+        )
+    finally:
+        code, _, err = stop(proc)
+    assert code == 0, err
+    assert "ran over 1s" in err and "it stays unread and is retried" in err
+    assert not hanging()
+
+
+def test_exec_timeout_goes_with_exec(sandbox: Sandbox) -> None:
+    cases = {
+        "--exec-timeout goes with --exec": ["--exec-timeout", "5"],
+        "is not in the range x>0": ["--exec", "true", "--exec-timeout", "0"],
+    }
+    for said, args in cases.items():
+        refused = subprocess.run(
+            ["git", "codev", "inbox", "--follow", *args],
+            cwd=sandbox.root,
+            env={**os.environ, "CODEV_ARCHITECT_NAME": "main"},
+            capture_output=True,
+            timeout=120,  # a follower that started would run until stopped
+            check=False,
+        )
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.decode().count("\n") == 1 and said in refused.stderr.decode()

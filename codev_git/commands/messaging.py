@@ -174,6 +174,12 @@ def send_cmd(
     help="With --follow: run CMD per message (message on stdin); mark read only if it succeeds.",
 )
 @click.option(
+    "--exec-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --exec: end CMD (and what it started) after SECONDS; the message is retried.",
+)
+@click.option(
     "--fetch-every",
     type=click.FloatRange(min=1),
     metavar="SECONDS",
@@ -188,6 +194,7 @@ def inbox_cmd(
     fetch: bool,
     follow: bool,
     exec_cmd: str | None,
+    exec_timeout: float | None,
     fetch_every: float | None,
     as_name: str | None,
     as_json: bool,
@@ -202,11 +209,14 @@ def inbox_cmd(
       git codev inbox --fetch      # take in what reached the remote (default: upstream, origin)
       git codev inbox --follow --json      # a "ready" line, then one JSON line per message
       git codev inbox --follow --exec 'notify-send "codev: $CODEV_FROM" "$(cat)"'
+      git codev inbox --follow --exec ./handle-message.sh --exec-timeout 300
 
     \b
     --exec CMD gets the framed message (header and body) on stdin and CODEV_MESSAGE_ID,
     CODEV_FROM, CODEV_TO, CODEV_THREAD, CODEV_VERIFIED in its environment; a message is read
-    only once CMD succeeds, a failing one is retried with backoff. One follower per reader
+    only once CMD succeeds, a failing one is retried with backoff, as is one still running
+    after --exec-timeout SECONDS (it is ended, with what it started; without the option a
+    CMD that hangs holds up the messages after it). One follower per reader
     at a time: a second one says who delivers and waits. (To reach a Claude Code, Codex or
     Gemini session, use 'git codev agent install'; never pipe into 'afx send architect':
     afx would hand one architect's mail to whichever architect it considers main.)
@@ -215,6 +225,8 @@ def inbox_cmd(
         raise UsageError("--exec and --fetch-every go with --follow")
     if exec_cmd is not None and not exec_cmd.strip():  # e.g. --exec "$UNSET": runs nothing
         raise UsageError("--exec needs a command", "give the command to run for each message")
+    if exec_timeout is not None and exec_cmd is None:
+        raise UsageError("--exec-timeout goes with --exec", "give the command to run with --exec")
     if follow and (peek or include_read or limit is not None):
         raise UsageError("--follow delivers unread messages; drop --peek, --all and --limit")
 
@@ -233,7 +245,8 @@ def inbox_cmd(
         if not as_json:
             note(fetched.summary())
     if follow:
-        _follow(store, reader, exec_cmd, fetch_every if fetch or fetch_every else None, as_json)
+        fetching = fetch_every if fetch or fetch_every else None
+        _follow(store, reader, (exec_cmd, exec_timeout), fetching, as_json)
         return
     found = collect_inbox(store, reader, include_read=include_read, limit=limit, book=book)
     entries = found.entries
@@ -270,16 +283,22 @@ def inbox_cmd(
 
 
 def _follow(
-    store: Store, reader: Identity, exec_cmd: str | None, fetch_every: float | None, as_json: bool
+    store: Store,
+    reader: Identity,
+    running: tuple[str | None, float | None],
+    fetch_every: float | None,
+    as_json: bool,
 ) -> None:
-    """Print (or hand over) each message as it arrives, until Ctrl-C. With --json stdout has
-    only JSON lines: a ``ready`` event once delivery starts, then one line per message."""
+    """Print (or hand over) each message as it arrives, until Ctrl-C; ``running`` is the
+    --exec command, if any, and its time limit. With --json stdout has only JSON lines: a
+    ``ready`` event once delivery starts, then one line per message."""
     import json
 
     from codev_git.messaging.deliver import write_each
     from codev_git.messaging.follow import follow, run_exec
     from codev_git.messaging.message import Message
     from codev_git.messaging.render import message_json, message_text
+    from codev_git.store.porcelain import RanTooLong
 
     def put(text: str) -> None:
         # UTF-8 bytes, as inbox writes them, whatever encoding the locale gives stdout
@@ -306,11 +325,19 @@ def _follow(
         if as_json:
             line({"event": "waiting", "reader": reader.address, "heldBy": holder})
 
+    exec_cmd, exec_timeout = running
     execute = None
     if exec_cmd is not None:
 
         def execute(msg: Message) -> bool:
-            ok = run_exec(exec_cmd, msg)
+            try:
+                ok = run_exec(exec_cmd, msg, exec_timeout)
+            except RanTooLong:
+                note(
+                    f"{exec_cmd!r} ran over {exec_timeout:g}s for {msg.short_id} and was "
+                    "ended; it stays unread and is retried"
+                )
+                return False
             if not ok:
                 note(f"{exec_cmd!r} failed for {msg.short_id}; it stays unread and is retried")
             return ok

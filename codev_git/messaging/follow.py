@@ -90,15 +90,19 @@ def exec_env(msg: Message) -> dict[str, str]:
     return {**old, "CODEV_MESSAGE_THREAD": msg.thread or "", **facts}
 
 
-def run_exec(command: str, msg: Message) -> bool:
-    """Run ``command`` with the framed message (header included) on stdin."""
+def run_exec(command: str, msg: Message, timeout: float | None = None) -> bool:
+    """Run ``command`` with the framed message (header included) on stdin; past
+    ``timeout`` seconds it is ended (:class:`porcelain.RanTooLong`)."""
     from codev_git.messaging.render import message_text
 
     text = (message_text(msg, footer=False) + "\n").encode("utf-8", "surrogateescape")
     # its output goes to stderr: stdout carries the feed (JSON lines with --json)
     from codev_git.store.porcelain import run_program
 
-    return run_program(command, env=exec_env(msg), stdin=text, stdout_to_stderr=True) == 0
+    return (
+        run_program(command, env=exec_env(msg), stdin=text, stdout_to_stderr=True, timeout=timeout)
+        == 0
+    )
 
 
 @dataclass

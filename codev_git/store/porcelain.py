@@ -70,6 +70,10 @@ def _execute(
     return proc.returncode, out, err
 
 
+class RanTooLong(Exception):
+    """A program given a time limit (:func:`run_program`) ran past it and was ended."""
+
+
 def run_program(
     argv: list[str] | str,
     cwd: Path | None = None,
@@ -77,12 +81,17 @@ def run_program(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     stdout_to_stderr: bool = False,
+    timeout: float | None = None,
 ) -> int:
     """Run another program (a string is run by the shell) and return its exit status; its
     output goes where ours goes (to stderr with ``stdout_to_stderr``, to keep stdout clean).
     Interrupted, we end it and wait for it before going on, so that it does not run on
     after us. (It stays in our process group: Ctrl-C at a terminal reaches it too, and it
-    may still read the terminal.)"""
+    may still read the terminal.)
+
+    With a ``timeout`` (seconds) it runs in a process group of its own instead, so that
+    what it started goes with it: past the limit the group gets SIGTERM, then SIGKILL two
+    seconds later, and :class:`RanTooLong` is raised."""
     import sys
 
     what = argv if isinstance(argv, str) else argv[0]
@@ -103,13 +112,19 @@ def run_program(
             stdin=subprocess.PIPE if stdin is not None else None,
             shell=isinstance(argv, str),
             stdout=out,
+            process_group=0 if timeout is not None else None,
         )
     except OSError as exc:
         raise OperationalError(f"cannot run {what}: {exc.strerror or exc}") from exc
     with proc:
         try:
-            printed, _ = proc.communicate(stdin)
+            printed, _ = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _end_group(proc)
+            raise RanTooLong(what) from None
         except BaseException:  # interrupted (Ctrl-C, SIGTERM): the program ends with us
+            if timeout is not None:
+                _end_group(proc)
             with contextlib.suppress(OSError):
                 proc.kill()
             proc.wait()
@@ -119,6 +134,20 @@ def run_program(
             sys.stderr.write(printed.decode("utf-8", "replace"))
             sys.stderr.flush()
     return proc.returncode
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """End the process group ``proc`` leads: SIGTERM, up to two seconds for ``proc`` to
+    go, then SIGKILL for whatever of the group is left; waits for ``proc``."""
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=2.0)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
 
 
 def capture_program(
