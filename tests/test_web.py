@@ -368,3 +368,47 @@ def test_live_updates_survive_a_moment_the_refs_cannot_be_read(sandbox: Sandbox)
                 events.append(_next_event(stream, buffered))
     assert "Traceback" not in said and "cannot list references" in said
     assert events[-1] == "change"
+
+
+def test_the_index_reads_trailers_alone_only_where_they_say_enough(sandbox: Sandbox) -> None:
+    """The page's index decodes a message in full only when its trailers do not say enough;
+    what it knows (count, when each party was last active, what waits for an answer) is what
+    decoding every message gives."""
+    from codev_git.messaging.acks import answers
+    from codev_git.messaging.history import channels, newest_first
+    from codev_git.web.index import MessageIndex
+
+    two_architects(sandbox)
+    inbox, builder = "refs/codev/inbox/main", "builder-spir-1487"
+    asked = post(sandbox, inbox, "ok?", builder, "architect:main", **{"Codev-Ack": "requested"})
+    post(
+        sandbox, inbox, "plain", builder, "architect:main", **{"Codev-Time": "2026-11-25T01:00:00Z"}
+    )
+    post(sandbox, inbox, "odd time", builder, "architect:main", **{"Codev-Time": "yesterday"})
+    post(sandbox, inbox, "bad\0bytes", "architect:payments", "architect:main")  # base64 body
+    post(sandbox, inbox, "", builder, "architect:main", **{"Codev-Encoding": "base64", "x": "y"})
+    post(
+        sandbox,
+        f"refs/codev/builders/{builder}",
+        "yes",
+        "architect:main",
+        builder,
+        **{"Codev-Reply-To": asked, "Codev-Time": "2026-11-25T02:00:00.000000Z"},
+    )
+    post(sandbox, inbox, "not yet", builder, "architect:main", **{"Codev-Ack": "requested"})
+    store = Store.discover(sandbox.root)
+    index = MessageIndex()
+    index.refresh(store)
+    every = [m for ch in channels(store) for m in newest_first(store, ch)]
+    last: dict[str, str] = {}
+    for m in every:
+        for party in (m.sender, m.to):
+            last[party] = max(last.get(party, ""), m.time)
+    assert index.count == len(every) and index.last_seen == last
+    waiting = [
+        m.id
+        for m in every
+        if m.asks_answer and not any(answers(r, m) for r in every if r.reply_to == m.id)
+    ]
+    assert sorted(a.id for a in index.waiting()) == sorted(waiting) and len(waiting) == 1
+    assert index.replies_to(asked) and asked not in waiting

@@ -153,6 +153,24 @@ def decode(info: CommitInfo, channel: str, limit: int | None = None) -> Message 
     )
 
 
+def plain_envelope(raw_message: bytes) -> tuple[str, str, str] | None:
+    """(sender, recipient, time) of a message that neither asks for an answer nor answers
+    one, and whose body and time need no decoding, read from its trailers alone: what
+    :func:`decode` would give as ``sender``, ``to`` and ``time``. None for any other commit
+    (:func:`decode` tells what it is)."""
+    split = _split(raw_message)
+    if split is None:
+        return None
+    trailers = split[1]
+    stamp = trailers.get("Codev-Time", "")
+    if not _ISO_RE.fullmatch(stamp) or any(key in trailers for key in _NOT_PLAIN):
+        return None
+    return trailers["Codev-From"], trailers["Codev-To"], stamp
+
+
+_NOT_PLAIN = ("Codev-Ack", "Codev-Reply-To", "Codev-Encoding")
+
+
 def _split(raw: bytes) -> tuple[bytes, dict[str, str]] | None:
     """(body, trailers) of a message's commit, or None when the trailers do not say who
     sent it to whom (then the commit is not a message)."""

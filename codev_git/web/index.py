@@ -5,6 +5,8 @@ applies), the replies to them, and when each party was last active.
 The index walks each channel once and afterwards only the commits added since the tip it
 last saw, so a page refresh after a new message reads one commit, not the whole history.
 It keeps the messages that ask and the replies, without their text; of the rest, nothing.
+The walk reads parents and messages only; a message is decoded in full only when its
+trailers alone do not say enough (it asks or answers, its body is encoded, its time odd).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from codev_git.messaging.acks import answers
 from codev_git.messaging.history import channels
-from codev_git.messaging.message import Message, decode, is_merge
+from codev_git.messaging.message import Message, decode, is_merge, plain_envelope
 from codev_git.store import Store
 
 
@@ -78,10 +80,14 @@ class MessageIndex:
                 if tip == state.tip:
                     continue
                 hide = [state.tip] if state.tip is not None else []
-                for info in store.walk(tip, hide):
-                    if is_merge(info):
+                for raw in store.walk_raw(tip, hide):  # parents and message only
+                    if is_merge(raw):
                         continue
-                    msg = decode(info, name)
+                    plain = plain_envelope(raw.raw_message)
+                    if plain is not None:  # most messages: who, to whom, when is all it needs
+                        self._seen(*plain)
+                        continue
+                    msg = decode(store.commit(raw.id), name)
                     if msg is not None:
                         self._take(msg)
                 state.tip = tip
@@ -99,15 +105,18 @@ class MessageIndex:
         self._channels.clear()
         self.count = 0
 
-    def _take(self, msg: Message) -> None:
+    def _seen(self, sender: str, to: str, time: str) -> None:
         self.count += 1
+        for party in (sender, to):
+            if time > self.last_seen.get(party, ""):
+                self.last_seen[party] = time
+
+    def _take(self, msg: Message) -> None:
+        self._seen(msg.sender, msg.to, msg.time)
         if msg.reply_to or msg.asks_answer:
             msg = replace(msg, body=b"")  # only who, to whom, when and what it answers
         if msg.reply_to:
             self.replies.setdefault(msg.reply_to, []).append(msg)
-        for party in (msg.sender, msg.to):
-            if msg.time > self.last_seen.get(party, ""):
-                self.last_seen[party] = msg.time
         if msg.asks_answer:
             self.asked[msg.id] = Asked(msg)
 

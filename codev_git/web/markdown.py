@@ -9,7 +9,7 @@ as in terminal output, so a file cannot disguise what it says.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from codev_git.messaging.render import visible
@@ -51,6 +51,9 @@ def render(text: str) -> str:
     return str(md.renderer.render(tokens, md.options, {}))
 
 
+@lru_cache(maxsize=8)
 def render_thread(text: str) -> str:
-    """A thread file's body (front matter shown separately, codev markers dropped)."""
+    """A thread file's body (front matter shown separately, codev markers dropped). The
+    last few are kept: the page asks again on every change anywhere, and a thread file of
+    MAX_SOURCE takes a second or more to render."""
     return render(_MARKER.sub("", strip_front_matter(text)))
