@@ -476,3 +476,59 @@ def test_release_undoes_a_mistaken_adopt_and_keeps_history(sandbox: Sandbox) -> 
     records = note_of(sandbox, "refs/heads/main")
     assert [r["event"] for r in records] == ["adopt", "release"]
     assert sandbox.run("release", "builder-main", as_="main").code == 2  # nothing to release
+
+
+def test_reassign_moves_a_builder_into_the_new_owners_thread(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("thread", "new", "checkout-v2", as_="main")
+    sandbox.ok("thread", "new", "refunds", as_="payments")
+    sandbox.ok("thread", "new", "ledger", as_="payments")
+    sandbox.ok("spawn", "1487", "--protocol", "spir", "--thread", "checkout-v2", as_="main")
+    b = sandbox.builder_dir("spir-1487")
+    before = sandbox.snapshot()
+    refusals = {
+        ("--thread", "nope"): "thread nope is not an active thread at HEAD",
+        ("--thread", "checkout-v2"): "thread checkout-v2 belongs to main, not payments",
+        ("--thread", "refunds", "--no-thread"): "contradict each other",
+    }
+    for args, said in refusals.items():
+        refused = sandbox.run("reassign", "1487", "--to", "payments", *args, as_="main")
+        assert refused.code == 2 and said in refused.err, refused.err
+        assert len(refused.err.strip().splitlines()) == 1
+    assert sandbox.snapshot() == before  # nothing written
+
+    moved = json.loads(
+        sandbox.ok(
+            "reassign", "1487", "--to", "payments", "--thread", "refunds", "--json", as_="main"
+        ).out
+    )
+    assert moved["thread"] == "refunds" and moved["spawnedByArchitect"] == "payments"
+    tag = b / ".thread"  # its first line names the thread
+    assert tag.read_text().splitlines()[:2] == ["refunds", "architect: payments"]
+    row = json.loads(sandbox.ok("status", "--thread", "refunds", "--json").out)["builders"]
+    assert [r["id"] for r in row] == ["builder-spir-1487"]
+    told = json.loads(sandbox.ok("inbox", "--json", as_="payments").out)["messages"]
+    assert told[-1]["message"].endswith("reassigned by main; thread refunds")
+
+    # the owner moves it between its own threads; then out of any
+    sandbox.ok("reassign", "1487", "--to", "payments", "--thread", "ledger", as_="payments")
+    assert tag.read_text().splitlines()[0] == "ledger"
+    out = json.loads(
+        sandbox.ok(
+            "reassign", "1487", "--to", "payments", "--no-thread", "--json", as_="payments"
+        ).out
+    )
+    assert "thread" not in out and out["changed"] is True
+    assert tag.read_text().splitlines()[0] == ""
+    again = sandbox.ok("reassign", "1487", "--to", "payments", "--no-thread", as_="payments")
+    assert "nothing changed" in again.out
+
+
+def test_reassign_without_thread_says_the_builder_stays_in_the_old_one(sandbox: Sandbox) -> None:
+    (sandbox.root / "codev").mkdir()
+    sandbox.ok("thread", "new", "checkout-v2", as_="main")
+    sandbox.ok("spawn", "1487", "--protocol", "spir", "--thread", "checkout-v2", as_="main")
+    kept = sandbox.ok("reassign", "1487", "--to", "payments", as_="main")
+    assert "stays in thread checkout-v2" in kept.err and "--thread" in kept.err
+    status = json.loads(sandbox.ok("status", "--json").out)["builders"]
+    assert status[0]["thread"] == "checkout-v2"

@@ -12,6 +12,7 @@ from codev_git.commands.common import (
     as_option,
     complete_architects,
     complete_builders,
+    complete_threads,
     echo,
     echo_lines,
     forced_reason,
@@ -117,30 +118,55 @@ def whoami_cmd(as_name: str | None, as_json: bool) -> None:
     shell_complete=complete_architects,
     help="The architect taking it over.",
 )
+@click.option(
+    "--thread",
+    metavar="T",
+    shell_complete=complete_threads,
+    help="Move it into thread T (the new owner's; default: it keeps its thread).",
+)
+@click.option("--no-thread", is_flag=True, help="Take it out of its thread.")
 @click.option("--force", is_flag=True, help="Reassign a builder another architect owns.")
 @reason_option
 @as_option
 @json_option
 def reassign_cmd(
-    builder: str, to: str, force: bool, reason: str | None, as_name: str | None, as_json: bool
+    builder: str,
+    to: str,
+    thread: str | None,
+    no_thread: bool,
+    force: bool,
+    reason: str | None,
+    as_name: str | None,
+    as_json: bool,
 ) -> None:
     """Hand a builder to another architect (both owners stay in the record's history).
 
-    Only its owner may; --force overrides that and is recorded. The builder's .thread tag is
-    rewritten, and the old owner, the new owner and the builder each get a message.
+    Only its owner may; --force overrides that and is recorded. The builder keeps its
+    thread unless --thread T (an active thread of the new owner; --force for another's) or
+    --no-thread says otherwise; kept in the old owner's thread, a note says so. The
+    builder's .thread tag is rewritten, and the old owner, the new owner and the builder
+    each get a message. Reassigning to its own owner with --thread moves only the thread.
 
     \b
     Examples:
-      git codev reassign 1487 --to payments
+      git codev reassign 1487 --to payments --thread refunds
       git codev reassign 1487 --to ops --force --reason "main is offline this week"
+      git codev reassign 1487 --to main --no-thread --json
     """
     target = parse_architect(to)
+    if thread is not None and no_thread:
+        raise UsageError("--thread and --no-thread contradict each other", "give one of them")
     why = forced_reason(force, reason)
-    from codev_git.ownership.builders import reassign
+    from codev_git.ownership.builders import KEEP_THREAD, KeepThread, reassign
 
+    moved: ThreadName | KeepThread | None = KEEP_THREAD
+    if thread is not None:
+        moved = parse_thread(thread)
+    elif no_thread:
+        moved = None
     store = Store.discover()
     who = resolve_architect(store, as_name, what="reassign")
-    record, written = reassign(store, who, builder, target, force=force, reason=why)
+    record, written = reassign(store, who, builder, target, thread=moved, force=force, reason=why)
     if as_json:
         from codev_git.messaging.render import dump_json
         from codev_git.ownership.builder_state import record_json

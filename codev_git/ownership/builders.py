@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from codev_git import report
 from codev_git.clock import now_iso
 from codev_git.errors import OperationalError, UsageError
 from codev_git.names import (
@@ -233,32 +234,76 @@ def _owner_change(
     )
 
 
+class KeepThread:
+    """``reassign`` leaves the builder in the thread it has (the default)."""
+
+
+KEEP_THREAD = KeepThread()
+
+
 def reassign(
     store: Store,
     who: Identity,
     address: str,
     to: ArchitectName,
     *,
+    thread: ThreadName | KeepThread | None = KEEP_THREAD,
     force: bool = False,
     reason: str | None = None,
 ) -> tuple[OwnerRecord, bool]:
+    """Hand a builder to ``to``; ``thread`` is the thread it works in from now on (None:
+    none; :data:`KEEP_THREAD`: the one it has). A thread must be active at HEAD and belong to
+    ``to`` (--force overrides the second, recorded)."""
     if who.is_builder:
         raise UsageError(f"builder {who.name} cannot reassign", "reassign from an architect")
     book = OwnerBook(store)
     current = book.find(address).current
-    if current.architect == to:
+    keep = isinstance(thread, KeepThread)
+    moved = current.thread if isinstance(thread, KeepThread) else thread
+    if not isinstance(thread, KeepThread) and thread is not None:
+        _check_new_thread(store, thread, to, force)
+    if current.architect == to and current.thread == moved:
         return current, False
     record = _owner_change(current, who, "reassign", force, reason, architect=to)
+    record = replace(record, thread=moved)
     actor = actor_ident(store, who)
     book.record([record], actor, f"reassign {record.builder} {current.architect}->{to}")
     from codev_git.ownership.announce import announce, retag
 
     retag(store, record)
-    text = f"ownership: {record.builder} now belongs to {to} (was {current.architect}); "
-    text += f"reassigned by {who.name}" + (f", forced: {reason}" if record.force and reason else "")
+    where = f"thread {moved}" if moved else "no thread"
+    forced = f", forced: {reason}" if record.force and reason else ""
+    if current.architect == to:
+        was = f"thread {current.thread}" if current.thread else "no thread"
+        text = f"ownership: {record.builder} of {to} now works in {where} (was {was}); "
+        text += f"moved by {who.name}{forced}"
+    else:
+        text = f"ownership: {record.builder} now belongs to {to} (was {current.architect}); "
+        text += f"reassigned by {who.name}{forced}"
+        text += f"; {where}" if moved != current.thread else ""
     announce(store, actor, who.architect, record, text, architects=[current.architect, to])
     register_architects(store, who, to)  # like spawn --architect: the new owner is registered
+    if keep and moved and current.architect != to:
+        report.note(
+            f"{record.builder} stays in thread {moved}; pass --thread to move it to one of "
+            f"{to}'s (or --no-thread)"
+        )
     return record, True
+
+
+def _check_new_thread(store: Store, thread: ThreadName, to: ArchitectName, force: bool) -> None:
+    """A thread a builder is moved into: active at HEAD, and the new owner's unless forced."""
+    from codev_git.threads.model import head_commit, read_thread
+
+    choose_thread(store, to, thread)  # refuses a thread that is not active at HEAD
+    commit = head_commit(store)
+    found = read_thread(store, commit, thread) if commit else None
+    owner = found.architect if found is not None else None
+    if owner is not None and owner != to and not force:
+        raise UsageError(
+            f"thread {thread} belongs to {owner}, not {to}",
+            f"give one of {to}'s threads, or pass --force --reason TEXT",
+        )
 
 
 def release(
