@@ -412,3 +412,46 @@ def test_the_index_reads_trailers_alone_only_where_they_say_enough(sandbox: Sand
     ]
     assert sorted(a.id for a in index.waiting()) == sorted(waiting) and len(waiting) == 1
     assert index.replies_to(asked) and asked not in waiting
+
+
+def test_the_index_starts_from_its_cache_file_and_never_trusts_it_blindly(
+    sandbox: Sandbox,
+) -> None:
+    from codev_git.web.index import MessageIndex
+
+    two_architects(sandbox)
+    inbox, builder = "refs/codev/inbox/main", "builder-spir-1487"
+    asked = post(sandbox, inbox, "ok?", builder, "architect:main", **{"Codev-Ack": "requested"})
+    post(sandbox, inbox, "plain", builder, "architect:main")
+    store = Store.discover(sandbox.root)
+    cache = sandbox.root / ".git" / "codev" / "web-index.json"
+
+    def facts(*, using: str | None) -> tuple[int, dict[str, str], list[str], dict[str, list[str]]]:
+        """What a new server's index knows, started from ``using`` as the cache file
+        (None: without one)."""
+        if using is None:
+            cache.unlink(missing_ok=True)
+        else:
+            cache.write_text(using)
+        index = MessageIndex(save_after=1)
+        index.refresh(store)
+        replies = {a.id: index.replies_to(a.id) for a in index.asked.values()}
+        return index.count, index.last_seen, [a.id for a in index.waiting()], replies
+
+    truth = facts(using=None)
+    assert cache.exists() and truth[2] == [asked]
+    saved = json.loads(cache.read_text())
+    assert facts(using=json.dumps({**saved, "count": 999}))[0] == 999  # read nothing again
+    answer = post(sandbox, inbox, "yes", "architect:main", builder, **{"Codev-Reply-To": asked})
+    later = facts(using=json.dumps(saved))  # then only what came since
+    assert later == facts(using=None)
+    assert later[0] == truth[0] + 1 and later[2] == [] and later[3] == {asked: [answer]}
+
+    damaged = ["{", '{"version": 1, "count": "x"}', json.dumps({**saved, "version": 0})]
+    damaged.append(json.dumps({**saved, "kept": [["0" * 40, inbox]]}))  # not in the repository
+    damaged.append(json.dumps({**saved, "channels": {inbox: "0" * 40}}))  # a tip not here
+    for text in damaged:
+        assert facts(using=text) == later  # read whole again, no traceback
+    # the inbox rewritten since the file was written: what it dropped is not counted
+    sandbox.git("update-ref", inbox, asked)
+    assert facts(using=json.dumps(saved)) == facts(using=None) != later
