@@ -1,5 +1,5 @@
-"""The ``git-codev`` program: the fast path for plain ``send``/``inbox`` and a ``sync`` with
-nothing to do, else the full CLI.
+"""The ``git-codev`` program: the fast path (:mod:`codev_git.fastpath`: plain ``send`` and
+``inbox``, an agent hook or a ``sync`` with nothing to do), else the full CLI.
 
 Neither click nor pygit2 is imported unless the full command runs, and the interpreter's
 teardown (freeing every module one by one, ~20 ms) is skipped once output is flushed.
@@ -21,7 +21,7 @@ def main() -> NoReturn:
     args = sys.argv[1:]
     code: int | None = None
     _closed_streams()
-    if args[:1] in (["send"], ["inbox"], ["sync"]):
+    if args[:1] in (["send"], ["inbox"], ["sync"], ["agent"]):
         from codev_git.commands.console import stderr_sink
         from codev_git.fastpath import attempt
         from codev_git.report import sink

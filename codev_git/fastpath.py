@@ -1,11 +1,14 @@
 """The commands agents run most, in their plainest form, without click or pygit2.
 
 Importing click and pygit2 costs more than everything else ``send`` does. This module picks
-one of exactly three cases, each handled with git's own CLI and a few file reads, and each
+one of exactly four cases, each handled with git's own CLI and a few file reads, and each
 importing only what it needs:
 
     git codev send architect MESSAGE      from a builder's worktree   (messaging/quick.py)
     git codev inbox                       when nothing is unread      (messaging/quick.py)
+    git codev agent hook EVENT [--runtime R]
+                                          a prompt or tool-use (or stop) hook with nothing
+                                          unread: {}                  (agent/quick.py)
     git codev sync [REMOTE] [--json] [--dry-run]
                                           when nothing changed on either side (sync/quick.py)
 
@@ -58,6 +61,10 @@ def attempt(argv: list[str]) -> int | None:
             done = inbox()
         elif argv[:1] == ["sync"]:
             done = _sync(argv[1:])
+        elif argv[:2] == ["agent", "hook"]:
+            from codev_git.agent.quick import hook
+
+            done = hook(argv[2:])
         else:
             return None
     except (NotHere, UsageError, OSError, ValueError, UnicodeError):

@@ -322,3 +322,55 @@ def test_the_waiting_hook_wakes_an_idle_session_once_per_message(sandbox: Sandbo
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_hook_with_nothing_unread_answers_at_once_and_else_the_full_hook_reads_its_input(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Prompt and tool-use hooks run all the time: with nothing unread the answer is {}
+    without click or pygit2 (as the full hook answers); with something unread, the full
+    hook gets the runtime's JSON intact (here the payload's cwd names the repository)."""
+    import sys
+
+    sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
+    sandbox.ok("inbox", as_="main")
+    payload = json.dumps({"cwd": str(sandbox.root), "hook_event_name": "PostToolUse"})
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "main"}
+    probe = (
+        "import sys; from codev_git.fastpath import attempt; "
+        "code = attempt(sys.argv[1:]); "
+        "print(code, 'click' in sys.modules, 'pygit2' in sys.modules)"
+    )
+
+    def hook(*args: str, fast: bool = True) -> str:
+        done = subprocess.run(
+            ["git-codev", "agent", "hook", *args],
+            cwd=tmp_path,  # not a repository: only the payload's cwd leads there
+            input=payload.encode(),
+            env=env if fast else {**env, "CODEV_NO_FAST_PATH": "1"},
+            capture_output=True,
+            check=True,
+        )
+        return done.stdout.decode()
+
+    def fast_only(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, "agent", "hook", *args],
+            cwd=tmp_path,
+            input=payload.encode(),
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        return done.stdout.decode().splitlines()[-1]
+
+    for args in (["PostToolUse"], ["--runtime", "gemini", "AfterTool"], ["Stop"]):
+        assert hook(*args) == hook(*args, fast=False) == "{}\n"
+        assert fast_only(*args) == "0 False False"
+    assert fast_only("SessionStart") == "None False False"  # prime: the full hook
+    assert fast_only("PostToolUse", "--wait") == "None False False"
+
+    sandbox.ok("send", "architect", "arrived", cwd=sandbox.builder_dir("spir-1487"))
+    assert fast_only("PostToolUse") == "None False False"
+    told = json.loads(hook("PostToolUse"))["hookSpecificOutput"]["additionalContext"]
+    assert "arrived" in told and unread(sandbox) == []

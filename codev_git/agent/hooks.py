@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codev_git.messaging.handover import Pending
-from codev_git.messaging.message import Message
-from codev_git.ownership.identity import Identity
-from codev_git.store import Store
+if TYPE_CHECKING:  # the hook's fast path (codev_git/agent/quick.py) reads EVENTS alone
+    from codev_git.messaging.handover import Pending
+    from codev_git.messaging.message import Message
+    from codev_git.ownership.identity import Identity
+    from codev_git.store import Store
 
 CONTEXT_LIMIT = 10_000  # characters of hook context a runtime keeps (Claude Code's cap)
 BUDGET = CONTEXT_LIMIT - 500

@@ -134,7 +134,12 @@ def _append(
 
 # -- inbox, nothing unread -----------------------------------------------------------------------
 def inbox() -> Done:
-    repo = Repo.here()
+    return Done(f"no unread messages for {nothing_unread(Repo.here()).address}")
+
+
+def nothing_unread(repo: Repo) -> Identity:
+    """Who reads here (a builder by its record, else the architect the environment names),
+    when nothing is unread for it; else :class:`NotHere`."""
     objects = Objects(repo)
     try:
         branch = repo.head_branch()
@@ -159,4 +164,4 @@ def inbox() -> Done:
                 raise NotHere("something may be unread")
     finally:
         objects.close()
-    return Done(f"no unread messages for {reader.address}")
+    return reader

@@ -28,8 +28,9 @@ class Repo:
     packed: dict[str, str] | None = field(default=None, repr=False)  # packed-refs, once read
 
     @classmethod
-    def here(cls) -> Repo:
-        cwd = Path.cwd()
+    def here(cls, start: Path | None = None) -> Repo:
+        """The repository around ``start`` (default: the current directory)."""
+        cwd = (start or Path.cwd()).absolute()
         if ".git" in cwd.parts:
             raise NotHere("inside a git directory")
         for top in (cwd, *cwd.parents):
