@@ -5,7 +5,7 @@ one of exactly four cases, each handled with git's own CLI and a few file reads,
 importing only what it needs:
 
     git codev send architect MESSAGE      from a builder's worktree   (messaging/quick.py)
-    git codev inbox                       when nothing is unread      (messaging/quick.py)
+    git codev inbox [--json] [--peek]     when nothing is unread      (messaging/quick.py)
     git codev agent hook EVENT [--runtime R]
                                           a prompt or tool-use (or stop) hook with nothing
                                           unread: {}                  (agent/quick.py)
@@ -55,10 +55,10 @@ def attempt(argv: list[str]) -> int | None:
             from codev_git.messaging.quick import send
 
             done = send(argv[2])
-        elif argv == ["inbox"]:
+        elif argv[:1] == ["inbox"] and _flags(argv[1:], {"--json", "--peek"}):
             from codev_git.messaging.quick import inbox
 
-            done = inbox()
+            done = inbox(as_json="--json" in argv)
         elif argv[:1] == ["sync"]:
             done = _sync(argv[1:])
         elif argv[:2] == ["agent", "hook"]:
@@ -90,6 +90,11 @@ class Done:
 
             after_append(Store.discover(self.repo.worktree), self.new_id)
         return 0
+
+
+def _flags(args: list[str], allowed: set[str]) -> bool:
+    """Whether ``args`` are some of ``allowed``, each at most once."""
+    return set(args) <= allowed and len(set(args)) == len(args)
 
 
 # -- sync, nothing to do -------------------------------------------------------------------------

@@ -92,6 +92,29 @@ def test_fast_paths_import_neither_click_nor_pygit2(sandbox: Sandbox) -> None:
     assert fast(sandbox.root, "inbox") == "0 False False"
 
 
+def test_inbox_with_nothing_unread_answers_as_the_full_command_in_text_and_json(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.ok("spawn", "1", "--protocol", "spir", as_="main")
+    worktree = sandbox.builder_dir("spir-1")
+    sandbox.ok("inbox", cwd=worktree)
+    sandbox.ok("inbox", as_="main")
+    env = {"CODEV_ARCHITECT_NAME": "main"}
+    for where in (worktree, sandbox.root):
+        for args in ([], ["--json"], ["--peek"], ["--peek", "--json"]):
+            quick = codev(where, "inbox", *args, env=env)
+            full = codev(where, "inbox", *args, env={**env, **FULL})
+            assert (quick.returncode, quick.stdout, quick.stderr) == (
+                full.returncode,
+                full.stdout,
+                full.stderr,
+            )
+            assert fast(where, "inbox", *args) == "0 False False"
+    reader = json.loads(codev(worktree, "inbox", "--json").stdout)["reader"]
+    assert reader == {"type": "builder", "name": "builder-spir-1", "architect": "main"}
+    assert fast(sandbox.root, "inbox", "--all") == "None False False"  # the full command's
+
+
 def test_packed_refs_are_read_and_appended_to(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "1", "--protocol", "spir", as_="main")
     worktree = sandbox.builder_dir("spir-1")

@@ -133,8 +133,16 @@ def _append(
 
 
 # -- inbox, nothing unread -----------------------------------------------------------------------
-def inbox() -> Done:
-    return Done(f"no unread messages for {nothing_unread(Repo.here()).address}")
+def inbox(as_json: bool = False) -> Done:
+    """``inbox`` (``--peek`` changes nothing here) with nothing unread, as the full command
+    says it, in text or JSON."""
+    reader = nothing_unread(Repo.here())
+    if not as_json:
+        return Done(f"no unread messages for {reader.address}")
+    from codev_git.messaging.render import json_text
+
+    who = {"type": reader.kind, "name": reader.name, "architect": reader.architect}
+    return Done(json_text({"reader": who, "messages": [], "markedRead": 0}))
 
 
 def nothing_unread(repo: Repo) -> Identity:
