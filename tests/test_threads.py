@@ -680,3 +680,35 @@ def test_a_headline_cannot_split_the_front_matter(box: Sandbox, separator: str) 
     shown = json.loads(box.ok("thread", "show", T, "--json").out)
     assert shown["status"] == "active"
     assert shown["headline"] == f"Rebuild{separator}status: done"
+
+
+def test_refreshes_at_once_in_one_worktree_take_turns(box: Sandbox) -> None:
+    """Several `thread refresh` at once (hooks, agents): one commits the new roster, the
+    others wait their turn and find it current; none is refused as modified, none leaves
+    the file looking modified."""
+    import os
+
+    new_thread(box)
+    box.ok("spawn", "1481", "--protocol", "spir", "--thread", T, as_="payments")
+    head = box.git("rev-parse", "HEAD").strip()
+    env = {**os.environ, "CODEV_ARCHITECT_NAME": "payments"}
+    runs = [
+        subprocess.Popen(
+            ["git", "codev", "thread", "refresh", T],
+            cwd=box.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    said: list[tuple[int, str, str]] = []
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        said.append((run.returncode, out.decode(), err.decode()))
+    assert [code for code, _, _ in said] == [0, 0, 0, 0], said
+    outs = [out for _, out, _ in said]
+    assert sum("committed as" in out for out in outs) == 1, outs
+    assert sum("up to date" in out for out in outs) == 3, outs
+    assert box.git("rev-list", "--count", f"{head}..HEAD").strip() == "1"
+    assert box.git("status", "--porcelain", "--", PATH) == ""

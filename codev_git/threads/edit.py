@@ -9,6 +9,7 @@ tree, the index and the refs as they were.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from codev_git.threads.render import (
     replace_block,
     template_source,
 )
+
+EDIT_WAIT = 60.0  # seconds a thread edit waits for another in the same worktree
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,19 @@ def new_thread(
     commit: bool,
 ) -> Written:
     """Render the template to ``codev/<name>-thread.md`` and commit exactly that file."""
+    with _one_edit_at_a_time(store, f"thread new {name}"):
+        return _new(store, who, name, owner=owner, headline=headline, commit=commit)
+
+
+def _new(
+    store: Store,
+    who: Identity,
+    name: ThreadName,
+    *,
+    owner: ArchitectName,
+    headline: str,
+    commit: bool,
+) -> Written:
     root = worktree_root(store)
     _require_codev_dir(root)
     if commit:
@@ -222,7 +238,30 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
     root = worktree_root(store)
     thread = _active_at_head(store, name, "refresh")
     _require_owner(who, thread, "refresh")
-    rel = thread.path
+    with _one_edit_at_a_time(store, f"thread refresh {name}"):
+        return _refresh(store, root, thread.path, name, commit=commit)
+
+
+@contextlib.contextmanager
+def _one_edit_at_a_time(store: Store, what: str) -> Iterator[None]:
+    """Hold this worktree's thread-edit lease (a lock the kernel drops if we die): a second
+    refresh waits for the first, then finds the file current, instead of refusing it as
+    modified or committing over it."""
+    from codev_git.messaging.lease import Lease
+
+    lease = Lease(store.git_dir / "codev" / "thread-edit.lock")
+    if not lease.acquire(what, timeout=EDIT_WAIT):
+        raise OperationalError(
+            f"{lease.holder()} is editing threads in this worktree",
+            "wait for it to finish, then run this again",
+        )
+    try:
+        yield
+    finally:
+        lease.release()
+
+
+def _refresh(store: Store, root: Path, rel: str, name: ThreadName, *, commit: bool) -> Written:
     path = root / rel
     if commit:
         _require_branch(store, f"refresh thread {name}", ", or pass --no-commit")
@@ -267,6 +306,11 @@ def refresh_thread(store: Store, who: Identity, name: ThreadName, *, commit: boo
 # -- archive -------------------------------------------------------------------------------------
 def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool) -> Archived:
     """``git mv`` the thread into ``codev/archive/`` and commit just that move."""
+    with _one_edit_at_a_time(store, f"thread archive {name}"):
+        return _archive(store, who, name, force=force)
+
+
+def _archive(store: Store, who: Identity, name: ThreadName, *, force: bool) -> Archived:
     root = worktree_root(store)
     from codev_git.store.porcelain import check_worktree_locks
 
