@@ -155,73 +155,65 @@ def new_thread(
 ) -> Written:
     """Render the template to ``codev/<name>-thread.md`` and commit exactly that file."""
     with _one_edit_at_a_time(store, f"thread new {name}"):
-        return _new(store, who, name, owner=owner, headline=headline, commit=commit)
-
-
-def _new(
-    store: Store,
-    who: Identity,
-    name: ThreadName,
-    *,
-    owner: ArchitectName,
-    headline: str,
-    commit: bool,
-) -> Written:
-    root = worktree_root(store)
-    _require_codev_dir(root)
-    if commit:
-        _require_branch(store, f"start thread {name}", ", or pass --no-commit")
-    head = head_commit(store)
-    for archived in (False, True):
-        rel = thread_path(name, archived=archived)
-        if (root / rel).exists() or (head is not None and store.read_path(head, rel) is not None):
-            was = "an archived thread" if archived else "a thread"
+        root = worktree_root(store)
+        _require_codev_dir(root)
+        if commit:
+            _require_branch(store, f"start thread {name}", ", or pass --no-commit")
+        head = head_commit(store)
+        for archived in (False, True):
+            rel = thread_path(name, archived=archived)
+            if (root / rel).exists() or (
+                head is not None and store.read_path(head, rel) is not None
+            ):
+                was = "an archived thread" if archived else "a thread"
+                raise OperationalError(
+                    f"{was} named {name} already exists ({rel})", "pick another name"
+                )
+        source, label = template_source(root)
+        base = base_branch(store)
+        values = {
+            "thread": name,
+            "architect": owner,
+            "status": "active",
+            "created": iso(int(now())),
+            "headline": headline,
+            **blocks(
+                builder_rows(store, {name}).get(name, []),
+                short_branch(base[0]) if base else None,
+                name,
+                config.THREAD_HISTORY.number(store),
+            ),
+        }
+        text = render_template(source, label, values)
+        front = parse_front_matter(text)
+        if front.get("thread") != name or front.get("architect") != owner:
             raise OperationalError(
-                f"{was} named {name} already exists ({rel})", "pick another name"
+                f"{label} does not produce front matter naming the thread and its architect",
+                "start it with '---', 'thread: {{ thread }}', 'architect: {{ architect }}', '---'",
             )
-    source, label = template_source(root)
-    base = base_branch(store)
-    values = {
-        "thread": name,
-        "architect": owner,
-        "status": "active",
-        "created": iso(int(now())),
-        "headline": headline,
-        **blocks(
-            builder_rows(store, {name}).get(name, []),
-            short_branch(base[0]) if base else None,
-            name,
-            config.THREAD_HISTORY.number(store),
-        ),
-    }
-    text = render_template(source, label, values)
-    front = parse_front_matter(text)
-    if front.get("thread") != name or front.get("architect") != owner:
-        raise OperationalError(
-            f"{label} does not produce front matter naming the thread and its architect",
-            "start it with '---', 'thread: {{ thread }}', 'architect: {{ architect }}', '---'",
-        )
-    rel = thread_path(name)
-    path = root / rel
-    try:
-        with path.open("x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise OperationalError(f"cannot write {rel}: {exc.strerror}") from exc
-    if not commit:
+        rel = thread_path(name)
+        path = root / rel
+        try:
+            with path.open("x", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise OperationalError(f"cannot write {rel}: {exc.strerror}") from exc
+        if not commit:
+            _register_owner(store, who, owner)
+            return Written(rel, None)
+        subject = f"codev: start thread {name} (architect {owner})"
+        try:
+            run_git(root, "add", "--", rel, what="git add")
+            _commit_only(root, [rel], _message(subject, name, headline))
+        except OperationalError:
+            with contextlib.suppress(OperationalError):
+                run_git(
+                    root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", rel, what="undo"
+                )
+            path.unlink(missing_ok=True)
+            raise
         _register_owner(store, who, owner)
-        return Written(rel, None)
-    subject = f"codev: start thread {name} (architect {owner})"
-    try:
-        run_git(root, "add", "--", rel, what="git add")
-        _commit_only(root, [rel], _message(subject, name, headline))
-    except OperationalError:
-        with contextlib.suppress(OperationalError):
-            run_git(root, "rm", "--cached", "--quiet", "--ignore-unmatch", "--", rel, what="undo")
-        path.unlink(missing_ok=True)
-        raise
-    _register_owner(store, who, owner)
-    return Written(rel, head_commit(store))
+        return Written(rel, head_commit(store))
 
 
 def _register_owner(store: Store, who: Identity, owner: ArchitectName) -> None:
@@ -307,75 +299,73 @@ def _refresh(store: Store, root: Path, rel: str, name: ThreadName, *, commit: bo
 def archive_thread(store: Store, who: Identity, name: ThreadName, *, force: bool) -> Archived:
     """``git mv`` the thread into ``codev/archive/`` and commit just that move."""
     with _one_edit_at_a_time(store, f"thread archive {name}"):
-        return _archive(store, who, name, force=force)
+        root = worktree_root(store)
+        from codev_git.store.porcelain import check_worktree_locks
 
-
-def _archive(store: Store, who: Identity, name: ThreadName, *, force: bool) -> Archived:
-    root = worktree_root(store)
-    from codev_git.store.porcelain import check_worktree_locks
-
-    check_worktree_locks(root, f"cannot archive thread {name}")  # a killed run's commit
-    thread = _active_at_head(store, name, "archive")
-    _require_owner(who, thread, "archive", force=force)
-    unmerged = [r.record.builder for r in builder_rows(store, {name}).get(name, []) if is_live(r)]
-    if unmerged and not force:
-        listed = ", ".join(unmerged[:6]) + (", ..." if len(unmerged) > 6 else "")
-        raise UsageError(
-            f"thread {name} still has {len(unmerged)} unmerged builder(s): {listed}",
-            "merge or abandon them first, or pass --force",
-            code="refused",
-            candidates=list(unmerged),
-        )
-    source, destination = thread.path, thread_path(name, archived=True)
-    _require_branch(store, f"archive thread {name}")
-    body = []
-    if thread.architect != who.architect:
-        body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
-    if unmerged:
-        body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
-    head = head_commit(store)
-    if head is not None and _interrupted_move(store, root, head, source, destination):
-        # an archive killed after `git mv` and before its commit: finish it
-        run_git(root, "add", "--", destination, what="git add")
-        message = _message(
-            f"codev: archive thread {name}",
-            name,
-            "\n".join(["Finished an interrupted archive.", *body]),
-        )
-        _commit_only(root, [source, destination], message)
-        return Archived(source, destination, head_commit(store), unmerged, resumed=True)
-    _require_clean(root, source, "")
-    if (root / destination).exists():
-        raise OperationalError(
-            f"{shown(destination)} already exists in the working tree", "move it away first"
-        )
-    archive_dir = root / ARCHIVE_DIR
-    if archive_dir.is_symlink() or (archive_dir.exists() and not archive_dir.is_dir()):
-        # git mv would follow a symlink and put the thread outside the working tree
-        raise OperationalError(
-            f"{ARCHIVE_DIR} is not a directory here (a file or a symlink)",
-            f"move it away first: archived threads go in a real {ARCHIVE_DIR}/ directory",
-        )
-    created = not archive_dir.is_dir()
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        run_git(root, "mv", source, destination, what="git mv")
-    except OperationalError:
-        if created:
-            with contextlib.suppress(OSError):
-                archive_dir.rmdir()
-        raise
-    try:
-        message = _message(f"codev: archive thread {name}", name, "\n".join(body))
-        _commit_only(root, [source, destination], message)
-    except OperationalError:
-        with contextlib.suppress(OperationalError):
-            run_git(root, "mv", destination, source, what="undo git mv")
-        if created:
-            with contextlib.suppress(OSError):
-                archive_dir.rmdir()
-        raise
-    return Archived(source, destination, head_commit(store), unmerged)
+        check_worktree_locks(root, f"cannot archive thread {name}")  # a killed run's commit
+        thread = _active_at_head(store, name, "archive")
+        _require_owner(who, thread, "archive", force=force)
+        unmerged = [
+            r.record.builder for r in builder_rows(store, {name}).get(name, []) if is_live(r)
+        ]
+        if unmerged and not force:
+            listed = ", ".join(unmerged[:6]) + (", ..." if len(unmerged) > 6 else "")
+            raise UsageError(
+                f"thread {name} still has {len(unmerged)} unmerged builder(s): {listed}",
+                "merge or abandon them first, or pass --force",
+                code="refused",
+                candidates=list(unmerged),
+            )
+        source, destination = thread.path, thread_path(name, archived=True)
+        _require_branch(store, f"archive thread {name}")
+        body = []
+        if thread.architect != who.architect:
+            body.append(f"Archived by {who.architect} with --force (owner: {thread.architect}).")
+        if unmerged:
+            body.append(f"Unmerged builders at archive time: {', '.join(unmerged)}.")
+        head = head_commit(store)
+        if head is not None and _interrupted_move(store, root, head, source, destination):
+            # an archive killed after `git mv` and before its commit: finish it
+            run_git(root, "add", "--", destination, what="git add")
+            message = _message(
+                f"codev: archive thread {name}",
+                name,
+                "\n".join(["Finished an interrupted archive.", *body]),
+            )
+            _commit_only(root, [source, destination], message)
+            return Archived(source, destination, head_commit(store), unmerged, resumed=True)
+        _require_clean(root, source, "")
+        if (root / destination).exists():
+            raise OperationalError(
+                f"{shown(destination)} already exists in the working tree", "move it away first"
+            )
+        archive_dir = root / ARCHIVE_DIR
+        if archive_dir.is_symlink() or (archive_dir.exists() and not archive_dir.is_dir()):
+            # git mv would follow a symlink and put the thread outside the working tree
+            raise OperationalError(
+                f"{ARCHIVE_DIR} is not a directory here (a file or a symlink)",
+                f"move it away first: archived threads go in a real {ARCHIVE_DIR}/ directory",
+            )
+        created = not archive_dir.is_dir()
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_git(root, "mv", source, destination, what="git mv")
+        except OperationalError:
+            if created:
+                with contextlib.suppress(OSError):
+                    archive_dir.rmdir()
+            raise
+        try:
+            message = _message(f"codev: archive thread {name}", name, "\n".join(body))
+            _commit_only(root, [source, destination], message)
+        except OperationalError:
+            with contextlib.suppress(OperationalError):
+                run_git(root, "mv", destination, source, what="undo git mv")
+            if created:
+                with contextlib.suppress(OSError):
+                    archive_dir.rmdir()
+            raise
+        return Archived(source, destination, head_commit(store), unmerged)
 
 
 def start_thread(
