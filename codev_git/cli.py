@@ -196,20 +196,36 @@ def _run(args: list[str], fast: bool, fail: Any) -> int:
     except Exception as exc:
         if os.environ.get("CODEV_DEBUG"):
             raise
-        if isinstance(exc, OSError) and exc.errno in _DEVICE_ERRNOS:
-            # the world, not a bug: a full or failing disk, e.g. stdout sent to /dev/full
-            where = f" ({exc.filename})" if exc.filename else ""
-            fail("failed", f"{exc.strerror or exc}{where}", _DEVICE_ERRNOS[exc.errno], [])
-            return EXIT_FAILURE
-        fail(
-            "internal",
-            f"internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]})",
-            "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it",
-            [],
-        )
-        return EXIT_FAILURE
+        return _unexpected(exc, fail)
     # without standalone mode, click returns the code given to ctx.exit(n) instead of exiting
     return result if isinstance(result, int) else 0
+
+
+def _unexpected(exc: Exception, fail: Any) -> int:
+    if isinstance(exc, OSError) and exc.errno in _DEVICE_ERRNOS:
+        # the world, not a bug: a full or failing disk, e.g. stdout sent to /dev/full
+        where = f" ({exc.filename})" if exc.filename else ""
+        fail("failed", f"{exc.strerror or exc}{where}", _DEVICE_ERRNOS[exc.errno], [])
+        return EXIT_FAILURE
+    fail(
+        "internal",
+        f"internal error ({type(exc).__name__}: {_one_line(str(exc))[:200]})",
+        "this is a bug: rerun with CODEV_DEBUG=1 for the traceback and report it",
+        [],
+    )
+    return EXIT_FAILURE
+
+
+def fast_failure(args: list[str], exc: Exception) -> int:
+    """Report, as the full command would, an error the fast path (:mod:`codev_git.fastpath`)
+    met once its work was done (its answer could not be written, say); the exit code."""
+    if os.environ.get("CODEV_DEBUG"):
+        raise exc
+    fail = _fail_json if wants_json(args) else _fail_text
+    if isinstance(exc, CodevError):
+        fail(exc.code, exc.what, exc.hint, exc.candidates)
+        return exc.exit_code
+    return _unexpected(exc, fail)
 
 
 def _quiet_stdout() -> None:

@@ -37,6 +37,10 @@ def main() -> NoReturn:
 
             say("git-codev: interrupted")
             code = EXIT_INTERRUPTED
+        except Exception as exc:  # once the work was done (e.g. stdout on a full disk)
+            from codev_git.cli import fast_failure
+
+            code = fast_failure(args, exc)
     if code is None:
         from codev_git.cli import main as full
 

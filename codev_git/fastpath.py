@@ -81,7 +81,7 @@ class Done:
     new_id: str | None = None
 
     def finish(self) -> int:
-        print(self.line)
+        print(self.line, flush=True)  # a failing stdout fails here, reported as the full path
         from codev_git.store.autopack import PROBE
 
         if self.repo is not None and self.new_id and self.new_id.startswith(PROBE):

@@ -257,7 +257,7 @@ def test_a_rebase_puts_back_a_missing_tag(sandbox: Sandbox) -> None:
 
 def test_any_command_to_a_full_device_fails_in_one_line_not_as_a_bug(sandbox: Sandbox) -> None:
     sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
-    for args in (["status"], ["log"], ["whoami"], ["inbox", "--peek"], ["help"]):
+    for args in (["status"], ["log"], ["whoami"], ["inbox"], ["inbox", "--peek"], ["help"]):
         with open("/dev/full", "wb") as full:
             proc = subprocess.run(
                 ["git", "codev", *args],

@@ -241,7 +241,7 @@ def _one_edit_at_a_time(store: Store, what: str) -> Iterator[None]:
     modified or committing over it."""
     from codev_git.messaging.lease import Lease
 
-    lease = Lease(store.git_dir / "codev" / "thread-edit.lock")
+    lease = Lease(store.git_dir / "codev" / "thread-edit.lease")
     if not lease.acquire(what, timeout=EDIT_WAIT):
         raise OperationalError(
             f"{lease.holder()} is editing threads in this worktree",
