@@ -223,3 +223,67 @@ def test_a_sync_with_anything_to_do_runs_the_full_cycle(tmp_path: Path) -> None:
     b.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
     quick, full = codev(b.root, "sync"), codev(b.root, "sync", env=FULL)
     assert quick.returncode == full.returncode == 1 and quick.stderr == full.stderr
+
+
+def answers_alike(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``git codev sync args`` answered the same (exit code, stdout, stderr) by the quick
+    check and by the full cycle (the quick one first: it must leave nothing changed)."""
+    quick, full = codev(cwd, "sync", *args), codev(cwd, "sync", *args, env=FULL)
+    assert (quick.returncode, quick.stdout, quick.stderr) == (
+        full.returncode,
+        full.stdout,
+        full.stderr,
+    )
+    return quick
+
+
+def test_a_setting_the_full_cycle_refuses_is_refused_alike(tmp_path: Path) -> None:
+    _, _, b = synced_pair(tmp_path)
+    b.git("config", "codev.syncAttempts", "many")
+    for args in ([], ["--json"]):
+        assert answers_alike(b.root, *args).returncode == 2
+    assert "codev.syncAttempts" in codev(b.root, "sync").stderr
+
+
+def test_a_repository_the_full_cycle_cannot_open_gets_its_answer(tmp_path: Path) -> None:
+    _, _, b = synced_pair(tmp_path)
+    # what `git clone --filter=blob:none` writes: a partial clone, which libgit2 cannot open
+    b.git("config", "core.repositoryFormatVersion", "1")
+    b.git("config", "extensions.partialClone", "origin")
+    b.git("config", "remote.origin.promisor", "true")
+    assert answers_alike(b.root).returncode == 1
+    assert "partialclone" in codev(b.root, "sync").stderr
+
+
+def test_a_bare_repository_inside_a_worktree_is_not_taken_for_the_worktree(
+    tmp_path: Path,
+) -> None:
+    _, _, b = synced_pair(tmp_path)
+    inner = b.root / "inner.git"
+    git(b.root, "init", "-q", "--bare", str(inner))
+    assert answers_alike(inner).returncode == 2  # that repository has no remote 'origin'
+    assert "no remote named 'origin'" in codev(inner, "sync").stderr
+
+
+def test_a_sync_that_would_set_off_gits_housekeeping_runs_the_full_cycle(tmp_path: Path) -> None:
+    """The full cycle's fetch ends with git's automatic housekeeping (`git maintenance run
+    --auto`): with more packs than gc.autoPackLimit, refs and objects get packed."""
+    _, a, b = synced_pair(tmp_path)
+    for box, env in ((a, FULL), (b, None)):
+        box.git("config", "gc.autoPackLimit", "1")
+        box.git("config", "gc.autoDetach", "false")  # packed before sync returns
+        box.git("repack", "-q")
+        (box.root / "extra").write_text("one more\n")
+        extra = box.git("hash-object", "-w", "extra")
+        subprocess.run(
+            ["git", "pack-objects", "-q", ".git/objects/pack/pack"],
+            cwd=box.root,
+            input=extra,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert len(list((box.root / ".git/objects/pack").glob("*.pack"))) == 2
+        assert "already in sync" in codev(box.root, "sync", env=env).stdout
+        assert len(list((box.root / ".git/objects/pack").glob("*.pack"))) == 1
+        assert not [p for p in (box.root / ".git/refs/codev").rglob("*") if p.is_file()]

@@ -9,11 +9,12 @@ import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codev_git.store.porcelain import clean_env
+from codev_git.store.values import parse_git_int
 
 
 class NotHere(Exception):
@@ -44,6 +45,8 @@ class Repo:
                     raise NotHere("unreadable .git file")
                 git_dir = top / text[len("gitdir: ") :].strip()
                 break
+            if all((top / part).exists() for part in ("HEAD", "objects", "refs")):
+                raise NotHere("a bare repository")  # git stops here too: it is one
         else:
             raise NotHere("not in a worktree")
         common = git_dir
@@ -114,6 +117,33 @@ class Repo:
         bytes.fromhex("".join(refs.values()))  # ValueError unless every id is hex
         self.packed = refs
         return refs
+
+    def housekeeping_due(self, settings: Mapping[str, str]) -> bool:
+        """Whether git's automatic housekeeping (``git maintenance run --auto``, which every
+        ``git fetch`` ends with) would pack this repository now, decided as git decides:
+        more packs than ``gc.autoPackLimit``, or more loose objects in ``objects/17`` than
+        ``gc.auto`` / 256. Other maintenance tasks enabled: True (let git decide)."""
+        if settings.get("maintenance.auto", "true").lower() in ("false", "no", "off", "0", ""):
+            return False
+        if any(k.startswith("maintenance.") and k.endswith(".enabled") for k in settings):
+            return True
+        auto = parse_git_int(settings.get("gc.auto", "6700"))
+        if auto <= 0:
+            return False
+        objects = self.common / "objects"
+        pack_limit = parse_git_int(settings.get("gc.autopacklimit", "50"))
+        if pack_limit > 0:
+            packs = [
+                p for p in (objects / "pack").glob("*.pack") if not p.with_suffix(".keep").exists()
+            ]
+            if len(packs) > pack_limit:
+                return True
+        try:
+            names = os.listdir(objects / "17")
+        except FileNotFoundError:
+            return False
+        loose = sum(1 for name in names if len(name) == 38 and not name.strip("0123456789abcdef"))
+        return loose > (auto + 255) // 256
 
     def object_kinds(self, oids: Iterable[str]) -> Callable[[], list[str]]:
         """Start asking git the type of each of ``oids`` (``commit``, ``blob``, ...,

@@ -16,19 +16,26 @@ from __future__ import annotations
 from codev_git.layout import MIRROR_ROOT, SHARED_PREFIXES, is_shared_ref, mirror_prefix
 from codev_git.store.lite import NotHere, Repo
 from codev_git.store.porcelain import clean_env, listed_refs
-from codev_git.store.values import LOOSE_REFS_LIMIT
+from codev_git.store.values import LOOSE_REFS_LIMIT, parse_git_int
 from codev_git.sync.values import EVERYTHING, SyncReport, chosen_remote
 
-# settings that change how refs or objects are stored: the full cycle reads them
-STORAGE_CONFIG = ("extensions.refstorage", "extensions.objectformat")
+# the one repository extension read here as the full cycle reads it; any other (how refs
+# or objects are stored, a partial clone that libgit2 cannot open): the full cycle decides
+READ_EXTENSIONS = frozenset({"extensions.worktreeconfig"})
 
 
 def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
     """The report of a sync of ``remote`` (None: the default) that finds nothing to do, or
     :class:`NotHere`."""
     settings = repo.config()
-    if any(settings.get(key) for key in STORAGE_CONFIG):
-        raise NotHere("refs or objects stored another way")
+    if any(key.startswith("extensions.") and key not in READ_EXTENSIONS for key in settings):
+        raise NotHere("a repository extension")
+    try:  # the full cycle refuses a malformed one before anything else
+        parse_git_int(settings.get("codev.syncattempts", "1"))
+    except ValueError:
+        raise NotHere("codev.syncAttempts is not a number") from None
+    if repo.housekeeping_due(settings):
+        raise NotHere("the full cycle's fetch ends with git's housekeeping, due now")
     name = chosen_remote(remote, repo.head_branch(), settings.get)
     # the remote answers while the refs here are read and checked; never a prompt for a
     # password: a remote that needs one is left to the full cycle, which asks
