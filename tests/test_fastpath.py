@@ -4,10 +4,15 @@ writes; anything unusual goes the full way (CODEV_NO_FAST_PATH=1 forces it, to c
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.helpers import Sandbox, git
@@ -287,3 +292,92 @@ def test_a_sync_that_would_set_off_gits_housekeeping_runs_the_full_cycle(tmp_pat
         assert "already in sync" in codev(box.root, "sync", env=env).stdout
         assert len(list((box.root / ".git/objects/pack").glob("*.pack"))) == 1
         assert not [p for p in (box.root / ".git/refs/codev").rglob("*") if p.is_file()]
+
+
+@contextlib.contextmanager
+def served_over_http(root: Path, user: str, password: str) -> Iterator[str]:
+    """The bare repositories under ``root`` served by ``git http-backend`` (fetch and push)
+    to whoever gives ``user``'s ``password`` (HTTP basic authentication); yields the base URL."""
+    wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    class Backend(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.serve()
+
+        def do_POST(self) -> None:
+            self.serve()
+
+        def serve(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("Authorization") != wanted:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="codev"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            path, _, query = self.path.partition("?")
+            cgi = {
+                "PATH": os.environ["PATH"],
+                "GIT_PROJECT_ROOT": str(root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REMOTE_USER": user,
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+            }
+            done = subprocess.run(
+                ["git", "http-backend"], input=body, env=cgi, capture_output=True, check=False
+            )
+            head, _, content = done.stdout.partition(b"\r\n\r\n")
+            fields = [line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line]
+            status = next((int(v.split()[0]) for k, v in fields if k == "Status"), 200)
+            self.send_response(status)
+            for key, value in fields:
+                if key != "Status":
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://{user}@127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_a_remote_that_wants_a_password_is_asked_only_by_the_full_cycle(tmp_path: Path) -> None:
+    """A password program (GIT_ASKPASS, as editors set it) is asked by the full cycle's
+    fetch and push; the quick check never asks, so a sync asks as often as the full one."""
+    remote, a, b = synced_pair(tmp_path)
+    git(remote, "config", "http.receivepack", "true")
+    asked = tmp_path / "asked"
+    askpass = tmp_path / "askpass"
+    askpass.write_text(f"#!/bin/sh\necho >> '{asked}'\necho secret\n")
+    askpass.chmod(0o755)
+
+    def prompts(*args: str, env: dict[str, str] | None = None) -> int:
+        asked.write_text("")
+        done = codev(b.root, "sync", *args, env={"GIT_ASKPASS": str(askpass), **(env or {})})
+        assert done.returncode == 0, done.stderr
+        return len(asked.read_text())
+
+    with served_over_http(tmp_path, "codev", "secret") as base:
+        b.git("remote", "set-url", "origin", f"{base}/{remote.name}")
+        assert prompts(env=FULL) == 1  # its fetch
+        b.ok("send", "broadcast", "one", as_="main")
+        full = prompts(env=FULL)  # its fetch and its push
+        b.ok("send", "broadcast", "two", as_="main")
+        assert prompts() == full == 2
+        assert prompts() == prompts("--json") == 1
+        assert fast(b.root, "sync") == "None False False"

@@ -38,10 +38,11 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
         raise NotHere("the full cycle's fetch ends with git's housekeeping, due now")
     name = chosen_remote(remote, repo.head_branch(), settings.get)
     # the remote answers while the refs here are read and checked; never a prompt for a
-    # password: a remote that needs one is left to the full cycle, which asks
-    listing = repo.start_git(
-        "ls-remote", name, *EVERYTHING.patterns(), env=clean_env({"GIT_TERMINAL_PROMPT": "0"})
-    )
+    # password: a remote that needs one is left to the full cycle, which asks. Neither the
+    # terminal nor a password program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: git asks
+    # none of them when the first is empty)
+    quiet = clean_env({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": ""})
+    listing = repo.start_git("ls-remote", name, *EVERYTHING.patterns(), env=quiet)
     local: dict[str, str] = {}
     loose = 0
     for prefix in SHARED_PREFIXES:
