@@ -359,7 +359,7 @@ def served_over_http(root: Path, user: str, password: str) -> Iterator[str]:
 def test_a_remote_that_wants_a_password_is_asked_only_by_the_full_cycle(tmp_path: Path) -> None:
     """A password program (GIT_ASKPASS, as editors set it) is asked by the full cycle's
     fetch and push; the quick check never asks, so a sync asks as often as the full one."""
-    remote, a, b = synced_pair(tmp_path)
+    remote, _, b = synced_pair(tmp_path)
     git(remote, "config", "http.receivepack", "true")
     asked = tmp_path / "asked"
     askpass = tmp_path / "askpass"
