@@ -381,3 +381,35 @@ def test_a_remote_that_wants_a_password_is_asked_only_by_the_full_cycle(tmp_path
         assert prompts() == full == 2
         assert prompts() == prompts("--json") == 1
         assert fast(b.root, "sync") == "None False False"
+
+
+def test_a_ref_packed_while_the_check_reads_is_still_seen(tmp_path: Path) -> None:
+    """`git pack-refs` (another sync, git's housekeeping) writes packed-refs, then removes
+    the loose files: a reader that takes packed-refs first and the loose files after misses
+    every ref packed in between, here a read cursor this clone has not pushed yet."""
+    remote, _, b = synced_pair(tmp_path)
+    cursor = "refs/codev/read/architect/main/broadcast"
+    b.git("pack-refs", "--all")  # every ref in packed-refs, the mirror's too
+    b.ok("inbox", as_="main")  # reads the broadcast: a new cursor, only here, loose
+    assert (b.root / ".git" / cursor).is_file()
+    # a loose ref the check reads before it goes down into refs/codev/read/: it waits there
+    # for us to say what it holds, while git packs every ref
+    pause = b.root / ".git" / "refs" / "codev" / "pause"
+    os.mkfifo(pause)
+    sync = subprocess.Popen(["git", "codev", "sync"], cwd=b.root, stdout=subprocess.PIPE, text=True)
+
+    def unblock_if_it_never_reads() -> None:
+        sync.wait()
+        with contextlib.suppress(OSError):
+            os.close(os.open(pause, os.O_RDONLY | os.O_NONBLOCK))
+
+    watcher = threading.Thread(target=unblock_if_it_never_reads)
+    watcher.start()
+    with open(pause, "w") as held:  # the check reads refs/codev/pause now
+        pause.unlink()
+        git(b.root, "pack-refs", "--all")  # the cursor goes into packed-refs
+        held.write(git(b.root, "rev-parse", "HEAD"))
+    out, _ = sync.communicate()
+    watcher.join()
+    assert sync.returncode == 0 and "pushed 1 ref" in out
+    assert git(remote, "rev-parse", cursor) == b.git("rev-parse", cursor)

@@ -10,7 +10,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git.store.porcelain import clean_env
@@ -26,7 +26,6 @@ class Repo:
     worktree: Path
     git_dir: Path
     common: Path
-    packed: dict[str, str] | None = field(default=None, repr=False)  # packed-refs, once read
 
     @classmethod
     def here(cls, start: Path | None = None) -> Repo:
@@ -81,28 +80,29 @@ class Repo:
             return None
         return None
 
-    def refs_under(self, prefix: str) -> tuple[dict[str, str], int]:
-        """Every shared ref under ``prefix`` ({name: target}, loose files over packed-refs),
-        and how many of them are loose files."""
-        found = {name: oid for name, oid in self._packed_refs().items() if name.startswith(prefix)}
-        loose = 0
-        top = self.common / prefix.rstrip("/")
-        for folder, _dirs, files in os.walk(top):
-            for file in files:
-                if file.endswith(".lock"):
-                    continue
-                path = Path(folder, file)
-                name = path.relative_to(self.common).as_posix()
-                target = self.ref(name)
-                if target is None:
-                    raise NotHere(f"{name} vanished while read")
-                found[name] = target
-                loose += 1
-        return found, loose
+    def refs_under(self, prefixes: tuple[str, ...]) -> tuple[dict[str, str], int]:
+        """Every ref under ``prefixes`` ({name: target}, loose files over packed-refs), and
+        how many of them are loose files. The loose files are read first and packed-refs
+        after them, as git reads: ``git pack-refs`` writes packed-refs before it removes the
+        loose files, so a ref it packs meanwhile is found in one or the other."""
+        loose: dict[str, str] = {}
+        for prefix in prefixes:
+            for folder, _dirs, files in os.walk(self.common / prefix.rstrip("/")):
+                for file in files:
+                    if file.endswith(".lock"):
+                        continue
+                    name = Path(folder, file).relative_to(self.common).as_posix()
+                    target = self.ref(name)
+                    if target is None:
+                        raise NotHere(f"{name} vanished while read")
+                    loose[name] = target
+        found = {
+            name: oid for name, oid in self._packed_refs().items() if name.startswith(prefixes)
+        }
+        found.update(loose)
+        return found, len(loose)
 
     def _packed_refs(self) -> dict[str, str]:
-        if self.packed is not None:
-            return self.packed
         refs: dict[str, str] = {}
         try:
             with open(self.common / "packed-refs", encoding="utf-8") as handle:
@@ -115,7 +115,6 @@ class Repo:
         if not all(len(oid) == 40 and name for name, oid in refs.items()):
             raise NotHere("an unusual packed-refs line")
         bytes.fromhex("".join(refs.values()))  # ValueError unless every id is hex
-        self.packed = refs
         return refs
 
     def housekeeping_due(self, settings: Mapping[str, str]) -> bool:

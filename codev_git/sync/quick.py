@@ -43,18 +43,16 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
     # none of them when the first is empty)
     quiet = clean_env({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": ""})
     listing = repo.start_git("ls-remote", name, *EVERYTHING.patterns(), env=quiet)
-    local: dict[str, str] = {}
-    loose = 0
-    for prefix in SHARED_PREFIXES:
-        refs, count = repo.refs_under(prefix)
-        local.update((ref, oid) for ref, oid in refs.items() if is_shared_ref(ref))
-        loose += count
-    mirrors, count = repo.refs_under(MIRROR_ROOT)  # every remote's: the full cycle counts all
+    # every remote's mirror: the full cycle counts their loose refs too
+    refs, loose = repo.refs_under((*SHARED_PREFIXES, MIRROR_ROOT))
+    local = {
+        r: oid for r, oid in refs.items() if r.startswith(SHARED_PREFIXES) and is_shared_ref(r)
+    }
     kinds = repo.object_kinds(sorted(set(local.values())))
     answers, (code, out) = kinds(), listing()
     if code != 0:
         raise NotHere("the remote cannot be listed: the full cycle says why")
-    if loose + count > LOOSE_REFS_LIMIT:
+    if loose > LOOSE_REFS_LIMIT:
         raise NotHere("many loose refs: the full cycle packs them")
     theirs = {
         ref: oid
@@ -62,7 +60,7 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
         if EVERYTHING.wants(ref)
     }
     held = mirror_prefix(name)
-    mirror = {"refs/" + r[len(held) :]: oid for r, oid in mirrors.items() if r.startswith(held)}
+    mirror = {"refs/" + r[len(held) :]: oid for r, oid in refs.items() if r.startswith(held)}
     if any(kind != "commit" for kind in answers) or not theirs == local == mirror:
         raise NotHere("something to fetch, merge, push or warn about")
     return SyncReport(name, dry_run, attempts=1)
