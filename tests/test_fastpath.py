@@ -413,3 +413,12 @@ def test_a_ref_packed_while_the_check_reads_is_still_seen(tmp_path: Path) -> Non
     watcher.join()
     assert sync.returncode == 0 and "pushed 1 ref" in out
     assert git(remote, "rev-parse", cursor) == b.git("rev-parse", cursor)
+
+
+def test_a_ref_to_a_missing_object_fails_the_sync_alike(tmp_path: Path) -> None:
+    """git's fetch checks every ref of the repository: one whose object is missing (a
+    damaged repository) fails the full cycle's fetch, so the quick check leaves it that."""
+    _, _, b = synced_pair(tmp_path)
+    (b.root / ".git" / "refs" / "heads" / "damaged").write_text("1" * 40 + "\n")
+    assert answers_alike(b.root).returncode == 1
+    assert "bad object refs/heads/damaged" in codev(b.root, "sync").stderr

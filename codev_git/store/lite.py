@@ -102,6 +102,26 @@ class Repo:
         found.update(loose)
         return found, len(loose)
 
+    def other_tips(self, skip: tuple[str, ...]) -> set[str]:
+        """What every other ref (loose or packed, outside the ``skip`` prefixes) and each
+        worktree's detached HEAD points at: a ``git fetch`` reads them all. Symbolic refs
+        and files that hold no object id are left out, as git leaves them out."""
+        paths = [self.common / "HEAD", *(self.common / "worktrees").glob("*/HEAD")]
+        for folder, dirs, files in os.walk(self.common / "refs"):
+            here = Path(folder).relative_to(self.common).as_posix()
+            dirs[:] = [d for d in dirs if f"{here}/{d}/" not in skip]
+            paths.extend(Path(folder, f) for f in files if not f.endswith(".lock"))
+        tips: set[str] = set()
+        for path in paths:
+            try:
+                text = path.read_text().strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if is_oid(text):
+                tips.add(text)
+        packed = self._packed_refs().items()
+        return tips | {oid for name, oid in packed if not name.startswith(skip)}
+
     def _packed_refs(self) -> dict[str, str]:
         refs: dict[str, str] = {}
         try:

@@ -44,11 +44,15 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
     quiet = clean_env({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": ""})
     listing = repo.start_git("ls-remote", name, *EVERYTHING.patterns(), env=quiet)
     # every remote's mirror: the full cycle counts their loose refs too
-    refs, loose = repo.refs_under((*SHARED_PREFIXES, MIRROR_ROOT))
+    walked = (*SHARED_PREFIXES, MIRROR_ROOT)
+    refs, loose = repo.refs_under(walked)
     local = {
         r: oid for r, oid in refs.items() if r.startswith(SHARED_PREFIXES) and is_shared_ref(r)
     }
-    kinds = repo.object_kinds(sorted(set(local.values())))
+    # the full cycle's fetch fails on any ref whose object is missing (git checks them all)
+    mine = sorted(set(local.values()))
+    others = sorted((repo.other_tips(walked) | set(refs.values())) - set(mine))
+    kinds = repo.object_kinds([*mine, *others])
     answers, (code, out) = kinds(), listing()
     if code != 0:
         raise NotHere("the remote cannot be listed: the full cycle says why")
@@ -61,6 +65,8 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
     }
     held = mirror_prefix(name)
     mirror = {"refs/" + r[len(held) :]: oid for r, oid in refs.items() if r.startswith(held)}
-    if any(kind != "commit" for kind in answers) or not theirs == local == mirror:
+    if "missing" in answers[len(mine) :]:
+        raise NotHere("a ref whose object is missing: the full cycle's fetch fails")
+    if any(kind != "commit" for kind in answers[: len(mine)]) or not theirs == local == mirror:
         raise NotHere("something to fetch, merge, push or warn about")
     return SyncReport(name, dry_run, attempts=1)
