@@ -13,6 +13,7 @@ listing of the remote, a few milliseconds on a fast link).
 
 from __future__ import annotations
 
+from codev_git import config
 from codev_git.layout import MIRROR_ROOT, SHARED_PREFIXES, is_shared_ref, mirror_prefix
 from codev_git.store.lite import NotHere, Repo
 from codev_git.store.porcelain import clean_env, listed_refs
@@ -31,9 +32,9 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
     if any(key.startswith("extensions.") and key not in READ_EXTENSIONS for key in settings):
         raise NotHere("a repository extension")
     try:  # the full cycle refuses a malformed one before anything else
-        parse_git_int(settings.get("codev.syncattempts", "1"))
+        parse_git_int(settings.get(config.SYNC_ATTEMPTS.name.lower(), "1"))
     except ValueError:
-        raise NotHere("codev.syncAttempts is not a number") from None
+        raise NotHere("a malformed number of attempts") from None
     if repo.housekeeping_due(settings):
         raise NotHere("the full cycle's fetch ends with git's housekeeping, due now")
     name = chosen_remote(remote, repo.head_branch(), settings.get)
