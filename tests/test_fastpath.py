@@ -422,3 +422,15 @@ def test_a_ref_to_a_missing_object_fails_the_sync_alike(tmp_path: Path) -> None:
     (b.root / ".git" / "refs" / "heads" / "damaged").write_text("1" * 40 + "\n")
     assert answers_alike(b.root).returncode == 1
     assert "bad object refs/heads/damaged" in codev(b.root, "sync").stderr
+
+
+def test_a_reference_transaction_hook_hears_of_the_sync_alike(tmp_path: Path) -> None:
+    """The full cycle's fetch runs git's reference-transaction hook even when it moves no
+    ref; a hook that refuses (a repository frozen for maintenance) fails it, exit 1."""
+    _, _, b = synced_pair(tmp_path)
+    hook = b.root / ".git" / "hooks" / "reference-transaction"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text('#!/bin/sh\ncat >/dev/null\n[ "$1" != prepared ]\n')
+    hook.chmod(0o755)
+    assert answers_alike(b.root).returncode == 1
+    assert "aborted by hook" in codev(b.root, "sync").stderr

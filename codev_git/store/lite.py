@@ -137,6 +137,15 @@ class Repo:
         bytes.fromhex("".join(refs.values()))  # ValueError unless every id is hex
         return refs
 
+    def has_hook(self, name: str, settings: Mapping[str, str]) -> bool:
+        """Whether git would run the hook ``name`` here (from ``core.hooksPath``, relative
+        to the worktree, else the hooks folder of the repository)."""
+        configured = settings.get("core.hookspath")
+        folder = self.common / "hooks"
+        if configured is not None:
+            folder = self.worktree / os.path.expanduser(configured)  # an absolute one wins
+        return os.access(folder / name, os.X_OK)
+
     def housekeeping_due(self, settings: Mapping[str, str]) -> bool:
         """Whether git's automatic housekeeping (``git maintenance run --auto``, which every
         ``git fetch`` ends with) would pack this repository now, decided as git decides:

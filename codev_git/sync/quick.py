@@ -35,6 +35,8 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
         parse_git_int(settings.get(config.SYNC_ATTEMPTS.name.lower(), "1"))
     except ValueError:
         raise NotHere("a malformed number of attempts") from None
+    if repo.has_hook("reference-transaction", settings):  # the fetch runs it, moving nothing
+        raise NotHere("a reference-transaction hook: the full cycle's fetch runs it")
     if repo.housekeeping_due(settings):
         raise NotHere("the full cycle's fetch ends with git's housekeeping, due now")
     name = chosen_remote(remote, repo.head_branch(), settings.get)
