@@ -4,10 +4,15 @@ writes; anything unusual goes the full way (CODEV_NO_FAST_PATH=1 forces it, to c
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.helpers import Sandbox, git
@@ -223,3 +228,209 @@ def test_a_sync_with_anything_to_do_runs_the_full_cycle(tmp_path: Path) -> None:
     b.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
     quick, full = codev(b.root, "sync"), codev(b.root, "sync", env=FULL)
     assert quick.returncode == full.returncode == 1 and quick.stderr == full.stderr
+
+
+def answers_alike(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``git codev sync args`` answered the same (exit code, stdout, stderr) by the quick
+    check and by the full cycle (the quick one first: it must leave nothing changed)."""
+    quick, full = codev(cwd, "sync", *args), codev(cwd, "sync", *args, env=FULL)
+    assert (quick.returncode, quick.stdout, quick.stderr) == (
+        full.returncode,
+        full.stdout,
+        full.stderr,
+    )
+    return quick
+
+
+def test_a_setting_the_full_cycle_refuses_is_refused_alike(tmp_path: Path) -> None:
+    _, _, b = synced_pair(tmp_path)
+    b.git("config", "codev.syncAttempts", "many")
+    for args in ([], ["--json"]):
+        assert answers_alike(b.root, *args).returncode == 2
+    assert "codev.syncAttempts" in codev(b.root, "sync").stderr
+
+
+def test_a_repository_the_full_cycle_cannot_open_gets_its_answer(tmp_path: Path) -> None:
+    _, _, b = synced_pair(tmp_path)
+    # what `git clone --filter=blob:none` writes: a partial clone, which libgit2 cannot open
+    b.git("config", "core.repositoryFormatVersion", "1")
+    b.git("config", "extensions.partialClone", "origin")
+    b.git("config", "remote.origin.promisor", "true")
+    assert answers_alike(b.root).returncode == 1
+    assert "partialclone" in codev(b.root, "sync").stderr
+
+
+def test_a_bare_repository_inside_a_worktree_is_not_taken_for_the_worktree(
+    tmp_path: Path,
+) -> None:
+    _, _, b = synced_pair(tmp_path)
+    inner = b.root / "inner.git"
+    git(b.root, "init", "-q", "--bare", str(inner))
+    assert answers_alike(inner).returncode == 2  # that repository has no remote 'origin'
+    assert "no remote named 'origin'" in codev(inner, "sync").stderr
+
+
+def test_a_sync_that_would_set_off_gits_housekeeping_runs_the_full_cycle(tmp_path: Path) -> None:
+    """The full cycle's fetch ends with git's automatic housekeeping (`git maintenance run
+    --auto`): with more packs than gc.autoPackLimit, refs and objects get packed."""
+    _, a, b = synced_pair(tmp_path)
+    for box, env in ((a, FULL), (b, None)):
+        box.git("config", "gc.autoPackLimit", "1")
+        box.git("config", "gc.autoDetach", "false")  # packed before sync returns
+        box.git("repack", "-q")
+        (box.root / "extra").write_text("one more\n")
+        extra = box.git("hash-object", "-w", "extra")
+        subprocess.run(
+            ["git", "pack-objects", "-q", ".git/objects/pack/pack"],
+            cwd=box.root,
+            input=extra,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert len(list((box.root / ".git/objects/pack").glob("*.pack"))) == 2
+        assert "already in sync" in codev(box.root, "sync", env=env).stdout
+        assert len(list((box.root / ".git/objects/pack").glob("*.pack"))) == 1
+        assert not [p for p in (box.root / ".git/refs/codev").rglob("*") if p.is_file()]
+
+
+@contextlib.contextmanager
+def served_over_http(root: Path, user: str, password: str) -> Iterator[str]:
+    """The bare repositories under ``root`` served by ``git http-backend`` (fetch and push)
+    to whoever gives ``user``'s ``password`` (HTTP basic authentication); yields the base URL."""
+    wanted = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    class Backend(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.serve()
+
+        def do_POST(self) -> None:
+            self.serve()
+
+        def serve(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("Authorization") != wanted:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="codev"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            path, _, query = self.path.partition("?")
+            cgi = {
+                "PATH": os.environ["PATH"],
+                "GIT_PROJECT_ROOT": str(root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REMOTE_USER": user,
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+            }
+            done = subprocess.run(
+                ["git", "http-backend"], input=body, env=cgi, capture_output=True, check=False
+            )
+            head, _, content = done.stdout.partition(b"\r\n\r\n")
+            fields = [line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line]
+            status = next((int(v.split()[0]) for k, v in fields if k == "Status"), 200)
+            self.send_response(status)
+            for key, value in fields:
+                if key != "Status":
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://{user}@127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_a_remote_that_wants_a_password_is_asked_only_by_the_full_cycle(tmp_path: Path) -> None:
+    """A password program (GIT_ASKPASS, as editors set it) is asked by the full cycle's
+    fetch and push; the quick check never asks, so a sync asks as often as the full one."""
+    remote, _, b = synced_pair(tmp_path)
+    git(remote, "config", "http.receivepack", "true")
+    asked = tmp_path / "asked"
+    askpass = tmp_path / "askpass"
+    askpass.write_text(f"#!/bin/sh\necho >> '{asked}'\necho secret\n")
+    askpass.chmod(0o755)
+
+    def prompts(*args: str, env: dict[str, str] | None = None) -> int:
+        asked.write_text("")
+        done = codev(b.root, "sync", *args, env={"GIT_ASKPASS": str(askpass), **(env or {})})
+        assert done.returncode == 0, done.stderr
+        return len(asked.read_text())
+
+    with served_over_http(tmp_path, "codev", "secret") as base:
+        b.git("remote", "set-url", "origin", f"{base}/{remote.name}")
+        assert prompts(env=FULL) == 1  # its fetch
+        b.ok("send", "broadcast", "one", as_="main")
+        full = prompts(env=FULL)  # its fetch and its push
+        b.ok("send", "broadcast", "two", as_="main")
+        assert prompts() == full == 2
+        assert prompts() == prompts("--json") == 1
+        assert fast(b.root, "sync") == "None False False"
+
+
+def test_a_ref_packed_while_the_check_reads_is_still_seen(tmp_path: Path) -> None:
+    """`git pack-refs` (another sync, git's housekeeping) writes packed-refs, then removes
+    the loose files: a reader that takes packed-refs first and the loose files after misses
+    every ref packed in between, here a read cursor this clone has not pushed yet."""
+    remote, _, b = synced_pair(tmp_path)
+    cursor = "refs/codev/read/architect/main/broadcast"
+    b.git("pack-refs", "--all")  # every ref in packed-refs, the mirror's too
+    b.ok("inbox", as_="main")  # reads the broadcast: a new cursor, only here, loose
+    assert (b.root / ".git" / cursor).is_file()
+    # a loose ref the check reads before it goes down into refs/codev/read/: it waits there
+    # for us to say what it holds, while git packs every ref
+    pause = b.root / ".git" / "refs" / "codev" / "pause"
+    os.mkfifo(pause)
+    sync = subprocess.Popen(["git", "codev", "sync"], cwd=b.root, stdout=subprocess.PIPE, text=True)
+
+    def unblock_if_it_never_reads() -> None:
+        sync.wait()
+        with contextlib.suppress(OSError):
+            os.close(os.open(pause, os.O_RDONLY | os.O_NONBLOCK))
+
+    watcher = threading.Thread(target=unblock_if_it_never_reads)
+    watcher.start()
+    with open(pause, "w") as held:  # the check reads refs/codev/pause now
+        pause.unlink()
+        git(b.root, "pack-refs", "--all")  # the cursor goes into packed-refs
+        held.write(git(b.root, "rev-parse", "HEAD"))
+    out, _ = sync.communicate()
+    watcher.join()
+    assert sync.returncode == 0 and "pushed 1 ref" in out
+    assert git(remote, "rev-parse", cursor) == b.git("rev-parse", cursor)
+
+
+def test_a_ref_to_a_missing_object_fails_the_sync_alike(tmp_path: Path) -> None:
+    """git's fetch checks every ref of the repository: one whose object is missing (a
+    damaged repository) fails the full cycle's fetch, so the quick check leaves it that."""
+    _, _, b = synced_pair(tmp_path)
+    (b.root / ".git" / "refs" / "heads" / "damaged").write_text("1" * 40 + "\n")
+    assert answers_alike(b.root).returncode == 1
+    assert "bad object refs/heads/damaged" in codev(b.root, "sync").stderr
+
+
+def test_a_reference_transaction_hook_hears_of_the_sync_alike(tmp_path: Path) -> None:
+    """The full cycle's fetch runs git's reference-transaction hook even when it moves no
+    ref; a hook that refuses (a repository frozen for maintenance) fails it, exit 1."""
+    _, _, b = synced_pair(tmp_path)
+    hook = b.root / ".git" / "hooks" / "reference-transaction"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text('#!/bin/sh\ncat >/dev/null\n[ "$1" != prepared ]\n')
+    hook.chmod(0o755)
+    assert answers_alike(b.root).returncode == 1
+    assert "aborted by hook" in codev(b.root, "sync").stderr

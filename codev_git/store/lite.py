@@ -9,11 +9,12 @@ import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git.store.porcelain import clean_env
+from codev_git.store.values import parse_git_int
 
 
 class NotHere(Exception):
@@ -25,7 +26,6 @@ class Repo:
     worktree: Path
     git_dir: Path
     common: Path
-    packed: dict[str, str] | None = field(default=None, repr=False)  # packed-refs, once read
 
     @classmethod
     def here(cls, start: Path | None = None) -> Repo:
@@ -44,6 +44,8 @@ class Repo:
                     raise NotHere("unreadable .git file")
                 git_dir = top / text[len("gitdir: ") :].strip()
                 break
+            if all((top / part).exists() for part in ("HEAD", "objects", "refs")):
+                raise NotHere("a bare repository")  # git stops here too: it is one
         else:
             raise NotHere("not in a worktree")
         common = git_dir
@@ -78,28 +80,49 @@ class Repo:
             return None
         return None
 
-    def refs_under(self, prefix: str) -> tuple[dict[str, str], int]:
-        """Every shared ref under ``prefix`` ({name: target}, loose files over packed-refs),
-        and how many of them are loose files."""
-        found = {name: oid for name, oid in self._packed_refs().items() if name.startswith(prefix)}
-        loose = 0
-        top = self.common / prefix.rstrip("/")
-        for folder, _dirs, files in os.walk(top):
-            for file in files:
-                if file.endswith(".lock"):
-                    continue
-                path = Path(folder, file)
-                name = path.relative_to(self.common).as_posix()
-                target = self.ref(name)
-                if target is None:
-                    raise NotHere(f"{name} vanished while read")
-                found[name] = target
-                loose += 1
-        return found, loose
+    def refs_under(self, prefixes: tuple[str, ...]) -> tuple[dict[str, str], int]:
+        """Every ref under ``prefixes`` ({name: target}, loose files over packed-refs), and
+        how many of them are loose files. The loose files are read first and packed-refs
+        after them, as git reads: ``git pack-refs`` writes packed-refs before it removes the
+        loose files, so a ref it packs meanwhile is found in one or the other."""
+        loose: dict[str, str] = {}
+        for prefix in prefixes:
+            for folder, _dirs, files in os.walk(self.common / prefix.rstrip("/")):
+                for file in files:
+                    if file.endswith(".lock"):
+                        continue
+                    name = Path(folder, file).relative_to(self.common).as_posix()
+                    target = self.ref(name)
+                    if target is None:
+                        raise NotHere(f"{name} vanished while read")
+                    loose[name] = target
+        found = {
+            name: oid for name, oid in self._packed_refs().items() if name.startswith(prefixes)
+        }
+        found.update(loose)
+        return found, len(loose)
+
+    def other_tips(self, skip: tuple[str, ...]) -> set[str]:
+        """What every other ref (loose or packed, outside the ``skip`` prefixes) and each
+        worktree's detached HEAD points at: a ``git fetch`` reads them all. Symbolic refs
+        and files that hold no object id are left out, as git leaves them out."""
+        paths = [self.common / "HEAD", *(self.common / "worktrees").glob("*/HEAD")]
+        for folder, dirs, files in os.walk(self.common / "refs"):
+            here = Path(folder).relative_to(self.common).as_posix()
+            dirs[:] = [d for d in dirs if f"{here}/{d}/" not in skip]
+            paths.extend(Path(folder, f) for f in files if not f.endswith(".lock"))
+        tips: set[str] = set()
+        for path in paths:
+            try:
+                text = path.read_text().strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if is_oid(text):
+                tips.add(text)
+        packed = self._packed_refs().items()
+        return tips | {oid for name, oid in packed if not name.startswith(skip)}
 
     def _packed_refs(self) -> dict[str, str]:
-        if self.packed is not None:
-            return self.packed
         refs: dict[str, str] = {}
         try:
             with open(self.common / "packed-refs", encoding="utf-8") as handle:
@@ -112,8 +135,43 @@ class Repo:
         if not all(len(oid) == 40 and name for name, oid in refs.items()):
             raise NotHere("an unusual packed-refs line")
         bytes.fromhex("".join(refs.values()))  # ValueError unless every id is hex
-        self.packed = refs
         return refs
+
+    def has_hook(self, name: str, settings: Mapping[str, str]) -> bool:
+        """Whether git would run the hook ``name`` here (from ``core.hooksPath``, relative
+        to the worktree, else the hooks folder of the repository)."""
+        configured = settings.get("core.hookspath")
+        folder = self.common / "hooks"
+        if configured is not None:
+            folder = self.worktree / os.path.expanduser(configured)  # an absolute one wins
+        return os.access(folder / name, os.X_OK)
+
+    def housekeeping_due(self, settings: Mapping[str, str]) -> bool:
+        """Whether git's automatic housekeeping (``git maintenance run --auto``, which every
+        ``git fetch`` ends with) would pack this repository now, decided as git decides:
+        more packs than ``gc.autoPackLimit``, or more loose objects in ``objects/17`` than
+        ``gc.auto`` / 256. Other maintenance tasks enabled: True (let git decide)."""
+        if settings.get("maintenance.auto", "true").lower() in ("false", "no", "off", "0", ""):
+            return False
+        if any(k.startswith("maintenance.") and k.endswith(".enabled") for k in settings):
+            return True
+        auto = parse_git_int(settings.get("gc.auto", "6700"))
+        if auto <= 0:
+            return False
+        objects = self.common / "objects"
+        pack_limit = parse_git_int(settings.get("gc.autopacklimit", "50"))
+        if pack_limit > 0:
+            packs = [
+                p for p in (objects / "pack").glob("*.pack") if not p.with_suffix(".keep").exists()
+            ]
+            if len(packs) > pack_limit:
+                return True
+        try:
+            names = os.listdir(objects / "17")
+        except FileNotFoundError:
+            return False
+        loose = sum(1 for name in names if len(name) == 38 and not name.strip("0123456789abcdef"))
+        return loose > (auto + 255) // 256
 
     def object_kinds(self, oids: Iterable[str]) -> Callable[[], list[str]]:
         """Start asking git the type of each of ``oids`` (``commit``, ``blob``, ...,

@@ -13,40 +13,53 @@ listing of the remote, a few milliseconds on a fast link).
 
 from __future__ import annotations
 
+from codev_git import config
 from codev_git.layout import MIRROR_ROOT, SHARED_PREFIXES, is_shared_ref, mirror_prefix
 from codev_git.store.lite import NotHere, Repo
 from codev_git.store.porcelain import clean_env, listed_refs
-from codev_git.store.values import LOOSE_REFS_LIMIT
+from codev_git.store.values import LOOSE_REFS_LIMIT, parse_git_int
 from codev_git.sync.values import EVERYTHING, SyncReport, chosen_remote
 
-# settings that change how refs or objects are stored: the full cycle reads them
-STORAGE_CONFIG = ("extensions.refstorage", "extensions.objectformat")
+# the one repository extension read here as the full cycle reads it; any other (how refs
+# or objects are stored, a partial clone that libgit2 cannot open): the full cycle decides
+READ_EXTENSIONS = frozenset({"extensions.worktreeconfig"})
 
 
 def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
     """The report of a sync of ``remote`` (None: the default) that finds nothing to do, or
     :class:`NotHere`."""
     settings = repo.config()
-    if any(settings.get(key) for key in STORAGE_CONFIG):
-        raise NotHere("refs or objects stored another way")
+    if any(key.startswith("extensions.") and key not in READ_EXTENSIONS for key in settings):
+        raise NotHere("a repository extension")
+    try:  # the full cycle refuses a malformed one before anything else
+        parse_git_int(settings.get(config.SYNC_ATTEMPTS.name.lower(), "1"))
+    except ValueError:
+        raise NotHere("a malformed number of attempts") from None
+    if repo.has_hook("reference-transaction", settings):  # the fetch runs it, moving nothing
+        raise NotHere("a reference-transaction hook: the full cycle's fetch runs it")
+    if repo.housekeeping_due(settings):
+        raise NotHere("the full cycle's fetch ends with git's housekeeping, due now")
     name = chosen_remote(remote, repo.head_branch(), settings.get)
     # the remote answers while the refs here are read and checked; never a prompt for a
-    # password: a remote that needs one is left to the full cycle, which asks
-    listing = repo.start_git(
-        "ls-remote", name, *EVERYTHING.patterns(), env=clean_env({"GIT_TERMINAL_PROMPT": "0"})
-    )
-    local: dict[str, str] = {}
-    loose = 0
-    for prefix in SHARED_PREFIXES:
-        refs, count = repo.refs_under(prefix)
-        local.update((ref, oid) for ref, oid in refs.items() if is_shared_ref(ref))
-        loose += count
-    mirrors, count = repo.refs_under(MIRROR_ROOT)  # every remote's: the full cycle counts all
-    kinds = repo.object_kinds(sorted(set(local.values())))
+    # password: a remote that needs one is left to the full cycle, which asks. Neither the
+    # terminal nor a password program (GIT_ASKPASS, core.askPass, SSH_ASKPASS: git asks
+    # none of them when the first is empty)
+    quiet = clean_env({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": ""})
+    listing = repo.start_git("ls-remote", name, *EVERYTHING.patterns(), env=quiet)
+    # every remote's mirror: the full cycle counts their loose refs too
+    walked = (*SHARED_PREFIXES, MIRROR_ROOT)
+    refs, loose = repo.refs_under(walked)
+    local = {
+        r: oid for r, oid in refs.items() if r.startswith(SHARED_PREFIXES) and is_shared_ref(r)
+    }
+    # the full cycle's fetch fails on any ref whose object is missing (git checks them all)
+    mine = sorted(set(local.values()))
+    others = sorted((repo.other_tips(walked) | set(refs.values())) - set(mine))
+    kinds = repo.object_kinds([*mine, *others])
     answers, (code, out) = kinds(), listing()
     if code != 0:
         raise NotHere("the remote cannot be listed: the full cycle says why")
-    if loose + count > LOOSE_REFS_LIMIT:
+    if loose > LOOSE_REFS_LIMIT:
         raise NotHere("many loose refs: the full cycle packs them")
     theirs = {
         ref: oid
@@ -54,7 +67,9 @@ def nothing_to_do(repo: Repo, remote: str | None, dry_run: bool) -> SyncReport:
         if EVERYTHING.wants(ref)
     }
     held = mirror_prefix(name)
-    mirror = {"refs/" + r[len(held) :]: oid for r, oid in mirrors.items() if r.startswith(held)}
-    if any(kind != "commit" for kind in answers) or not theirs == local == mirror:
+    mirror = {"refs/" + r[len(held) :]: oid for r, oid in refs.items() if r.startswith(held)}
+    if "missing" in answers[len(mine) :]:
+        raise NotHere("a ref whose object is missing: the full cycle's fetch fails")
+    if any(kind != "commit" for kind in answers[: len(mine)]) or not theirs == local == mirror:
         raise NotHere("something to fetch, merge, push or warn about")
     return SyncReport(name, dry_run, attempts=1)
