@@ -586,3 +586,16 @@ def test_a_stale_lock_on_the_mirror_is_named_not_blamed_on_the_remote(tmp_path: 
     assert "URL" not in stuck.err
     lock.unlink()
     assert "1 new message" in b.ok("sync", as_="main").out
+
+
+def test_a_fetch_that_fails_leaves_the_mirror_as_it_was(tmp_path: Path) -> None:
+    """When git refuses both the pattern fetch and the fetch by name (here: a damaged ref
+    in this clone), sync says nothing changed locally: the mirror of the remote, which
+    the next sync compares with, is as it was too."""
+    b = one_message_behind(tmp_path)
+    mirror = b.refs("refs/codev-remotes/origin/")
+    assert mirror
+    (b.root / ".git" / "refs" / "heads" / "damaged").write_text("1" * 40 + "\n")
+    failed = b.run("sync", as_="main")
+    assert failed.code == 1 and "nothing was changed locally" in failed.err, failed.err
+    assert b.refs("refs/codev-remotes/origin/") == mirror

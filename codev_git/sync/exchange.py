@@ -182,7 +182,7 @@ def fetch(link: Link, remote: str, scope: Scope, report: SyncReport | None = Non
             f"cannot fetch codev refs from {remote}: {_detail(outcome)}",
             "check the remote's URL and your access; nothing was changed locally",
         )
-    clear_mirror(link.cwd, mirror_prefix(remote))
+    clear_mirror(link.cwd, mirror_prefix(remote), {mirror_of(remote, r) for r in named})
     outcome = _fetch_specs(link, remote, [f"+{r}:{mirror_of(remote, r)}" for r in named])
     if outcome.code != 0:
         _raise_if_locked(outcome, remote)

@@ -26,11 +26,14 @@ def lock_trouble(err: str) -> bool:
     return "lock" in err and not any(text in err for text in clash)
 
 
-def clear_mirror(cwd: Path, mirror: str) -> None:
-    """The mirror is a disposable cache: empty it before a fetch by name."""
+def clear_mirror(cwd: Path, mirror: str, keep: set[str]) -> None:
+    """Before a fetch by name: remove from the mirror (a disposable cache) every ref but
+    those in ``keep``, the valid names about to be fetched, which never clash with each
+    other. Should that fetch fail, the mirror still holds what it held of them."""
     store = Store.discover(cwd)
     for name, oid in store.refs_under(mirror).items():
-        store.delete_ref(name, oid)
+        if name not in keep:
+            store.delete_ref(name, oid)
 
 
 @dataclass(frozen=True)
