@@ -159,9 +159,9 @@ def _fail_json(code: str, what: str, hint: str | None, candidates: list[str]) ->
 
 def _run(args: list[str], fast: bool, fail: Any) -> int:
     try:
-        if fast and args[:1] in (["send"], ["inbox"]):
-            from codev_git.fastpath import attempt
+        from codev_git.fastpath import COMMANDS, attempt
 
+        if fast and args[:1] and args[0] in COMMANDS:
             code = attempt(args)
             if code is not None:
                 return code

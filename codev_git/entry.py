@@ -21,7 +21,9 @@ def main() -> NoReturn:
     args = sys.argv[1:]
     code: int | None = None
     _closed_streams()
-    if args[:1] in (["send"], ["inbox"], ["sync"], ["agent"]):
+    from codev_git.fastpath import COMMANDS
+
+    if args[:1] and args[0] in COMMANDS:
         from codev_git.commands.console import stderr_sink
         from codev_git.fastpath import attempt
         from codev_git.report import sink

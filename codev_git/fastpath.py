@@ -27,6 +27,8 @@ from codev_git.errors import UsageError
 from codev_git.store.lite import NotHere, Repo
 from codev_git.store.porcelain import GIT_ENV_VARS
 
+# the commands that may take the fast path (each case below says when)
+COMMANDS = ("send", "inbox", "sync", "agent")
 # set, any of these changes what git or libgit2 would read: the full path decides then
 OTHER_GIT_ENV = (
     *GIT_ENV_VARS,
@@ -99,16 +101,13 @@ def _flags(args: list[str], allowed: set[str]) -> bool:
 
 # -- sync, nothing to do -------------------------------------------------------------------------
 def _sync(args: list[str]) -> Done:
-    flags = {arg for arg in args if arg.startswith("-")}
     named = [arg for arg in args if not arg.startswith("-")]
-    if not flags <= {"--json", "--dry-run"} or len(flags) + len(named) != len(args):
-        raise NotHere("an option the full command reads")
-    if len(named) > 1:
-        raise NotHere("the full command explains the extra argument")
+    if len(named) > 1 or not _flags([a for a in args if a not in named], {"--json", "--dry-run"}):
+        raise NotHere("an option or argument the full command reads")
     from codev_git.sync.quick import nothing_to_do
 
-    report = nothing_to_do(Repo.here(), named[0] if named else None, "--dry-run" in flags)
-    if "--json" in flags:
+    report = nothing_to_do(Repo.here(), named[0] if named else None, "--dry-run" in args)
+    if "--json" in args:
         from codev_git.messaging.render import json_text
 
         return Done(json_text(report.as_json()))

@@ -33,15 +33,22 @@ def wait_for(predicate: object, timeout: float = 30) -> bool:
     return False
 
 
-def sink_script(tmp_path: Path, sink: Path, refuse: str = "refuse") -> Path:
+def deliver_script(tmp_path: Path, sink: Path, case: str, *, with_id: bool = False) -> Path:
+    """An --exec command: reads the message, runs the shell ``case`` arm on its text, then
+    appends the body's last line (after the message id, ``with_id``) to ``sink``."""
+    line = '"%s|%s\\n" "$CODEV_MESSAGE_ID"' if with_id else '"%s\\n"'
     script = tmp_path / "deliver.sh"
     script.write_text(
         "#!/bin/sh\nbody=$(cat)\n"
-        f'case "$body" in *{refuse}*) exit 3;; esac\n'
-        f'printf "%s|%s\\n" "$CODEV_MESSAGE_ID" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
+        f'case "$body" in {case} esac\n'
+        f'printf {line} "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
     )
     script.chmod(0o755)
     return script
+
+
+def sink_script(tmp_path: Path, sink: Path, refuse: str = "refuse") -> Path:
+    return deliver_script(tmp_path, sink, f"*{refuse}*) exit 3;;", with_id=True)
 
 
 def sink_lines(sink: Path) -> list[str]:
@@ -176,14 +183,7 @@ def test_an_exec_that_runs_too_long_is_ended_and_its_message_retried(
     sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
     b = sandbox.builder_dir("spir-1487")
     sink, unstuck = tmp_path / "delivered.txt", tmp_path / "unstuck"
-    script = tmp_path / "deliver.sh"
-    script.write_text(
-        "#!/bin/sh\n"
-        "body=$(cat)\n"
-        f'case "$body" in *hang*) [ -e {unstuck} ] || sleep 987 ;; esac\n'
-        f'printf "%s\\n" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
-    )
-    script.chmod(0o755)
+    script = deliver_script(tmp_path, sink, f"*hang*) [ -e {unstuck} ] || sleep 987 ;;")
     for text in ("hang here", "after it"):
         sandbox.ok("send", "architect", text, cwd=b)
     proc = follower(sandbox, "--exec", str(script), "--exec-timeout", "1")

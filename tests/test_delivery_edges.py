@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from tests.helpers import Sandbox, new_sandbox
-from tests.test_delivery import follower, sink_lines, wait_for
+from tests.test_delivery import deliver_script, follower, sink_lines, wait_for
 from tests.test_follow import read_lines, stop
 
 
@@ -112,15 +112,10 @@ def test_a_command_that_leaves_a_background_job_does_not_hold_up_the_feed(
     sandbox.ok("spawn", "1487", "--protocol", "spir", as_="main")
     b = sandbox.builder_dir("spir-1487")
     sink, pidfile = tmp_path / "delivered.txt", tmp_path / "job.pid"
-    script = tmp_path / "deliver.sh"
     # for "start a job": starts one in the background (it keeps the command's stdout) and
     # succeeds at once, as 'notify-send ... &' or an editor launcher does
-    script.write_text(
-        "#!/bin/sh\nbody=$(cat)\n"
-        f'case "$body" in *"start a job"*) sleep 100000 & echo $! > {pidfile};; esac\n'
-        f'printf "%s\\n" "$(printf %s "$body" | tail -n 1)" >> {sink}\n'
-    )
-    script.chmod(0o755)
+    job = f'*"start a job"*) sleep 100000 & echo $! > {pidfile};;'
+    script = deliver_script(tmp_path, sink, job)
     sandbox.ok("send", "architect", "start a job", cwd=b)
     sandbox.ok("send", "architect", "the next one", cwd=b)
     proc = follower(sandbox, "--exec", str(script))

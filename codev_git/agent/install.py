@@ -16,13 +16,13 @@ The MCP server is registered in ``.mcp.json`` (Claude Code, project scope) or in
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codev_git.agent.hooks import EVENTS
 from codev_git.errors import OperationalError, UsageError
+from codev_git.store.files import replace_file
 
 HOOK_PREFIX = "git codev agent hook"
 WAIT_SECONDS = 86_400  # how long an armed waiter waits for a message before giving up
@@ -125,9 +125,7 @@ def load(path: Path) -> dict[str, Any]:
 def save(path: Path, data: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.codev-{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
+        replace_file(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise OperationalError(f"cannot write {path}: {exc.strerror}") from exc
 

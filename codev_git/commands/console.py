@@ -95,7 +95,7 @@ json_reports: JsonReports | None = None
 
 
 def attach_reports(data: Any) -> Any:
-    """``data`` with the pending warnings and notes added (only when there are any)."""
+    """``data`` with the pending warnings and notes put inside (only when there are any)."""
     if json_reports is None or not isinstance(data, dict):
         return data
     found = json_reports.take()

@@ -20,7 +20,7 @@ from codev_git.names import BUILDER_BRANCH_PREFIX, BranchRef
 from codev_git.ownership.identity import Identity, architect_from_settings
 from codev_git.ownership.records import Ownership, anchor_id, parse_note
 from codev_git.store.lite import NotHere, Objects, Repo
-from codev_git.store.values import CAS_ATTEMPTS, CAS_MAX_SLEEP, EMPTY_TREE, Ident
+from codev_git.store.values import CAS_ATTEMPTS, CAS_MAX_SLEEP, EMPTY_TREE, Ident, is_git_false
 
 # config that changes how a message is written or sent: the full path handles it
 FULL_PATH_CONFIG = (
@@ -33,7 +33,6 @@ FULL_PATH_CONFIG = (
     "extensions.objectformat",
     "extensions.refstorage",
 )
-FALSE = {"false", "no", "off", "0", ""}
 
 
 # -- identity --------------------------------------------------------------------------------------
@@ -102,7 +101,7 @@ def send(message: str) -> Done:
 
 
 def _check_config(settings: dict[str, str]) -> None:
-    if any(settings.get(key, "").strip().lower() not in FALSE for key in FULL_PATH_CONFIG):
+    if not all(is_git_false(settings.get(key, "")) for key in FULL_PATH_CONFIG):
         raise NotHere("configured for the full path")
 
 

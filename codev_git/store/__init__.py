@@ -3,7 +3,7 @@
 ``repository`` (objects, refs with compare-and-swap, packing), ``autopack`` (when to pack),
 ``porcelain`` (what must be git's own CLI), ``graph`` (ahead/behind of many branches in one
 git walk), ``lite`` (files and git's CLI without pygit2, for the fast path of send/inbox),
-``values`` (small shared types).
+``files`` (replacing a small file whole), ``values`` (small shared types).
 """
 
 from __future__ import annotations

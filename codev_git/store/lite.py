@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codev_git.store.porcelain import clean_env
-from codev_git.store.values import parse_git_int
+from codev_git.store.values import is_git_false, is_hex, parse_git_int
 
 
 class NotHere(Exception):
@@ -63,22 +63,12 @@ class Repo:
         try:
             text = (self.common / name).read_text().strip()
         except FileNotFoundError:
-            return self._packed(name)
+            return self._packed_refs().get(name)
         except (IsADirectoryError, NotADirectoryError):
             return None
         if not is_oid(text):
             raise NotHere(f"{name} is not a plain ref")
         return text
-
-    def _packed(self, name: str) -> str | None:
-        try:
-            with open(self.common / "packed-refs", encoding="utf-8") as handle:
-                for line in handle:
-                    if line.endswith(f" {name}\n") and is_oid(line[:40]):
-                        return line[:40]
-        except FileNotFoundError:
-            return None
-        return None
 
     def refs_under(self, prefixes: tuple[str, ...]) -> tuple[dict[str, str], int]:
         """Every ref under ``prefixes`` ({name: target}, loose files over packed-refs), and
@@ -151,7 +141,7 @@ class Repo:
         ``git fetch`` ends with) would pack this repository now, decided as git decides:
         more packs than ``gc.autoPackLimit``, or more loose objects in ``objects/17`` than
         ``gc.auto`` / 256. Other maintenance tasks enabled: True (let git decide)."""
-        if settings.get("maintenance.auto", "true").lower() in ("false", "no", "off", "0", ""):
+        if is_git_false(settings.get("maintenance.auto", "true")):
             return False
         if any(k.startswith("maintenance.") and k.endswith(".enabled") for k in settings):
             return True
@@ -170,7 +160,7 @@ class Repo:
             names = os.listdir(objects / "17")
         except FileNotFoundError:
             return False
-        loose = sum(1 for name in names if len(name) == 38 and not name.strip("0123456789abcdef"))
+        loose = sum(1 for name in names if is_hex(name, 38))
         return loose > (auto + 255) // 256
 
     def object_kinds(self, oids: Iterable[str]) -> Callable[[], list[str]]:
@@ -211,13 +201,11 @@ class Repo:
 
         return wait
 
-    def git(
-        self, *args: str, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
+    def git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             ["git", *args],
             cwd=self.worktree,
-            env=env or clean_env(),
+            env=clean_env(),
             capture_output=True,
             check=False,
             stdin=subprocess.DEVNULL,

@@ -94,6 +94,11 @@ def stale_lock_age(lock: Path) -> float | None:
     return age if age > STALE_LOCK_SECONDS else None
 
 
+def is_git_false(value: str) -> bool:
+    """Whether git reads the config ``value`` as false."""
+    return value.strip().lower() in ("false", "no", "off", "0", "")
+
+
 def is_hex(text: str, length: int) -> bool:
     return len(text) == length and not text.strip("0123456789abcdef")
 

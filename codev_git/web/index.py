@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from codev_git.messaging.acks import answers
 from codev_git.messaging.history import channels
 from codev_git.messaging.message import Message, decode, is_merge, plain_envelope
 from codev_git.store import Store
+from codev_git.store.files import replace_file
 from codev_git.store.values import is_hex
 
 # a refresh that reads at least this many messages writes the cache file
@@ -169,13 +169,9 @@ class MessageIndex:
             "kept": sorted(kept.items()),
         }
         path = self._path(store)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with contextlib.suppress(OSError):  # a cache: losing it costs only time
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(data, separators=(",", ":")))
-            os.replace(temporary, path)
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+            replace_file(path, json.dumps(data, separators=(",", ":")))
 
     def _load(self, store: Store) -> None:
         """Start from the cache file when it is whole and of this version (else from

@@ -20,13 +20,13 @@ the file is safe for the shell to read; should one not be, no file is written.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from codev_git.errors import CodevError, OperationalError
 from codev_git.layout import OWNERS_REF
 from codev_git.names import is_builder_branch_ref
 from codev_git.store import Store
+from codev_git.store.files import replace_file
 
 CACHE_FILE = Path("codev") / "owned-branches.sh"
 
@@ -69,11 +69,4 @@ def _write(store: Store, path: Path) -> None:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    text = f"codev_owners_tip={tip or ''}\ncodev_owned=' {' '.join(branches)} '\n"
-    try:
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    finally:  # nothing left behind when writing failed
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+    replace_file(path, f"codev_owners_tip={tip or ''}\ncodev_owned=' {' '.join(branches)} '\n")

@@ -18,9 +18,10 @@ This module must stay cheap to import: the hook loads it on every checkout.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from codev_git.store.files import replace_file
 
 FILE_NAME = ".thread"
 MARKER = "# git-codev: written by the post-checkout hook"
@@ -83,13 +84,7 @@ def write_ours(worktree: Path, wanted: ThreadFile) -> str:
     text = wanted.text()
     if current is not None and (worktree / FILE_NAME).read_text(errors="replace") == text:
         return "unchanged"
-    tmp = worktree / f"{FILE_NAME}.{os.getpid()}.tmp"
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    replace_file(path, text)
     return "written"
 
 
