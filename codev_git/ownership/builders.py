@@ -260,8 +260,8 @@ def reassign(
     current = book.find(address).current
     keep = isinstance(thread, KeepThread)
     moved = current.thread if isinstance(thread, KeepThread) else thread
-    if not isinstance(thread, KeepThread) and thread is not None:
-        _check_new_thread(store, thread, to, force)
+    if not keep and moved is not None:
+        _check_new_thread(store, moved, to, force)
     if current.architect == to and current.thread == moved:
         return current, False
     record = _owner_change(current, who, "reassign", force, reason, architect=to)
@@ -293,12 +293,10 @@ def reassign(
 
 def _check_new_thread(store: Store, thread: ThreadName, to: ArchitectName, force: bool) -> None:
     """A thread a builder is moved into: active at HEAD, and the new owner's unless forced."""
-    from codev_git.threads.model import head_commit, read_thread
+    from codev_git.threads.model import owner_at_head
 
     choose_thread(store, to, thread)  # refuses a thread that is not active at HEAD
-    commit = head_commit(store)
-    found = read_thread(store, commit, thread) if commit else None
-    owner = found.architect if found is not None else None
+    owner = owner_at_head(store, thread)
     if owner is not None and owner != to and not force:
         raise UsageError(
             f"thread {thread} belongs to {owner}, not {to}",

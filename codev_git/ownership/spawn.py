@@ -294,11 +294,9 @@ def _made_by_spawn(store: Store, branch: BranchRef) -> bool:
 def _check_thread_owner(store: Store, who: Identity, req: Request) -> None:
     if req.thread is None or req.force:
         return
-    from codev_git.threads.model import head_commit, read_thread
+    from codev_git.threads.model import owner_at_head
 
-    commit = head_commit(store)
-    thread = read_thread(store, commit, req.thread) if commit else None
-    owner = thread.architect if thread is not None else None
+    owner = owner_at_head(store, req.thread)
     if owner is not None and owner != who.architect:
         raise UsageError(
             f"thread {req.thread} belongs to {owner}; {who.architect} may not spawn into it",

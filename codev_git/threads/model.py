@@ -155,6 +155,13 @@ def read_thread(store: Store, commit: str, name: ThreadName) -> Thread | None:
     return _read(store, commit, name, False) or _read(store, commit, name, True)
 
 
+def owner_at_head(store: Store, name: ThreadName) -> ArchitectName | None:
+    """The architect thread ``name`` names as its owner at HEAD, if it is there and says."""
+    commit = head_commit(store)
+    thread = read_thread(store, commit, name) if commit else None
+    return thread.architect if thread is not None else None
+
+
 def _names_in(store: Store, commit: str, directory: str) -> list[ThreadName]:
     names = []
     for entry in store.list_dir(commit, directory):
